@@ -1,0 +1,39 @@
+# Set-up is part of every target: `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+# CPU machines: pin the CPU torch build. CUDA users: see README "Choosing a torch build".
+CONSTRAINTS ?= constraints-cpu.txt
+BIN := $(VENV)/bin
+export NO_ALBUMENTATIONS_UPDATE := 1
+export WANDB_MODE ?= offline
+export HYDRA_FULL_ERROR := 1
+
+.PHONY: help install demo test test-full bench clean
+
+help:  ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed  ## create .venv and install the package with its dependencies
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) tools/tvshim.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/python tools/install_tvshim.py
+	$(BIN)/python -c "import torchvision, lightning, lpips; print('torch', __import__('torch').__version__, '| torchvision', torchvision.__version__, '| lightning', lightning.__version__)"
+	touch $@
+
+demo: install  ## train + evaluate the image-level predictive filter on embedded photos (CPU, minutes)
+	$(BIN)/inpaint-train experiment=demo
+
+test: install  ## run the test suite (slow tests excluded)
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-full: install  ## run every test, slow ones included
+	$(BIN)/python -m pytest -q
+
+bench: install  ## operator benchmark (prints fast/reference ratios)
+	$(BIN)/python benchmarks/bench_filter.py
+
+clean:  ## remove run outputs (not the venv)
+	rm -rf outputs multirun logs

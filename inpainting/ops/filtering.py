@@ -1,0 +1,137 @@
+"""Per-pixel predictive filtering, the operator shared by JPGNet and MISF (method-spec section 0).
+
+Every output pixel is a KxK weighted sum of its (dilated) neighbourhood, with its own kernel per pixel
+and per channel (depthwise, no cross-channel mixing):
+
+    Y[b, n, y, x] = sum_{i,j} K[b, n*K*K + K*i + j, y, x] * Xpad[b, n, y + r*i, x + r*j]
+
+``Xpad`` is X zero-padded by ``r * (K // 2)`` (zero, not reflection, as in the official code) and ``r``
+is the dilation. Kernels are used raw: no softmax, no normalisation, no bias.
+
+Two implementations give the same values:
+- ``"unfold"``: the reference, ``F.unfold`` then a product; it materialises a K*K-times copy of X.
+- ``"shift"``: a sum over K*K shifted views of the padded input with a hand-written backward, so
+  neither direction holds more than the inputs, the output and the gradients it must return.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+IMPLEMENTATIONS = ("shift", "unfold")
+
+
+def _check_inputs(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int) -> None:
+    if kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd and positive, got {kernel_size}")
+    if dilation < 1:
+        raise ValueError(f"dilation must be >= 1, got {dilation}")
+    if x.dim() != 4 or kernels.dim() != 4:
+        raise ValueError(
+            f"expected 4-D tensors (B, C, H, W) and (B, C*{kernel_size}*{kernel_size}, H, W); "
+            f"got image {tuple(x.shape)} and kernels {tuple(kernels.shape)}"
+        )
+    b, c, h, w = x.shape
+    taps = kernel_size * kernel_size
+    expected = (b, c * taps, h, w)
+    if tuple(kernels.shape) != expected:
+        raise ValueError(
+            f"kernels must have shape (B, C*K*K, H, W) = {expected} for an image of shape "
+            f"{tuple(x.shape)} and K={kernel_size}; got {tuple(kernels.shape)}"
+        )
+    if x.dtype != kernels.dtype or x.device != kernels.device:
+        raise ValueError(
+            f"image and kernels must share dtype and device; got {x.dtype}/{x.device} and "
+            f"{kernels.dtype}/{kernels.device}"
+        )
+
+
+def _tap_offsets(kernel_size: int, dilation: int):
+    return [(dilation * i, dilation * j) for i in range(kernel_size) for j in range(kernel_size)]
+
+
+def filter_unfold(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int) -> torch.Tensor:
+    b, c, h, w = x.shape
+    taps = kernel_size * kernel_size
+    pad = dilation * (kernel_size // 2)
+    patches = F.unfold(x, kernel_size, dilation=dilation, padding=pad).view(b, c, taps, h, w)
+    return (patches * kernels.view(b, c, taps, h, w)).sum(2)
+
+
+class _ShiftFilter(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, kernels, kernel_size, dilation):
+        b, c, h, w = x.shape
+        pad = dilation * (kernel_size // 2)
+        xp = F.pad(x, (pad, pad, pad, pad))
+        k5 = kernels.view(b, c, kernel_size * kernel_size, h, w)
+        out = torch.zeros_like(x)
+        for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
+            out.addcmul_(k5[:, :, t], xp[:, :, dy : dy + h, dx : dx + w])
+        ctx.save_for_backward(x, kernels)
+        ctx.geometry = (kernel_size, dilation)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        x, kernels = ctx.saved_tensors
+        kernel_size, dilation = ctx.geometry
+        b, c, h, w = x.shape
+        pad = dilation * (kernel_size // 2)
+        k5 = kernels.view(b, c, kernel_size * kernel_size, h, w)
+        need_x, need_k = ctx.needs_input_grad[:2]
+        xp = F.pad(x, (pad, pad, pad, pad)) if need_k else None
+        grad_xp = x.new_zeros(b, c, h + 2 * pad, w + 2 * pad) if need_x else None
+        grad_k5 = torch.empty_like(k5) if need_k else None
+        grad_out = grad_out.contiguous()
+        for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
+            if need_k:
+                torch.mul(grad_out, xp[:, :, dy : dy + h, dx : dx + w], out=grad_k5[:, :, t])
+            if need_x:
+                grad_xp[:, :, dy : dy + h, dx : dx + w].addcmul_(grad_out, k5[:, :, t])
+        grad_x = grad_xp[:, :, pad : pad + h, pad : pad + w] if need_x else None
+        grad_k = grad_k5.view_as(kernels) if need_k else None
+        return grad_x, grad_k, None, None
+
+
+def filter_shift(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int) -> torch.Tensor:
+    return _ShiftFilter.apply(x.contiguous(), kernels.contiguous(), kernel_size, dilation)
+
+
+def predictive_filter(
+    x: torch.Tensor,
+    kernels: torch.Tensor,
+    kernel_size: int = 3,
+    dilation: int = 1,
+    impl: str = "shift",
+) -> torch.Tensor:
+    """Filter ``x`` (B, C, H, W) with per-pixel kernels (B, C*K*K, H, W); returns (B, C, H, W).
+
+    Kernel channel ``c*K*K + t`` holds tap ``t = K*row + col`` (row-major, like ``F.unfold``) for
+    channel ``c`` of ``x``.
+    """
+    _check_inputs(x, kernels, kernel_size, dilation)
+    if impl == "shift":
+        return filter_shift(x, kernels, kernel_size, dilation)
+    if impl == "unfold":
+        return filter_unfold(x, kernels, kernel_size, dilation)
+    raise ValueError(f"unknown filtering implementation {impl!r}; choose one of {IMPLEMENTATIONS}")
+
+
+class PredictiveFilter(nn.Module):
+    """Parameter-free module form of :func:`predictive_filter` (adds no state_dict keys)."""
+
+    def __init__(self, kernel_size: int = 3, dilation: int = 1, impl: str = "shift"):
+        super().__init__()
+        if impl not in IMPLEMENTATIONS:
+            raise ValueError(f"unknown filtering implementation {impl!r}; choose one of {IMPLEMENTATIONS}")
+        self.kernel_size, self.dilation, self.impl = kernel_size, dilation, impl
+
+    def forward(self, x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+        return predictive_filter(x, kernels, self.kernel_size, self.dilation, self.impl)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, dilation={self.dilation}, impl={self.impl!r}"

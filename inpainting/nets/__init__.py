@@ -1,0 +1,34 @@
+"""Networks (plain nn.Modules) and loaders for the authors' checkpoint formats."""
+from inpainting.nets.checkpoints import (
+    CheckpointError,
+    edgeconnect_to_misf_sifb,
+    load_edgeconnect_generator,
+    load_jpgnet_kpn,
+    load_misf_discriminator,
+    load_misf_generator,
+    load_state_dict_strict,
+    read_checkpoint,
+    warm_start_misf_from_edgeconnect,
+)
+from inpainting.nets.fusion import SmartFusion, naive_fusion
+from inpainting.nets.kpn import KPN, init_xavier_, pfunet, uafnet
+from inpainting.nets.uncertainty import uncertainty_map
+
+__all__ = [
+    "KPN",
+    "CheckpointError",
+    "SmartFusion",
+    "edgeconnect_to_misf_sifb",
+    "init_xavier_",
+    "load_edgeconnect_generator",
+    "load_jpgnet_kpn",
+    "load_misf_discriminator",
+    "load_misf_generator",
+    "load_state_dict_strict",
+    "naive_fusion",
+    "pfunet",
+    "read_checkpoint",
+    "uafnet",
+    "uncertainty_map",
+    "warm_start_misf_from_edgeconnect",
+]

@@ -1,0 +1,1 @@
+"""Evaluation: the papers' metric protocol, tables, grids, baselines and the offline evaluator."""

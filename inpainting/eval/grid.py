@@ -1,0 +1,84 @@
+"""PNG grids of inpainting results: one row per image, one titled column per view."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from inpainting.eval.metrics import composite
+
+TITLE_HEIGHT = 16
+PAD = 4
+BACKGROUND = (255, 255, 255)
+
+
+def masked_input(image: torch.Tensor, mask: torch.Tensor, fill: float = 1.0) -> torch.Tensor:
+    """The image with its holes (mask 1) painted ``fill`` (white by default, so holes are visible)."""
+    return image * (1 - mask) + fill * mask
+
+
+def inpainting_columns(
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    pred: torch.Tensor,
+    extra: Mapping[str, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """The standard views: masked input | output | composite | ground truth, then any ``extra`` maps."""
+    columns = {
+        "masked input": masked_input(image, mask),
+        "output": pred,
+        "composite": composite(pred, image, mask),
+        "ground truth": image,
+    }
+    columns.update(extra or {})
+    return columns
+
+
+def _to_rgb_uint8(x: torch.Tensor, name: str) -> np.ndarray:
+    """(B,1|3,H,W) float in [0,1] -> (B,H,W,3) uint8 (single-channel maps shown in grey)."""
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"grid column {name!r}: expected (B,1,H,W) or (B,3,H,W), got {tuple(x.shape)}")
+    x = x.detach().float().cpu().clamp(0, 1)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    return (x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: int) -> str:
+    """Shorten a title until it fits above its tile."""
+    while len(text) > 1 and draw.textlength(text, font=font) > width:
+        text = text[:-1]
+    return text
+
+
+def grid_image(columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: bool = True) -> Image.Image:
+    """Compose the grid as a PIL image; all columns must share batch size and spatial size."""
+    if not columns:
+        raise ValueError("grid_image needs at least one column")
+    arrays = {name: _to_rgb_uint8(x, name)[:max_rows] for name, x in columns.items()}
+    shapes = {name: a.shape[:3] for name, a in arrays.items()}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(f"grid columns differ in (rows, H, W): {shapes}")
+    rows, height, width = next(iter(shapes.values()))
+    top = TITLE_HEIGHT if titles else 0
+    canvas = Image.new("RGB", (PAD + len(arrays) * (width + PAD), top + PAD + rows * (height + PAD)), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default()
+    for col, (name, array) in enumerate(arrays.items()):
+        x = PAD + col * (width + PAD)
+        if titles:
+            draw.text((x + 2, 2), _fit(draw, name, font, width - 4), fill=(0, 0, 0), font=font)
+        for row in range(rows):
+            canvas.paste(Image.fromarray(array[row]), (x, top + PAD + row * (height + PAD)))
+    return canvas
+
+
+def save_grid(path: str | Path, columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: bool = True) -> Path:
+    """Save ``grid_image(columns)`` as a PNG at ``path`` (parent folders created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid_image(columns, max_rows, titles).save(path, format="PNG")
+    return path

@@ -1,0 +1,127 @@
+"""The torch metric protocol agrees with skimage on the same uint8 arrays; the binned accumulator is exact."""
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from inpainting.eval.metrics import (
+    BinnedInpaintingMetrics,
+    composite,
+    inpainting_scores,
+    psnr_uint8,
+    ssim_uint8,
+    to_uint8_truncated,
+)
+
+
+def _batch(b=3, h=32, w=40, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    image = torch.rand(b, 3, h, w, generator=g)
+    pred = (image + 0.2 * torch.randn(b, 3, h, w, generator=g)).clamp(-0.1, 1.1)  # out of range on purpose
+    mask = (torch.rand(b, 1, h, w, generator=g) > 0.6).float()
+    return pred, image, mask
+
+
+def _hwc(u8: torch.Tensor) -> np.ndarray:
+    return u8.permute(1, 2, 0).numpy()
+
+
+def test_truncation_not_rounding():
+    x = torch.tensor([0.0, 0.999 / 255, 1.999 / 255, 254.9 / 255, 1.0, 1.7, -0.3])
+    assert to_uint8_truncated(x).tolist() == [0, 0, 1, 254, 255, 255, 0]
+
+
+def test_psnr_and_ssim_match_skimage_per_image():
+    pred, image, mask = _batch()
+    comp_u8 = to_uint8_truncated(composite(pred, image, mask))
+    gt_u8 = to_uint8_truncated(image)
+    psnr = psnr_uint8(comp_u8, gt_u8)
+    ssim = ssim_uint8(comp_u8, gt_u8)
+    for i in range(pred.shape[0]):
+        ref_psnr = peak_signal_noise_ratio(_hwc(gt_u8[i]), _hwc(comp_u8[i]))
+        ref_ssim = structural_similarity(_hwc(gt_u8[i]), _hwc(comp_u8[i]), channel_axis=-1, data_range=255)
+        assert psnr[i].item() == pytest.approx(ref_psnr, abs=1e-9)
+        assert ssim[i].item() == pytest.approx(ref_ssim, abs=1e-9)
+
+
+def test_ssim_matches_skimage_on_smooth_similar_images():
+    # high-SSIM regime (small differences on smooth content), where float32 cancellation would show
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 48), torch.linspace(0, 1, 48), indexing="ij")
+    base = torch.stack([xx, yy, (xx + yy) / 2])[None]
+    noisy = base + 0.01 * torch.randn(1, 3, 48, 48, generator=torch.Generator().manual_seed(1))
+    a, b = to_uint8_truncated(base), to_uint8_truncated(noisy)
+    ref = structural_similarity(_hwc(a[0]), _hwc(b[0]), channel_axis=-1, data_range=255)
+    assert ssim_uint8(b, a).item() == pytest.approx(ref, abs=1e-9)
+    assert ref > 0.9
+
+
+def test_psnr_of_identical_images_is_capped_at_100():
+    u8 = to_uint8_truncated(torch.rand(2, 3, 8, 8))
+    assert psnr_uint8(u8, u8).tolist() == [100.0, 100.0]
+
+
+def test_scores_use_the_composite_and_whole_image_l1():
+    pred, image, mask = _batch(b=2)
+    scores = inpainting_scores(pred, image, mask)
+    comp = (pred * mask + image * (1 - mask)).clamp(0, 1)
+    expected_l1 = (comp - image).abs().mean(dim=(1, 2, 3)).double()
+    torch.testing.assert_close(scores["l1"], expected_l1)
+    # known pixels never count against the model: a prediction that is wrong only outside the hole is perfect
+    wrong_outside = image * mask + (1 - image) * (1 - mask)
+    perfect = inpainting_scores(wrong_outside, image, mask)
+    assert perfect["psnr"].tolist() == [100.0, 100.0]
+    assert perfect["ssim"].tolist() == pytest.approx([1.0, 1.0])
+    assert perfect["l1"].tolist() == [0.0, 0.0]
+
+
+def test_bad_shapes_raise_clear_errors():
+    pred, image, mask = _batch(b=2)
+    with pytest.raises(ValueError, match="mask must be"):
+        inpainting_scores(pred, image, mask[:, :, :10])
+    with pytest.raises(ValueError, match="smaller than the 7x7 window"):
+        ssim_uint8(torch.zeros(1, 3, 5, 5, dtype=torch.uint8), torch.zeros(1, 3, 5, 5, dtype=torch.uint8))
+
+
+def test_binned_metric_per_bin_means_and_rows():
+    pred, image, mask = _batch(b=5, seed=3)
+    bins = [0, 2, 0, 2, 2]
+    metric = BinnedInpaintingMetrics(["0-20%", "20-40%", "40-60%"])
+    metric.update(pred[:2], image[:2], mask[:2], bins[:2], names=["a", "b"])
+    metric.update(pred[2:], image[2:], mask[2:], torch.tensor(bins[2:]), names=["c", "d", "e"])
+    out = metric.compute()
+    scores = inpainting_scores(pred, image, mask)
+    for name in ("psnr", "ssim", "l1"):
+        assert out[f"{name}/0-20%"].item() == pytest.approx(scores[name][[0, 2]].mean().item())
+        assert out[f"{name}/40-60%"].item() == pytest.approx(scores[name][[1, 3, 4]].mean().item())
+        assert out[f"{name}/overall"].item() == pytest.approx(scores[name].mean().item())
+        assert f"{name}/20-40%" not in out  # empty bin: no value, only a zero count
+    assert out["count/20-40%"].item() == 0 and out["count/40-60%"].item() == 3 and out["count/overall"].item() == 5
+    rows = metric.per_image()
+    assert [r["name"] for r in rows] == ["a", "b", "c", "d", "e"]
+    assert [r["bin"] for r in rows] == ["0-20%", "40-60%", "0-20%", "40-60%", "40-60%"]
+    assert rows[1]["hole_ratio"] == pytest.approx(mask[1].mean().item())
+    assert rows[4]["psnr"] == pytest.approx(scores["psnr"][4].item())
+    metric.reset()
+    assert metric.per_image() == []
+    with pytest.warns(UserWarning, match="before the ``update``"):
+        assert metric.compute()["count/overall"].item() == 0
+
+
+def test_binned_metric_forward_keeps_accumulating():
+    pred, image, mask = _batch(b=4, seed=5)
+    metric = BinnedInpaintingMetrics(["low", "high"])
+    batch_value = metric(pred[:2], image[:2], mask[:2], [0, 1], names=["a", "b"])
+    metric(pred[2:], image[2:], mask[2:], [1, 1], names=["c", "d"])
+    assert batch_value["count/overall"].item() == 2
+    assert metric.compute()["count/overall"].item() == 4
+    assert [r["name"] for r in metric.per_image()] == ["a", "b", "c", "d"]
+
+
+def test_binned_metric_extra_scorer_and_bin_validation():
+    pred, image, mask = _batch(b=2)
+    metric = BinnedInpaintingMetrics(["all"], extra_scorers={"mean_abs": lambda c, g: (c - g).abs().mean((1, 2, 3))})
+    metric.update(pred, image, mask, [0, 0])
+    out = metric.compute()
+    assert out["mean_abs/all"].item() == pytest.approx(out["l1/all"].item(), rel=1e-6)
+    with pytest.raises(ValueError, match="bin ids must lie in"):
+        metric.update(pred, image, mask, [0, 1])

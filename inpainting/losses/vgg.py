@@ -1,0 +1,156 @@
+"""Frozen ImageNet VGG19 feature extractor for the perceptual and style losses (method-spec 2.2).
+
+The network is torchvision's ``vgg19().features`` (same module indices, so its weight file loads
+as is), cut after each ReLU and named ``relu<block>_<conv>``. A forward pass stops at the deepest
+layer asked for. Its input is used as given: any normalisation is the caller's choice (MISF feeds
+raw [0, 1] images, quirk M10).
+
+Weights: torchvision's ImageNet file ``vgg19-dcbfe0f7.pth``, read from ``weights_path`` when given,
+else from the torch hub cache ``<torch.hub.get_dir()>/checkpoints/vgg19-dcbfe0f7.pth``. Nothing is
+downloaded unless ``allow_download=True``. ``weights="random"`` builds an untrained network and is
+meant for tests only.
+
+The weights are frozen constants read from that file, not training state, so they are left out of
+``state_dict()`` and ignored by ``load_state_dict()``: checkpoints stay small and load the same
+whether or not the losses were built with a VGG.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import torch
+from torch import nn
+
+VGG19_WEIGHTS_FILE = "vgg19-dcbfe0f7.pth"
+VGG19_WEIGHTS_URL = f"https://download.pytorch.org/models/{VGG19_WEIGHTS_FILE}"
+VGG19_WEIGHTS_SHA256_PREFIX = "dcbfe0f7"  # torchvision names its files after their hash
+WEIGHT_SOURCES = ("imagenet", "random")
+
+# Output channels of the 3x3 convs (each followed by a ReLU), "M" a 2x2 max pool; torchvision's
+# final pool is not needed since no feature is taken after it.
+_CONV_PLAN = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
+
+
+def _build_features() -> nn.Sequential:
+    layers: list[nn.Module] = []
+    in_channels = 3
+    for item in _CONV_PLAN:
+        if item == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            layers += [nn.Conv2d(in_channels, item, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            in_channels = item
+    return nn.Sequential(*layers)
+
+
+def _layer_ends() -> dict[str, int]:
+    """``relu<block>_<conv>`` -> index one past that ReLU in the Sequential (the spec's split points)."""
+    ends, position, block, conv = {}, 0, 1, 0
+    for item in _CONV_PLAN:
+        if item == "M":
+            position += 1
+            block, conv = block + 1, 0
+        else:
+            position += 2  # conv, relu
+            conv += 1
+            ends[f"relu{block}_{conv}"] = position
+    return ends
+
+
+LAYER_ENDS = _layer_ends()
+LAYER_NAMES = tuple(LAYER_ENDS)
+
+
+def default_vgg19_weights_path() -> Path:
+    """Where torchvision keeps the VGG19 ImageNet file: ``<torch.hub.get_dir()>/checkpoints/``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / VGG19_WEIGHTS_FILE
+
+
+def _missing_weights_error(path: Path, explicit: bool) -> FileNotFoundError:
+    where = "the given weights_path" if explicit else "the torch hub cache"
+    return FileNotFoundError(
+        f"VGG19 ImageNet weights not found at {path} ({where}). The perceptual and style losses need "
+        f"torchvision's file {VGG19_WEIGHTS_FILE} (from {VGG19_WEIGHTS_URL}): put it at "
+        f"{default_vgg19_weights_path()} (set TORCH_HOME to move the cache) or pass its path as "
+        f"weights_path; or allow the download explicitly (allow_download=True); or set the perceptual "
+        f"and style loss weights to 0 to train without VGG."
+    )
+
+
+def load_vgg19_feature_weights(weights_path: str | Path | None = None,
+                               allow_download: bool = False) -> dict[str, torch.Tensor]:
+    """Read the ``features.*`` tensors of torchvision's VGG19 file (keys returned without the prefix)."""
+    explicit = weights_path is not None
+    path = Path(weights_path) if explicit else default_vgg19_weights_path()
+    if not path.is_file():
+        if explicit or not allow_download:
+            raise _missing_weights_error(path, explicit)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(VGG19_WEIGHTS_URL, str(path), hash_prefix=VGG19_WEIGHTS_SHA256_PREFIX)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a state_dict (dict of tensors), got {type(state).__name__}")
+    features = {key[len("features."):]: value for key, value in state.items() if key.startswith("features.")}
+    if not features:
+        raise ValueError(f"{path}: not a torchvision VGG19 state_dict (no 'features.*' keys; "
+                         f"first keys: {list(state)[:4]})")
+    return features
+
+
+class VGG19Features(nn.Module):
+    """Frozen VGG19 ``features``; ``forward(x, layers)`` returns ``{name: activation}`` for ``layers``.
+
+    Args:
+        weights: ``"imagenet"`` (default: torchvision's file, see the module docstring) or
+            ``"random"`` (untrained, for tests only).
+        weights_path: explicit path to ``vgg19-dcbfe0f7.pth``; default: the torch hub cache.
+        allow_download: fetch the file into the hub cache when it is missing (default: never).
+    """
+
+    def __init__(self, weights: str = "imagenet", weights_path: str | Path | None = None,
+                 allow_download: bool = False):
+        super().__init__()
+        if weights not in WEIGHT_SOURCES:
+            raise ValueError(f"unknown VGG19 weights {weights!r}; expected one of {WEIGHT_SOURCES}")
+        self.features = _build_features()
+        if weights == "imagenet":
+            state = load_vgg19_feature_weights(weights_path, allow_download)
+            try:
+                self.features.load_state_dict(state, strict=True)
+            except RuntimeError as error:
+                source = weights_path or default_vgg19_weights_path()
+                raise ValueError(f"{source}: does not match torchvision's VGG19 features: {error}") from None
+        self.requires_grad_(False)
+        self.eval()  # no dropout/batch norm inside; eval only documents that it never trains
+        self.register_state_dict_post_hook(_drop_own_entries)
+        self.register_load_state_dict_pre_hook(_keep_own_entries)
+
+    def forward(self, x: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        wanted = set(layers)
+        unknown = wanted.difference(LAYER_ENDS)
+        if unknown:
+            raise ValueError(f"unknown VGG19 layers {sorted(unknown)}; expected names from {LAYER_NAMES}")
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"VGG19 expects (B, 3, H, W) images; got {tuple(x.shape)}")
+        outputs, start = {}, 0
+        for name in sorted(wanted, key=LAYER_ENDS.__getitem__):
+            end = LAYER_ENDS[name]
+            x = self.features[start:end](x)
+            outputs[name], start = x, end
+        return outputs
+
+
+def _own_keys(module: nn.Module, prefix: str) -> list[str]:
+    return [prefix + name for name, _ in module.named_parameters(remove_duplicate=False)]
+
+
+def _drop_own_entries(module: nn.Module, state_dict: dict, prefix: str, local_metadata) -> None:
+    for key in _own_keys(module, prefix):
+        state_dict.pop(key, None)
+
+
+def _keep_own_entries(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
+    # Whatever a checkpoint holds (nothing, or an older copy), the weights read from the file stay.
+    for key, param in zip(_own_keys(module, prefix), module.parameters()):
+        state_dict[key] = param.detach()

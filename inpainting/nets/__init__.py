@@ -10,12 +10,21 @@ from inpainting.nets.checkpoints import (
     read_checkpoint,
     warm_start_misf_from_edgeconnect,
 )
+from inpainting.nets.blocks import init_normal_
+from inpainting.nets.discriminator import PatchDiscriminator
 from inpainting.nets.fusion import SmartFusion, naive_fusion
 from inpainting.nets.kpn import KPN, init_xavier_, pfunet, uafnet
+from inpainting.nets.misf import VARIANTS as MISF_VARIANTS
+from inpainting.nets.misf import MISFGenerator, expand_feature_kernels
 from inpainting.nets.uncertainty import uncertainty_map
 
 __all__ = [
     "KPN",
+    "MISFGenerator",
+    "MISF_VARIANTS",
+    "PatchDiscriminator",
+    "expand_feature_kernels",
+    "init_normal_",
     "CheckpointError",
     "SmartFusion",
     "edgeconnect_to_misf_sifb",

@@ -133,7 +133,7 @@ def init_normal_(module: nn.Module, std: float = 0.02) -> nn.Module:
     ``weight`` alias). Returns ``module`` for chaining.
     """
     for m in module.modules():
-        if "Conv" not in type(m).__name__:
+        if not isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             continue
         weight = getattr(m, "weight_orig", None)
         if weight is None:

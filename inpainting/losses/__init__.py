@@ -1,4 +1,25 @@
-"""Training losses of JPGNet and MISF (method-spec sections 2.2 and 5.4)."""
-from inpainting.losses.ssim import SSIM, L1SSIMLoss, l1_ssim_loss, l1_ssim_terms, ssim
+"""Training losses of JPGNet and MISF (method-spec sections 2.2 and 5.4).
 
-__all__ = ["SSIM", "L1SSIMLoss", "l1_ssim_loss", "l1_ssim_terms", "ssim"]
+* JPGNet KPN stages: :func:`l1_ssim_loss` / :class:`L1SSIMLoss` (``L1 - 0.2*SSIM``).
+* MISF generator: :class:`InpaintingGeneratorLoss` (adversarial 0.1, L1/hole ratio 1, perceptual 0.1,
+  style 250), built from :class:`AdversarialLoss`, :class:`HoleNormalisedL1Loss`,
+  :class:`PerceptualLoss` and :class:`StyleLoss` on a frozen :class:`VGG19Features`.
+"""
+from inpainting.losses.adversarial import GAN_KINDS, AdversarialLoss, discriminator_uses_sigmoid
+from inpainting.losses.composite import InpaintingGeneratorLoss, InpaintingLossWeights
+from inpainting.losses.feature_losses import (PERCEPTUAL_LAYERS, STYLE_LAYERS, PerceptualLoss, StyleLoss,
+                                              gram_matrix)
+from inpainting.losses.reconstruction import HoleNormalisedL1Loss, hole_normalised_l1
+from inpainting.losses.ssim import SSIM, L1SSIMLoss, l1_ssim_loss, l1_ssim_terms, ssim
+from inpainting.losses.vgg import (LAYER_NAMES, VGG19_WEIGHTS_FILE, VGG19Features, default_vgg19_weights_path,
+                                   load_vgg19_feature_weights)
+
+__all__ = [
+    "GAN_KINDS", "AdversarialLoss", "discriminator_uses_sigmoid",
+    "InpaintingGeneratorLoss", "InpaintingLossWeights",
+    "PERCEPTUAL_LAYERS", "STYLE_LAYERS", "PerceptualLoss", "StyleLoss", "gram_matrix",
+    "HoleNormalisedL1Loss", "hole_normalised_l1",
+    "SSIM", "L1SSIMLoss", "l1_ssim_loss", "l1_ssim_terms", "ssim",
+    "LAYER_NAMES", "VGG19_WEIGHTS_FILE", "VGG19Features", "default_vgg19_weights_path",
+    "load_vgg19_feature_weights",
+]

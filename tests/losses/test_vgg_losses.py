@@ -1,11 +1,7 @@
 """VGG19 loading and the perceptual/style losses, on a stand-in weights file (no real ImageNet weights here)."""
-from types import SimpleNamespace
-
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torchvision.models.vgg import cfgs, make_layers
 
 from inpainting.losses.feature_losses import (IMAGENET_MEAN, IMAGENET_STD, PERCEPTUAL_LAYERS, STYLE_LAYERS,
                                               PerceptualLoss, StyleLoss, gram_matrix)
@@ -13,29 +9,6 @@ from inpainting.losses.vgg import (LAYER_ENDS, VGG19_WEIGHTS_FILE, VGG19_WEIGHTS
                                    default_vgg19_weights_path)
 
 SPEC_SPLITS = (2, 4, 7, 9, 12, 14, 16, 18, 21, 23, 25, 27, 30, 32, 34, 36)
-
-
-@pytest.fixture(scope="module")
-def standin(tmp_path_factory):
-    """torchvision's own VGG19 ``features`` (independent layout), saved like the real file into a hub dir."""
-    torch.manual_seed(0)
-    reference = make_layers(cfgs["E"]).eval()
-    for module in reference.modules():
-        if isinstance(module, nn.Conv2d):  # keep activations O(1) down to relu5 at random init
-            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-            nn.init.uniform_(module.bias, -0.1, 0.1)
-    state = {f"features.{key}": value for key, value in reference.state_dict().items()}
-    state["classifier.0.weight"] = torch.zeros(2, 2)  # the real file has a classifier; it is ignored
-    home = tmp_path_factory.mktemp("torch_home")
-    path = home / "hub" / "checkpoints" / VGG19_WEIGHTS_FILE
-    path.parent.mkdir(parents=True)
-    torch.save(state, path)
-    return SimpleNamespace(home=home, path=path, reference=reference)
-
-
-@pytest.fixture(scope="module")
-def vgg(standin):
-    return VGG19Features(weights_path=standin.path)
 
 
 @pytest.fixture(scope="module")

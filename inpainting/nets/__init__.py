@@ -12,6 +12,7 @@ from inpainting.nets.checkpoints import (
 )
 from inpainting.nets.blocks import init_normal_
 from inpainting.nets.discriminator import PatchDiscriminator
+from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator, canny_edges, rgb_to_gray
 from inpainting.nets.fusion import SmartFusion, naive_fusion
 from inpainting.nets.kpn import KPN, init_xavier_, pfunet, uafnet
 from inpainting.nets.misf import VARIANTS as MISF_VARIANTS
@@ -20,6 +21,11 @@ from inpainting.nets.uncertainty import uncertainty_map
 
 __all__ = [
     "KPN",
+    "EdgeConnect",
+    "EdgeGenerator",
+    "InpaintGenerator",
+    "canny_edges",
+    "rgb_to_gray",
     "MISFGenerator",
     "MISF_VARIANTS",
     "PatchDiscriminator",

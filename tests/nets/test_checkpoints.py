@@ -1,0 +1,49 @@
+"""Strict loaders: clear errors naming the file and listing the offending keys."""
+import pytest
+import torch
+
+from inpainting.nets import CheckpointError, load_jpgnet_kpn, load_misf_generator, pfunet, read_checkpoint
+
+
+@pytest.fixture(scope="module")
+def small_pfunet():
+    return pfunet(width=0.125)
+
+
+def test_missing_file_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"celebA_InpaintingModel_gen\.pth.*put the file"):
+        read_checkpoint(tmp_path / "celebA_InpaintingModel_gen.pth")
+
+
+def test_wrong_keys_are_listed(tmp_path, small_pfunet):
+    state = small_pfunet.state_dict()
+    state["module.outc.weight"] = state.pop("outc.weight")
+    path = tmp_path / "kpn_prefixed.pth"
+    torch.save(state, path)
+    with pytest.raises(CheckpointError) as err:
+        load_jpgnet_kpn(pfunet(width=0.125), path)
+    msg = str(err.value)
+    assert "kpn_prefixed.pth" in msg
+    assert "missing keys (1): ['outc.weight']" in msg and "unexpected keys (1): ['module.outc.weight']" in msg
+
+
+def test_bare_state_dict_roundtrip(tmp_path, small_pfunet):
+    path = tmp_path / "pfunet.pth"
+    torch.save(small_pfunet.state_dict(), path)
+    other = load_jpgnet_kpn(pfunet(width=0.125), path)
+    assert all(torch.equal(a, b) for a, b in zip(other.state_dict().values(), small_pfunet.state_dict().values()))
+
+
+def test_wrong_format_and_unreadable_file(tmp_path, small_pfunet):
+    bare = tmp_path / "bare.pth"
+    torch.save(small_pfunet.state_dict(), bare)
+    with pytest.raises(CheckpointError, match=r"bare\.pth.*expected an entry 'generator'"):
+        load_misf_generator(small_pfunet, bare)
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"cannot read checkpoint .*junk\.pth"):
+        read_checkpoint(junk)
+    listed = tmp_path / "list.pth"
+    torch.save([1, 2], listed)
+    with pytest.raises(CheckpointError, match="holds a list"):
+        read_checkpoint(listed)

@@ -1,0 +1,12 @@
+"""Data: image sources, mask sources, transforms and the generic ``InpaintingDataModule``."""
+from inpainting.data.bins import PAPER_BIN_EDGES, TEN_PERCENT_BIN_EDGES, bin_index, bin_names
+from inpainting.data.datamodule import InpaintingDataModule
+from inpainting.data.io import DataError, load_image, load_mask_file
+from inpainting.data.masks import FreeFormMaskGenerator, MaskPolarity, hole_ratio, sample_rng
+from inpainting.data.sources import ImageList, embedded_photos
+
+__all__ = [
+    "PAPER_BIN_EDGES", "TEN_PERCENT_BIN_EDGES", "bin_index", "bin_names", "InpaintingDataModule", "DataError",
+    "load_image", "load_mask_file", "FreeFormMaskGenerator", "MaskPolarity", "hole_ratio", "sample_rng",
+    "ImageList", "embedded_photos",
+]

@@ -1,0 +1,175 @@
+"""The one generic DataModule: image sources + mask source + preprocessing."""
+from __future__ import annotations
+
+import csv
+import json
+import pathlib
+from typing import Dict, List, Optional, Sequence
+
+import cv2
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
+from inpainting.data.datasets import (EpochSampler, EvalDataset, ProceduralEvalMasks, TrainDataset,
+                                      TrainMaskSource, build_eval_pairs)
+from inpainting.data.masks import STREAM_TEST, STREAM_VAL, FreeFormMaskGenerator
+from inpainting.data.sources import ImageList
+from inpainting.data.transforms import Preprocess
+
+MANIFEST_FIELDS = ("name", "image", "mask", "ratio", "bin")
+
+
+def _worker_init(_worker_id: int) -> None:
+    # one thread per worker: workers already run in parallel (LaMa/mmagic habit)
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+class InpaintingDataModule(L.LightningDataModule):
+    """Training samples with random masks and fixed, hole-ratio-binned val/test pairs.
+
+    Args:
+        train_images / val_images / test_images: image sources (``ImageList``); test falls back to val.
+        train_masks: ``(height, width, rng) -> mask`` (default: ``FreeFormMaskGenerator()``, 0-60 %).
+        eval_masks: procedural generator for the fixed val/test masks (default: ``train_masks`` if it
+            is a ``FreeFormMaskGenerator``, else a default one). Each pair's mask is drawn inside its bin.
+        image_size: side of the square samples.
+        preprocess: ``"official"`` (centre crop + INTER_LINEAR resize) or ``"crop"`` (random crop for
+            training, a fixed seeded crop for val/test); see ``Preprocess``.
+        resize_short, small_images: options of the ``"crop"`` mode.
+        hflip: joint horizontal flip of image and mask in training (p = 0.5).
+        batch_size: GLOBAL training batch size, divided by the world size in ``setup``.
+        eval_batch_size: GLOBAL val/test batch size (default: ``batch_size``).
+        samples_per_epoch: training samples per epoch (default: number of training images).
+        images_per_bin: val/test pairs per bin (default: number of images of that split).
+        bin_edges: hole-ratio bin edges; bins are (lo, hi].
+        seed: seed of every crop, flip, mask and shuffle.
+        cache_images: keep prepared images in memory (small sets such as the embedded photos only).
+    """
+
+    def __init__(
+        self,
+        train_images: ImageList,
+        val_images: Optional[ImageList] = None,
+        test_images: Optional[ImageList] = None,
+        train_masks: Optional[TrainMaskSource] = None,
+        eval_masks: Optional[FreeFormMaskGenerator] = None,
+        image_size: int = 256,
+        preprocess: str = "official",
+        resize_short: Optional[int] = None,
+        small_images: str = "upscale",
+        hflip: bool = True,
+        batch_size: int = 8,
+        eval_batch_size: Optional[int] = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        samples_per_epoch: Optional[int] = None,
+        images_per_bin: Optional[int] = None,
+        bin_edges: Sequence[float] = PAPER_BIN_EDGES,
+        seed: int = 0,
+        cache_images: bool = False,
+    ) -> None:
+        super().__init__()
+        self.train_images, self.val_images = train_images, val_images
+        self.test_images = test_images if test_images is not None else val_images
+        self.train_masks = train_masks if train_masks is not None else FreeFormMaskGenerator()
+        if eval_masks is None:
+            eval_masks = self.train_masks if isinstance(self.train_masks, FreeFormMaskGenerator) else FreeFormMaskGenerator()
+        self.eval_masks = eval_masks
+        self.preprocess = Preprocess(image_size, preprocess, resize_short, small_images)
+        self.hflip = hflip
+        self.batch_size = int(batch_size)
+        self.eval_batch_size = int(eval_batch_size) if eval_batch_size is not None else self.batch_size
+        self.num_workers, self.pin_memory = int(num_workers), pin_memory
+        self.samples_per_epoch = samples_per_epoch
+        self.images_per_bin = images_per_bin
+        self.bin_edges: List[float] = check_edges(bin_edges)
+        self.bin_names: List[str] = bin_names(self.bin_edges)
+        self.seed = int(seed)
+        self.cache_images = cache_images
+        self.batch_size_per_device = self.batch_size
+        self.eval_batch_size_per_device = self.eval_batch_size
+        self.datasets: Dict[str, torch.utils.data.Dataset] = {}
+
+    # ----------------------------------------------------------------------------------------- setup
+    def setup(self, stage: Optional[str] = None) -> None:
+        """Split the global batch sizes over the world size and build the datasets."""
+        world_size = self.trainer.world_size if self.trainer is not None else 1
+        self.batch_size_per_device = _per_device(self.batch_size, world_size, "batch_size")
+        self.eval_batch_size_per_device = _per_device(self.eval_batch_size, world_size, "eval_batch_size")
+        if stage in (None, "fit") and "train" not in self.datasets:
+            self.datasets["train"] = TrainDataset(self.train_images, self.train_masks, self.preprocess, self.seed,
+                                                  self.samples_per_epoch, self.hflip, self.cache_images)
+        for split, stream in (("val", STREAM_VAL), ("test", STREAM_TEST)):
+            if split not in self.datasets and self._images(split) is not None:
+                self.datasets[split] = self._eval_dataset(split, stream)
+
+    def _images(self, split: str) -> Optional[ImageList]:
+        return {"train": self.train_images, "val": self.val_images, "test": self.test_images}[split]
+
+    def _eval_dataset(self, split: str, stream: int) -> EvalDataset:
+        images = self._images(split)
+        per_bin = self.images_per_bin if self.images_per_bin is not None else len(images)
+        pairs = build_eval_pairs(images, per_bin, len(self.bin_names))
+        return EvalDataset(images, pairs, ProceduralEvalMasks(self.eval_masks, self.bin_edges),
+                           self.preprocess, self.bin_edges, self.seed, stream, self.cache_images)
+
+    # ----------------------------------------------------------------------------------- dataloaders
+    def _loader(self, dataset, batch_size: int, **kwargs) -> DataLoader:
+        return DataLoader(dataset, batch_size=batch_size, num_workers=self.num_workers,
+                          pin_memory=self.pin_memory, persistent_workers=self.num_workers > 0,
+                          worker_init_fn=_worker_init, **kwargs)
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = self._dataset("train")
+        sampler = EpochSampler(len(dataset), self.seed, shuffle=True)
+        return self._loader(dataset, self.batch_size_per_device, sampler=sampler, drop_last=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self._dataset("val"), self.eval_batch_size_per_device, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self._dataset("test"), self.eval_batch_size_per_device, shuffle=False)
+
+    def _dataset(self, split: str):
+        if split not in self.datasets:
+            self.setup("fit" if split == "train" else None)
+        if split not in self.datasets:
+            raise RuntimeError(f"no {split} images configured for this DataModule")
+        return self.datasets[split]
+
+    # -------------------------------------------------------------------------------------- manifest
+    def manifest(self, split: str) -> List[Dict[str, object]]:
+        """Rows (name, image, mask, ratio, bin) of the fixed ``val`` or ``test`` pairs, in loader order."""
+        dataset: EvalDataset = self._dataset(split)
+        rows = []
+        for index in range(len(dataset)):
+            _, _, ratio, pair = dataset.sample_arrays(index)
+            rows.append({"name": pair.name, "image": str(dataset.images.source.paths[pair.image_index]),
+                         "mask": pair.mask_path or f"procedural:seed={self.seed},stream={dataset.stream},"
+                                                   f"bin={pair.bin},slot={pair.slot}",
+                         "ratio": round(ratio, 6), "bin": pair.bin})
+        return rows
+
+    def write_manifest(self, split: str, path) -> pathlib.Path:
+        """Save ``manifest(split)`` as CSV (``.csv``) or a JSON array (any other suffix)."""
+        path = pathlib.Path(path)
+        rows = self.manifest(split)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".csv":
+            with path.open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
+                writer.writeheader()
+                writer.writerows(rows)
+        else:
+            path.write_text(json.dumps(rows, indent=1))
+        return path
+
+
+def _per_device(global_size: int, world_size: int, key: str) -> int:
+    if global_size % world_size != 0:
+        raise ValueError(f"data.{key}={global_size} is a GLOBAL batch size and must be divisible by the "
+                         f"world size ({world_size})")
+    return global_size // world_size

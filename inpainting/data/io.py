@@ -1,0 +1,93 @@
+"""Decoding images and mask files into uint8 arrays, with one documented rule per unusual input.
+
+Rules (anything else raises :class:`DataError` naming the file and the problem; nothing is ever
+replaced by another sample):
+
+* grayscale (``L``, ``1``) and palette images become RGB by repeating the channel, as the official
+  loaders do (``gray2rgb``); CMYK and YCbCr are converted to RGB by Pillow;
+* 16-bit images (``I;16*``, and 16-bit PNGs that Pillow opens as ``I``) are scaled to 8 bits with
+  ``round(v / 257)``;
+* images with an alpha channel are accepted only when the alpha is fully opaque (the channel is
+  then dropped); any transparent pixel is an error, because there is no faithful colour to use;
+* truncated or undecodable files, missing files and 32-bit float images are errors.
+
+Masks are read as one channel: an RGB(A) mask is accepted only when its colour channels are
+identical (a grey mask saved as RGB); a coloured mask is an error.
+"""
+from __future__ import annotations
+
+import pathlib
+from typing import Union
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+PathLike = Union[str, pathlib.Path]
+
+_SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+
+
+class DataError(ValueError):
+    """A data file that cannot be used as it is; the message names the file and the problem."""
+
+
+def _open(path: PathLike) -> Image.Image:
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        image = Image.open(path)
+        image.load()  # decode now so truncated files fail here, not later
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise DataError(f"{path}: cannot decode image ({error})") from error
+    return image
+
+
+def _sixteen_to_eight(array: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(array.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
+
+
+def _drop_opaque_alpha(image: Image.Image, path: PathLike) -> Image.Image:
+    alpha = np.asarray(image.getchannel("A"))
+    if alpha.min() < 255:
+        raise DataError(f"{path}: image has transparent pixels (mode {image.mode}); "
+                        "flatten it onto a background first")
+    return image.convert("RGB" if image.mode in ("RGBA", "RGBa", "PA") else "L")
+
+
+def _to_single_or_rgb(image: Image.Image, path: PathLike) -> np.ndarray:
+    """Decode to uint8 HxW or HxWx3, applying the module's rules."""
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "RGBa", "LA", "La", "PA"):
+        image = _drop_opaque_alpha(image, path)
+    if image.mode in _SIXTEEN_BIT_MODES:
+        array = np.asarray(image)
+        if array.max(initial=0) > 65535 or array.min(initial=0) < 0:
+            raise DataError(f"{path}: {image.mode} image with values outside 16 bits")
+        return _sixteen_to_eight(array)
+    if image.mode == "1":
+        image = image.convert("L")
+    if image.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        image = image.convert("RGB")
+    if image.mode not in ("L", "RGB"):
+        raise DataError(f"{path}: unsupported image mode {image.mode}")
+    return np.asarray(image)
+
+
+def load_image(path: PathLike) -> np.ndarray:
+    """Read an image file as an RGB uint8 array of shape (H, W, 3), following the module rules."""
+    array = _to_single_or_rgb(_open(path), path)
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(array)
+
+
+def load_mask_file(path: PathLike) -> np.ndarray:
+    """Read a mask file as a raw single-channel uint8 array (H, W); polarity is NOT applied here."""
+    array = _to_single_or_rgb(_open(path), path)
+    if array.ndim == 3:
+        if not (np.array_equal(array[..., 0], array[..., 1]) and np.array_equal(array[..., 0], array[..., 2])):
+            raise DataError(f"{path}: mask is a colour image (RGB channels differ); masks must be grayscale")
+        array = array[..., 0]
+    return np.ascontiguousarray(array)

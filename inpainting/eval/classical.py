@@ -1,0 +1,80 @@
+"""Classical inpainting baselines with the framework's calling convention.
+
+Each baseline is a callable ``(image, mask) -> pred``: ``image`` (B,3,H,W) float in [0,1], ``mask``
+(B,1,H,W) with 1 = hole; ``pred`` (B,3,H,W) float in [0,1] on the input's device. The hole pixels
+are zeroed before a baseline sees them, so no ground truth can leak into a score.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+from skimage.restoration import inpaint_biharmonic
+
+Inpainter = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _check(image: torch.Tensor, mask: torch.Tensor) -> None:
+    if image.dim() != 4 or image.shape[1] != 3:
+        raise ValueError(f"image must be (B,3,H,W), got {tuple(image.shape)}")
+    if mask.shape != (image.shape[0], 1, *image.shape[2:]):
+        raise ValueError(f"mask must be (B,1,H,W) matching image {tuple(image.shape)}, got {tuple(mask.shape)}")
+
+
+def _per_image(image: torch.Tensor, mask: torch.Tensor, fill: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> torch.Tensor:
+    """Run ``fill(hwc_float_image_with_zeroed_holes, hw_bool_hole)`` per image; returns (B,3,H,W) in [0,1]."""
+    _check(image, mask)
+    holes = mask.detach().cpu() > 0.5
+    known = (image.detach().cpu().float() * ~holes).clamp(0, 1)
+    outputs = [
+        torch.from_numpy(np.ascontiguousarray(fill(known[i].permute(1, 2, 0).numpy(), holes[i, 0].numpy())))
+        for i in range(image.shape[0])
+    ]
+    return torch.stack(outputs).permute(0, 3, 1, 2).float().clamp(0, 1).to(image.device)
+
+
+def _opencv(flag: int, radius: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def fill(known: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        u8 = np.round(known * 255).astype(np.uint8)
+        return cv2.inpaint(u8, hole.astype(np.uint8) * 255, radius, flag).astype(np.float32) / 255
+
+    return fill
+
+
+def telea(image: torch.Tensor, mask: torch.Tensor, radius: int = 3) -> torch.Tensor:
+    """OpenCV fast-marching inpainting (Telea 2004), neighbourhood ``radius`` in pixels."""
+    return _per_image(image, mask, _opencv(cv2.INPAINT_TELEA, radius))
+
+
+def navier_stokes(image: torch.Tensor, mask: torch.Tensor, radius: int = 3) -> torch.Tensor:
+    """OpenCV Navier-Stokes based inpainting (Bertalmio et al. 2001), neighbourhood ``radius`` in pixels."""
+    return _per_image(image, mask, _opencv(cv2.INPAINT_NS, radius))
+
+
+def biharmonic(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """scikit-image biharmonic inpainting, channels solved independently."""
+    return _per_image(image, mask, lambda known, hole: inpaint_biharmonic(known.astype(np.float64), hole, channel_axis=-1))
+
+
+def empty_holes(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The "Input" row of the tables: holes left empty (zeros), so the composite is ``image * (1 - mask)``."""
+    _check(image, mask)
+    return torch.zeros_like(image)
+
+
+CLASSICAL_METHODS: dict[str, Inpainter] = {
+    "input": empty_holes,
+    "telea": telea,
+    "navier_stokes": navier_stokes,
+    "biharmonic": biharmonic,
+}
+
+
+def classical_inpainter(name: str, **kwargs) -> Inpainter:
+    """The baseline called ``name`` (one of ``CLASSICAL_METHODS``) with its options bound, e.g. ``radius=5``."""
+    if name not in CLASSICAL_METHODS:
+        raise ValueError(f"unknown classical inpainter {name!r}; choose from {sorted(CLASSICAL_METHODS)}")
+    method = CLASSICAL_METHODS[name]
+    return (lambda image, mask: method(image, mask, **kwargs)) if kwargs else method

@@ -1,0 +1,56 @@
+"""Evaluate a checkpoint on a data config's fixed test pairs: ``inpaint-eval ckpt_path=<run dir or .ckpt>``.
+
+When ``ckpt_path`` is a run folder (or a checkpoint inside one), the model is rebuilt from that
+run's ``config_resolved.yaml``, so the command needs nothing else; ``data=...`` picks the test set.
+Writes ``tables/test_metrics.{md,csv}``, ``tables/test_per_image.csv``, ``images/test.png`` and
+``metrics.json`` into this evaluation's run folder.
+"""
+from __future__ import annotations
+
+import logging
+import pathlib
+
+import hydra
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from inpainting.cli.common import CONFIG_DIR, build_run, finish_loggers, prepare_run, write_test_outputs
+from inpainting.utils.runs import RESOLVED_CONFIG, resolve_checkpoint, write_json
+
+log = logging.getLogger(__name__)
+
+
+def _training_run_config(ckpt_file: str) -> DictConfig | None:
+    for folder in pathlib.Path(ckpt_file).resolve().parents[:2]:
+        path = folder / RESOLVED_CONFIG
+        if path.is_file():
+            return OmegaConf.load(path)
+    return None
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    ckpt = resolve_checkpoint(cfg.ckpt_path, cfg.paths.output_dir, prefer_best=True)
+    trained = _training_run_config(ckpt)
+    if trained is not None and "model" in trained:
+        log.info("model config taken from the training run of %s", ckpt)
+        with open_dict(cfg):
+            cfg.model = trained.model
+    output_dir = prepare_run(cfg)
+    run = build_run(cfg)
+    try:
+        run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=ckpt)
+        metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
+        write_test_outputs(run.model, output_dir, cfg)
+        summary = {"metrics": metrics, "checkpoint": ckpt}
+        write_json(summary, output_dir / "metrics.json")
+        return summary
+    finally:
+        finish_loggers(run.loggers)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
+def main(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

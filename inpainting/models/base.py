@@ -1,0 +1,110 @@
+"""What every inpainting LightningModule shares: composite, binned val/test metrics, optimizers.
+
+Subclasses provide ``forward(image, mask) -> dict`` (at least ``pred``: the raw network output in
+[0,1]-image convention, plus optional maps such as ``uncertainty``) and ``training_step``.
+Metrics follow the papers' protocol (method-spec section 4): they score the composite
+``pred*mask + image*(1-mask)`` per image and per hole-ratio bin.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import lightning as L
+import torch
+from torch import nn
+
+from inpainting.eval.metrics import BinnedInpaintingMetrics, composite
+
+INPUT_ROW = "Input"
+
+
+class InpaintingModule(L.LightningModule):
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        scheduler: Callable[..., Any] | None = None,
+        method_name: str = "model",
+    ):
+        super().__init__()
+        self.net = net
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.method_name = method_name
+        self.bin_names: list[str] = []
+        self.test_results: dict[str, dict] = {}
+        self.test_rows: list[dict] = []
+
+    # -- conventions --------------------------------------------------------------------------
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.net(image, mask)
+
+    @torch.no_grad()
+    def inpaint(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Composited result for images in [0,1] and masks with 1 = hole."""
+        return composite(self(image, mask)["pred"], image, mask)
+
+    # -- metrics ------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        names = list(getattr(datamodule, "bin_names", None) or ["all"])
+        if names != self.bin_names or not hasattr(self, "val_metrics"):
+            self.bin_names = names
+            self.val_metrics = BinnedInpaintingMetrics(names)
+            self.test_metrics = BinnedInpaintingMetrics(names)
+            self.input_metrics = BinnedInpaintingMetrics(names)
+
+    @staticmethod
+    def _bins(batch: dict) -> torch.Tensor:
+        image = batch["image"]
+        return batch.get("bin", torch.zeros(image.shape[0], dtype=torch.long, device=image.device))
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        pred = self(batch["image"], batch["mask"])["pred"]
+        self.val_metrics.update(pred, batch["image"], batch["mask"], self._bins(batch))
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_summary("val", self.val_metrics.compute())
+        self.val_metrics.reset()
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        image, mask, bins = batch["image"], batch["mask"], self._bins(batch)
+        pred = self(image, mask)["pred"]
+        self.test_metrics.update(pred, image, mask, bins, names=batch.get("name"))
+        # "Input" row: holes left empty, for contrast
+        self.input_metrics.update(torch.zeros_like(image), image, mask, bins, names=batch.get("name"))
+
+    def on_test_epoch_end(self) -> None:
+        model_summary = self.test_metrics.compute()
+        self._log_summary("test", model_summary)
+        self.test_results = {INPUT_ROW: self.input_metrics.compute(), self.method_name: model_summary}
+        self.test_rows = self.test_metrics.per_image()
+        self.test_metrics.reset()
+        self.input_metrics.reset()
+
+    def _log_summary(self, stage: str, summary: dict) -> None:
+        """Log ``<stage>/<metric>`` (all images) and ``<stage>/<metric>_<bin>``; counts are not logged."""
+        flat = {}
+        for key, value in summary.items():
+            metric, bin_name = key.split("/", 1)
+            if metric == "count":
+                continue
+            flat[f"{stage}/{metric}" if bin_name == "overall" else f"{stage}/{metric}_{bin_name}"] = float(value)
+        # the metric object has already gathered every rank's images: no further reduction
+        self.log_dict(flat, sync_dist=False)
+
+    def load_weights(self, path: str) -> None:
+        """Warm start from a Lightning checkpoint's weights only (no optimizer or loop state)."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or "state_dict" not in state:
+            raise ValueError(f"{path}: not a Lightning checkpoint (no 'state_dict'); use the model's official loader")
+        self.load_state_dict(state["state_dict"], strict=True)
+
+    # -- optimisation -------------------------------------------------------------------------
+    def configure_optimizers(self):
+        if self.optimizer_factory is None:
+            raise ValueError(f"{type(self).__name__} has no optimizer configured (model.optimizer)")
+        optimizer = self.optimizer_factory(params=[p for p in self.net.parameters() if p.requires_grad])
+        if self.scheduler_factory is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer=optimizer)}}

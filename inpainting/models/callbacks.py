@@ -1,0 +1,87 @@
+"""Callbacks: the fixed image panel (PNG grids in the run folder, and W&B when attached)."""
+from __future__ import annotations
+
+import pathlib
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.loggers import WandbLogger
+from torch.utils.data import default_collate
+
+from inpainting.eval.grid import grid_image, inpainting_columns, save_grid
+
+
+def _first_items(dataloader, count: int) -> dict | None:
+    """The first ``count`` samples of a fixed (unshuffled) eval set, collated."""
+    dataset = getattr(dataloader, "dataset", None)
+    if dataset is None or len(dataset) == 0:
+        return None
+    return default_collate([dataset[i] for i in range(min(count, len(dataset)))])
+
+
+def _normalise_map(x: torch.Tensor) -> torch.Tensor:
+    """Min-max a (B,1,H,W) map per image into [0,1] for display."""
+    flat = x.flatten(1)
+    lo, hi = flat.min(1).values.view(-1, 1, 1, 1), flat.max(1).values.view(-1, 1, 1, 1)
+    return (x - lo) / (hi - lo).clamp_min(1e-12)
+
+
+def panel_columns(outputs: dict, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Columns of the panel: masked input | output | composite | ground truth [| filter maps]."""
+    extra = {}
+    if "uncertainty" in outputs:
+        extra["uncertainty"] = outputs["uncertainty"]
+    if "kernels" in outputs:
+        # sum of each pixel's taps averaged over channels: 1 = brightness-preserving filter
+        kernels = outputs["kernels"]
+        taps = kernels.shape[1] // image.shape[1]
+        tap_sum = kernels.view(kernels.shape[0], -1, taps, *kernels.shape[2:]).sum(2).mean(1, keepdim=True)
+        extra["kernel sum"] = _normalise_map(tap_sum)
+    return inpainting_columns(image, mask, outputs["pred"].clamp(0, 1), extra)
+
+
+class ImagePanel(L.Callback):
+    """Same images, same masks, every time: ``images/val_epochNNN.png``, ``images/test.png``."""
+
+    def __init__(self, num_images: int = 6, every_n_epochs: int = 1, output_dir: str = "images"):
+        self.num_images = num_images
+        self.every_n_epochs = every_n_epochs
+        self.output_dir = pathlib.Path(output_dir)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or trainer.fast_dev_run or (trainer.current_epoch + 1) % self.every_n_epochs:
+            return
+        loaders = trainer.val_dataloaders
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        self._render(trainer, pl_module, loader, f"val_epoch{trainer.current_epoch:03d}", "val/panel")
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        loaders = trainer.test_dataloaders
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        self._render(trainer, pl_module, loader, "test", "test/panel")
+
+    @torch.no_grad()
+    def _render(self, trainer, pl_module, loader, stem: str, key: str) -> None:
+        if not trainer.is_global_zero:
+            return
+        batch = _first_items(loader, self.num_images)
+        if batch is None:
+            return
+        image, mask = batch["image"].to(pl_module.device), batch["mask"].to(pl_module.device)
+        was_training = pl_module.training
+        pl_module.eval()
+        outputs = pl_module(image, mask)
+        pl_module.train(was_training)
+        columns = {k: v.detach().float().cpu() for k, v in panel_columns(outputs, image, mask).items()}
+        save_grid(self.output_dir / f"{stem}.png", columns, max_rows=self.num_images)
+        wandb_loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
+        if wandb_loggers:
+            # one uint8 image per panel: wandb casts float arrays with a bare uint8 cast (black images)
+            panel = np.asarray(grid_image(columns, max_rows=self.num_images))
+            ratios = batch.get("ratio")
+            caption = " | ".join(columns)
+            if ratios is not None:
+                caption += "; hole ratios " + ", ".join(f"{100 * float(r):.0f}%" for r in ratios)
+            for lg in wandb_loggers:
+                lg.log_image(key=key, images=[panel], caption=[caption], step=trainer.global_step)

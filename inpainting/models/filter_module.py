@@ -1,0 +1,26 @@
+"""Image-level predictive filtering models (PFUNet / MISF "Img-Filter" idea) trained with L1 - 0.2*SSIM.
+
+Automatic optimisation: one optimizer step per batch, so ``global_step`` counts batches.
+"""
+from __future__ import annotations
+
+import torch
+
+from inpainting.models.base import InpaintingModule
+
+
+class FilterInpaintingModule(InpaintingModule):
+    def __init__(self, net, loss, optimizer=None, scheduler=None, method_name: str = "Img-Filter"):
+        super().__init__(net, optimizer=optimizer, scheduler=scheduler, method_name=method_name)
+        self.loss = loss
+        # the run folder's config_resolved.yaml holds the full model config; checkpoints keep plain values only
+        self.save_hyperparameters(ignore=["net", "loss", "optimizer", "scheduler"], logger=False)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        image, mask = batch["image"], batch["mask"]
+        pred = self(image, mask)["pred"]
+        # the KPN stages train on the raw, uncomposited output over the whole image (method-spec 5.4)
+        total, parts = self.loss(pred, image)
+        self.log("train/loss", total, prog_bar=True, on_step=True, on_epoch=True, batch_size=image.shape[0])
+        self.log_dict({f"train/{k}": v for k, v in parts.items()}, on_step=True, on_epoch=False, batch_size=image.shape[0])
+        return total

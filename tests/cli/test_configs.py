@@ -1,0 +1,61 @@
+"""Every config composes and instantiates; experiment files win over group defaults."""
+import hydra
+import pytest
+
+from inpainting.cli.common import CONFIG_DIR
+from inpainting.utils.instantiate import instantiate_mapping
+from tests.cli.helpers import TINY, compose_config
+
+EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
+TRAINERS = sorted(p.stem for p in (CONFIG_DIR / "trainer").glob("*.yaml"))
+LOGGERS = sorted(p.stem for p in (CONFIG_DIR / "logger").glob("*.yaml"))
+DEBUGS = sorted(p.stem for p in (CONFIG_DIR / "debug").glob("*.yaml"))
+
+
+def test_config_groups_are_found():
+    assert "demo" in EXPERIMENTS and "img_filter" in MODELS and "cpu" in TRAINERS
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_composes_and_instantiates(experiment, tmp_path):
+    cfg = compose_config("train", [f"experiment={experiment}", *TINY], tmp_path)
+    assert cfg.run_name != "train", "an experiment should name its runs"
+    datamodule = hydra.utils.instantiate(cfg.data)
+    model = hydra.utils.instantiate(cfg.model)
+    assert sum(p.numel() for p in model.parameters()) > 0
+    assert hasattr(datamodule, "bin_names")
+    callbacks = instantiate_mapping(cfg.callbacks)
+    loggers = instantiate_mapping(cfg.logger)
+    hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_model_configs_instantiate(model, tmp_path):
+    cfg = compose_config("train", [f"model={model}"], tmp_path)
+    hydra.utils.instantiate(cfg.model)
+
+
+@pytest.mark.parametrize("group,names", [("trainer", TRAINERS), ("logger", LOGGERS), ("debug", DEBUGS)])
+def test_group_options_compose(group, names, tmp_path):
+    for name in names:
+        cfg = compose_config("train", [f"{group}={name}"], tmp_path)
+        if group == "logger":
+            instantiate_mapping(cfg.logger)
+
+
+def test_experiment_overrides_group_defaults(tmp_path):
+    base = compose_config("train", [], tmp_path)
+    demo = compose_config("train", ["experiment=demo"], tmp_path)
+    assert base.model.net.kpn.width == 1.0 and demo.model.net.kpn.width == 0.25
+
+
+def test_debug_preset_wins_over_experiment(tmp_path):
+    cfg = compose_config("train", ["experiment=demo", "debug=fdr"], tmp_path)
+    assert cfg.trainer.fast_dev_run is True and "csv" not in (cfg.logger or {})
+
+
+def test_eval_config_requires_checkpoint(tmp_path):
+    cfg = compose_config("eval", [], tmp_path)
+    with pytest.raises(Exception, match="ckpt_path"):
+        _ = cfg.ckpt_path

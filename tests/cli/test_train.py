@@ -1,0 +1,80 @@
+"""End to end on the embedded photos: fast_dev_run, the demo's outputs, resume, evaluation."""
+import csv
+import pathlib
+
+import pytest
+import torch
+
+from inpainting.cli.evaluate import evaluate
+from inpainting.cli.train import train
+from tests.cli.helpers import TINY, TINY_FILTER, compose_config
+
+DEMO = ["experiment=demo", *TINY, *TINY_FILTER]
+
+
+def test_fast_dev_run(tmp_path):
+    cfg = compose_config("train", [*DEMO, "debug=fdr"], tmp_path / "run")
+    summary = train(cfg)
+    assert summary["global_step"] == 1
+    assert (tmp_path / "run" / "config_resolved.yaml").is_file()
+    assert not (tmp_path / "run" / "tables").exists(), "fast_dev_run skips the test phase"
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """One short demo run (1 epoch = 2 steps) shared by the output and resume tests."""
+    out = tmp_path_factory.mktemp("demo") / "run"
+    cfg = compose_config("train", [*DEMO, "trainer.max_epochs=1"], out)
+    return out, train(cfg)
+
+
+def test_demo_writes_run_folder(demo_run):
+    out, summary = demo_run
+    for rel in ["config_resolved.yaml", "checkpoints/last.ckpt", "csv/metrics.csv", "metrics.json",
+                "tables/test_metrics.md", "tables/test_metrics.csv", "tables/test_per_image.csv",
+                "images/test.png", "images/val_epoch000.png"]:
+        assert (out / rel).is_file(), f"missing {rel}"
+    table = (out / "tables/test_metrics.md").read_text()
+    for row in ("Input", "Img-Filter"):
+        assert f"| {row}" in table
+    for bin_name in ("0-20%", "20-40%", "40-60%"):
+        assert bin_name in table
+    with open(out / "tables/test_metrics.csv") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[0] for r in rows[1:]] == ["Input", "Img-Filter"]
+    with open(out / "tables/test_per_image.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 6  # 2 images x 3 bins
+    assert summary["global_step"] == 2
+
+
+def test_filter_beats_input_row(demo_run):
+    out, _ = demo_run
+    with open(out / "tables/test_metrics.csv") as handle:
+        rows = {r[0]: r for r in csv.reader(handle)}
+    header = list(rows["method"]) if "method" in rows else None
+    assert header is not None
+    psnr = header.index(next(h for h in header if h.startswith("psnr")))
+    assert float(rows["Img-Filter"][psnr]) > float(rows["Input"][psnr])
+
+
+def test_resume_continues_step_count(demo_run, tmp_path):
+    first, _ = demo_run
+    cfg = compose_config("train", [*DEMO, "trainer.max_epochs=2", f"ckpt_path={first}", "test=false"], tmp_path / "resumed")
+    summary = train(cfg)
+    assert summary["global_step"] == 4, "resumed from step 2, one more epoch of 2 steps"
+    state = torch.load(tmp_path / "resumed/checkpoints/last.ckpt", map_location="cpu", weights_only=True)
+    assert state["global_step"] == 4 and state["epoch"] == 1
+
+
+def test_resume_from_missing_checkpoint_is_clear(tmp_path):
+    cfg = compose_config("train", [*DEMO, f"ckpt_path={tmp_path / 'nope.ckpt'}"], tmp_path / "run")
+    with pytest.raises(FileNotFoundError, match="nope.ckpt"):
+        train(cfg)
+
+
+def test_evaluate_run_folder(demo_run, tmp_path):
+    first, summary = demo_run
+    cfg = compose_config("eval", [*TINY, f"ckpt_path={first}"], tmp_path / "eval")
+    result = evaluate(cfg)
+    assert pathlib.Path(tmp_path / "eval/tables/test_metrics.md").is_file()
+    assert result["metrics"]["test/psnr"] == pytest.approx(summary["metrics"]["test/psnr"], abs=1e-6)

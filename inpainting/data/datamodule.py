@@ -4,7 +4,8 @@ from __future__ import annotations
 import csv
 import json
 import pathlib
-from typing import Dict, List, Optional, Sequence
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import lightning as L
@@ -13,12 +14,15 @@ from torch.utils.data import DataLoader
 
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.data.datasets import (EpochSampler, EvalDataset, ProceduralEvalMasks, TrainDataset,
-                                      TrainMaskSource, build_eval_pairs)
+                                      TrainMaskSource, build_eval_pairs, build_paired_eval_pairs)
+from inpainting.data.mask_files import MaskFiles
 from inpainting.data.masks import STREAM_TEST, STREAM_VAL, FreeFormMaskGenerator
 from inpainting.data.sources import ImageList
 from inpainting.data.transforms import Preprocess
 
 MANIFEST_FIELDS = ("name", "image", "mask", "ratio", "bin")
+EvalMasks = Union[FreeFormMaskGenerator, MaskFiles]
+log = logging.getLogger(__name__)
 
 
 def _worker_init(_worker_id: int) -> None:
@@ -33,8 +37,13 @@ class InpaintingDataModule(L.LightningDataModule):
     Args:
         train_images / val_images / test_images: image sources (``ImageList``); test falls back to val.
         train_masks: ``(height, width, rng) -> mask`` (default: ``FreeFormMaskGenerator()``, 0-60 %).
-        eval_masks: procedural generator for the fixed val/test masks (default: ``train_masks`` if it
-            is a ``FreeFormMaskGenerator``, else a default one). Each pair's mask is drawn inside its bin.
+        eval_masks: masks of the fixed val/test pairs: a ``FreeFormMaskGenerator`` (each pair's mask is
+            drawn inside its bin; default: ``train_masks`` if it is one) or ``MaskFiles`` (binned by
+            measured ratio at ``image_size``). ``test_masks`` overrides it for the test split.
+        pairing: with ``MaskFiles``: ``"binned"`` (slot j of every bin: image j % n, mask j % bin size)
+            or ``"paired"`` (image i with mask i, e.g. Dunhuang; bin = measured bin, pairs in no bin
+            are left out and listed in ``excluded[split]``).
+        mask_ratio_cache: JSON file caching measured mask ratios between runs (``MaskFiles.ratios``).
         image_size: side of the square samples.
         preprocess: ``"official"`` (centre crop + INTER_LINEAR resize) or ``"crop"`` (random crop for
             training, a fixed seeded crop for val/test); see ``Preprocess``.
@@ -55,7 +64,10 @@ class InpaintingDataModule(L.LightningDataModule):
         val_images: Optional[ImageList] = None,
         test_images: Optional[ImageList] = None,
         train_masks: Optional[TrainMaskSource] = None,
-        eval_masks: Optional[FreeFormMaskGenerator] = None,
+        eval_masks: Optional[EvalMasks] = None,
+        test_masks: Optional[EvalMasks] = None,
+        pairing: str = "binned",
+        mask_ratio_cache: Optional[str] = None,
         image_size: int = 256,
         preprocess: str = "official",
         resize_short: Optional[int] = None,
@@ -78,6 +90,11 @@ class InpaintingDataModule(L.LightningDataModule):
         if eval_masks is None:
             eval_masks = self.train_masks if isinstance(self.train_masks, FreeFormMaskGenerator) else FreeFormMaskGenerator()
         self.eval_masks = eval_masks
+        self.test_masks = test_masks if test_masks is not None else eval_masks
+        if pairing not in ("binned", "paired"):
+            raise ValueError(f"pairing must be 'binned' or 'paired', got {pairing!r}")
+        self.pairing, self.mask_ratio_cache = pairing, mask_ratio_cache
+        self.excluded: Dict[str, List[Tuple[str, float]]] = {}
         self.preprocess = Preprocess(image_size, preprocess, resize_short, small_images)
         self.hflip = hflip
         self.batch_size = int(batch_size)
@@ -111,10 +128,24 @@ class InpaintingDataModule(L.LightningDataModule):
 
     def _eval_dataset(self, split: str, stream: int) -> EvalDataset:
         images = self._images(split)
+        masks = self.test_masks if split == "test" else self.eval_masks
         per_bin = self.images_per_bin if self.images_per_bin is not None else len(images)
-        pairs = build_eval_pairs(images, per_bin, len(self.bin_names))
-        return EvalDataset(images, pairs, ProceduralEvalMasks(self.eval_masks, self.bin_edges),
-                           self.preprocess, self.bin_edges, self.seed, stream, self.cache_images)
+        size = self.preprocess.size
+        if not isinstance(masks, MaskFiles):
+            pairs = build_eval_pairs(images, per_bin, len(self.bin_names))
+            return EvalDataset(images, pairs, ProceduralEvalMasks(masks, self.bin_edges),
+                               self.preprocess, self.bin_edges, self.seed, stream, self.cache_images)
+        ratios = masks.ratios(size, size, self.mask_ratio_cache)
+        if self.pairing == "paired":
+            pairs, self.excluded[split] = build_paired_eval_pairs(images, masks.paths, ratios, self.bin_edges)
+        else:
+            binned, self.excluded[split] = masks.binned(size, size, self.bin_edges, ratios)
+            pairs = build_eval_pairs(images, per_bin, len(self.bin_names), binned)
+        if self.excluded[split]:
+            log.warning("%s: %d mask(s) fall in no bin of %s and are left out (first: %s, ratio %.4f)", split,
+                        len(self.excluded[split]), self.bin_names, *self.excluded[split][0])
+        return EvalDataset(images, pairs, masks.eval_mask, self.preprocess, self.bin_edges, self.seed, stream,
+                           self.cache_images)
 
     # ----------------------------------------------------------------------------------- dataloaders
     def _loader(self, dataset, batch_size: int, **kwargs) -> DataLoader:

@@ -132,6 +132,22 @@ def build_eval_pairs(images: ImageList, per_bin: int, num_bins: int,
     return pairs
 
 
+def build_paired_eval_pairs(images: ImageList, mask_paths: Sequence, ratios: Dict[str, float],
+                            bin_edges: Sequence[float]) -> Tuple[List[EvalPair], List[Tuple[str, float]]]:
+    """Image i with mask i (datasets that ship one mask per image); the bin is the measured one.
+    Returns the pairs and the (mask, ratio) of pairs whose ratio lies in no bin (left out)."""
+    if len(mask_paths) != len(images):
+        raise DataError(f"{len(mask_paths)} masks for {len(images)} images: paired evaluation needs one each")
+    pairs, outside = [], []
+    for i, mask_path in enumerate(map(str, mask_paths)):
+        b = bin_index(ratios[mask_path], bin_edges)
+        if b < 0:
+            outside.append((mask_path, ratios[mask_path]))
+        else:
+            pairs.append(EvalPair(images.names[i], i, b, i, mask_path))
+    return pairs, outside
+
+
 # (pair, height, width, rng) -> uint8 {0,1} mask for that pair
 EvalMaskSource = Callable[[EvalPair, int, int, np.random.Generator], np.ndarray]
 

@@ -6,6 +6,7 @@ The embedded demo source points at the real photographs that installed packages 
 from __future__ import annotations
 
 import importlib.util
+import json
 import pathlib
 from typing import Dict, List, Optional, Sequence
 
@@ -81,3 +82,113 @@ def embedded_photos(split: str) -> ImageList:
     photos = _package_photos()
     names = EMBEDDED_SPLITS[split]
     return ImageList([photos[n] for n in names], names)
+
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def list_image_files(root: PathLike) -> List[pathlib.Path]:
+    """Image files under ``root``, recursively, sorted by path (as the official list builder)."""
+    root = pathlib.Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: folder not found")
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def read_file_list(list_file: PathLike, root: Optional[PathLike] = None,
+                   all_relative: bool = False) -> List[pathlib.Path]:
+    """Paths from a list file: a JSON array (what the official code writes, despite the .txt name) or
+    one path per line (anything after the first whitespace, e.g. a class label, is ignored).
+    Relative paths are resolved against ``root`` (default: the list file's folder); with
+    ``all_relative`` a leading '/' is read as relative too (the Places365 lists)."""
+    list_file = pathlib.Path(list_file)
+    if not list_file.is_file():
+        raise FileNotFoundError(f"{list_file}: file list not found")
+    text = list_file.read_text()
+    if text.lstrip().startswith("["):
+        try:
+            entries = [str(e) for e in json.loads(text)]
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{list_file}: looks like a JSON array but does not parse ({error})") from error
+    else:
+        entries = [line.split()[0] for line in text.splitlines() if line.strip()]
+    base = pathlib.Path(root) if root is not None else list_file.parent
+    return [pathlib.Path(e) if pathlib.Path(e).is_absolute() and not all_relative else base / e.lstrip("/")
+            for e in entries]
+
+
+def image_folder(root: PathLike) -> ImageList:
+    """Every image under ``root`` (recursive, sorted); names are paths relative to ``root``."""
+    paths = list_image_files(root)
+    if not paths:
+        raise FileNotFoundError(f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
+    return ImageList(paths, [str(p.relative_to(root).with_suffix("")) for p in paths])
+
+
+def image_list(list_file: PathLike, root: Optional[PathLike] = None) -> ImageList:
+    """Images named by a list file (JSON array or newline list), in list order."""
+    return ImageList(read_file_list(list_file, root))
+
+
+def random_subset(images: ImageList, count: Optional[int], seed: int) -> ImageList:
+    """``count`` images drawn without replacement with ``seed`` (kept in list order); all when None."""
+    if count is None or count >= len(images):
+        return images
+    chosen = np.sort(np.random.default_rng(seed).choice(len(images), size=count, replace=False))
+    return ImageList([images.paths[i] for i in chosen], [images.names[i] for i in chosen])
+
+
+# Places365-Standard, 256x256 release: folder and official list file per split.
+PLACES2_LAYOUT = {
+    "train": ("data_256", "places365_train_standard.txt"),
+    "val": ("val_256", "places365_val.txt"),
+    "test": ("test_256", "places365_test.txt"),
+}
+
+
+def places2(root: PathLike, split: str, num_images: Optional[int] = None, subset_seed: int = 0,
+            list_dir: Optional[PathLike] = None) -> ImageList:
+    """Places365-Standard (256x256): ``root/{data_256,val_256,test_256}`` with the official lists
+    ``places365_{train_standard,val,test}.txt`` in ``list_dir`` (default ``root``). ``num_images``
+    draws a fixed random subset with ``subset_seed`` (the papers test on 30,000 random test images)."""
+    if split not in PLACES2_LAYOUT:
+        raise ValueError(f"unknown Places2 split {split!r}; choose one of {sorted(PLACES2_LAYOUT)}")
+    folder, list_name = PLACES2_LAYOUT[split]
+    root = pathlib.Path(root)
+    paths = read_file_list(pathlib.Path(list_dir or root) / list_name, root / folder, all_relative=True)
+    names = [str(p.relative_to(root / folder).with_suffix("")) for p in paths]
+    return random_subset(ImageList(paths, names), num_images, subset_seed)
+
+
+CELEBA_PARTITIONS = {"train": "0", "val": "1", "test": "2"}
+
+
+def celeba(root: PathLike, split: str, image_dir: str = "img_align_celeba",
+           partition_file: str = "list_eval_partition.txt") -> ImageList:
+    """Aligned CelebA: ``root/img_align_celeba/*.jpg`` split by the official ``list_eval_partition.txt``
+    (0 train, 1 val, 2 test)."""
+    if split not in CELEBA_PARTITIONS:
+        raise ValueError(f"unknown CelebA split {split!r}; choose one of {sorted(CELEBA_PARTITIONS)}")
+    root = pathlib.Path(root)
+    partition = root / partition_file
+    if not partition.is_file():
+        raise FileNotFoundError(f"{partition}: CelebA partition file not found")
+    files = []
+    for number, line in enumerate(partition.read_text().splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2 or fields[1] not in CELEBA_PARTITIONS.values():
+            raise ValueError(f"{partition}:{number}: expected '<file> <0|1|2>', got {line!r}")
+        if fields[1] == CELEBA_PARTITIONS[split]:
+            files.append(fields[0])
+    return ImageList([root / image_dir / f for f in files], [pathlib.Path(f).stem for f in files])
+
+
+def dunhuang_images(root: PathLike, split: str) -> ImageList:
+    """Dunhuang ground truths: ``root/<split>_gt/<id>.<ext>`` (masks: ``dunhuang_masks``)."""
+    folder = pathlib.Path(root) / f"{split}_gt"
+    paths = list_image_files(folder)
+    if not paths:
+        raise FileNotFoundError(f"{folder}: no Dunhuang ground-truth images")
+    return ImageList(paths)

@@ -27,13 +27,25 @@ def inpainting_columns(
     extra: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
     """The standard views: masked input | output | composite | ground truth, then any ``extra`` maps."""
-    columns = {
-        "masked input": masked_input(image, mask),
-        "output": pred,
-        "composite": composite(pred, image, mask),
-        "ground truth": image,
-    }
-    columns.update(extra or {})
+    return comparison_columns(image, mask, {"": (pred, extra or {})})
+
+
+def comparison_columns(
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    outputs: Mapping[str, tuple[torch.Tensor, Mapping[str, torch.Tensor]]],
+) -> dict[str, torch.Tensor]:
+    """Views of several methods side by side: masked input | per method output and composite | ground
+    truth | per method extra maps. Titles carry the method name (an empty name gives bare titles)."""
+    columns = {"masked input": masked_input(image, mask)}
+    for name, (pred, _) in outputs.items():
+        prefix = f"{name} " if name else ""
+        columns[f"{prefix}output"] = pred
+        columns[f"{prefix}composite"] = composite(pred, image, mask)
+    columns["ground truth"] = image
+    for name, (_, extra) in outputs.items():
+        prefix = f"{name} " if name else ""
+        columns.update({f"{prefix}{key}": value for key, value in extra.items()})
     return columns
 
 

@@ -132,11 +132,17 @@ def markdown_table(
     for metric in metrics:
         fmt = _format_of(metric)
         columns = _columns(metric, bins, paper)
-        rows = [["method"] + [c.label for c in columns]]
-        for method, values in results.items():
-            rows.append([method] + [_cell(_value(c, values, paper.get(method, {})), fmt.decimals, c.kind == "diff") for c in columns])
+        raw = {method: [_value(c, values, paper.get(method, {})) for c in columns] for method, values in results.items()}
         arrow = "↑" if fmt.higher_is_better else "↓"
-        parts += [f"## {fmt.title} {arrow}", _markdown_block(rows)]
+        parts.append(f"## {fmt.title} {arrow}")
+        texts = {value for cells in raw.values() for value in cells}
+        if len(texts) == 1 and isinstance(next(iter(texts)), str):  # e.g. n/a everywhere: say it once
+            parts.append(f"{next(iter(texts))} for every method and bin.")
+            continue
+        rows = [["method"] + [c.label for c in columns]]
+        for method, cells in raw.items():
+            rows.append([method] + [_cell(v, fmt.decimals, c.kind == "diff") for v, c in zip(cells, columns)])
+        parts.append(_markdown_block(rows))
     return "\n\n".join(parts) + "\n"
 
 

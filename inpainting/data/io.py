@@ -5,8 +5,8 @@ replaced by another sample):
 
 * grayscale (``L``, ``1``) and palette images become RGB by repeating the channel, as the official
   loaders do (``gray2rgb``); CMYK and YCbCr are converted to RGB by Pillow;
-* 16-bit images (``I;16*``, and 16-bit PNGs that Pillow opens as ``I``) are scaled to 8 bits with
-  ``round(v / 257)``;
+* 16-bit grayscale images (``I;16*``, and 16-bit PNGs that Pillow opens as ``I``) are scaled to
+  8 bits with ``round(v / 257)``; 16-bit RGB PNGs are reduced by Pillow itself (it keeps the high byte);
 * images with an alpha channel are accepted only when the alpha is fully opaque (the channel is
   then dropped); any transparent pixel is an error, because there is no faithful colour to use;
 * truncated or undecodable files, missing files and 32-bit float images are errors.

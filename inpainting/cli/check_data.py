@@ -1,0 +1,137 @@
+"""Scan a dataset configuration: images per split, mask files per hole-ratio bin, and every problem found.
+
+    python -m inpainting.cli.check_data data=places2 paths.data_dir=/datasets [--max-images 1000]
+
+Positional arguments are Hydra overrides of the training config; only its ``data`` node is built.
+Exit status: 0 when no problem was found, 1 otherwise, 2 when the DataModule cannot even be built.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+from collections import Counter
+from typing import List, Optional, Tuple
+
+import hydra
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from inpainting.data import DataError, InpaintingDataModule, MaskFiles, bin_index, hole_ratio
+
+CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf"
+Problem = Tuple[str, str]  # (where, message)
+
+
+def build_datamodule(overrides: List[str], config_name: str = "train") -> InpaintingDataModule:
+    """Compose ``config_name`` with ``overrides`` and instantiate its ``data`` node."""
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # paths use ${hydra:runtime.cwd}
+    return hydra.utils.instantiate(cfg.data)
+
+
+def scan_images(dm: InpaintingDataModule, split: str, max_images: Optional[int]) -> Tuple[int, int, List[Problem]]:
+    """Decode and prepare up to ``max_images`` images of ``split``: (listed, checked, problems)."""
+    images = dm._images(split)
+    if images is None:
+        return 0, 0, []
+    count = len(images) if max_images is None else min(max_images, len(images))
+    problems = []
+    for index in track(range(count), description=f"{split} images", transient=True):
+        try:
+            dm.preprocess.prepare(images.load(index), str(images.paths[index]))
+        except (DataError, OSError) as error:
+            problems.append((split, str(error)))
+    return len(images), count, problems
+
+
+def scan_masks(dm: InpaintingDataModule, masks: MaskFiles, label: str) -> Tuple[Counter, List[Problem]]:
+    """Measure every mask file at the working size: counts per bin (-1 = in no bin) and problems."""
+    size = dm.preprocess.size
+    counts: Counter = Counter()
+    problems = []
+    for path in track(masks.paths, description=f"{label} masks", transient=True):
+        try:
+            ratio = hole_ratio(masks.load(path, size, size))
+        except (DataError, OSError) as error:
+            problems.append((label, str(error)))
+            continue
+        b = bin_index(ratio, dm.bin_edges)
+        counts[b] += 1
+        if b < 0:
+            problems.append((label, f"{path}: hole ratio {ratio:.4f} lies in no bin of {dm.bin_names}"))
+    return counts, problems
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=celeba paths.data_dir=/data")
+    parser.add_argument("--max-images", type=int, default=None, help="check at most this many images per split")
+    parser.add_argument("--config-name", default="train")
+    args = parser.parse_args(argv)
+    console = Console()
+    try:
+        dm = build_datamodule(args.overrides, args.config_name)
+    except Exception as error:  # noqa: BLE001 - report any construction failure, e.g. a missing list file
+        console.print(f"[red]cannot build the DataModule:[/red] {error}")
+        return 2
+
+    problems: List[Problem] = []
+    splits = Table(title="Images per split")
+    for column in ("split", "listed", "checked", "problems"):
+        splits.add_column(column, justify="right" if column != "split" else "left")
+    for split in ("train", "val", "test"):
+        listed, checked, found = scan_images(dm, split, args.max_images)
+        problems += found
+        splits.add_row(split, str(listed), str(checked), str(len(found)))
+    console.print(splits)
+
+    mask_sources = {"train masks": dm.train_masks, "val masks": dm.eval_masks, "test masks": dm.test_masks}
+    seen = set()
+    bins = Table(title=f"Mask files per hole-ratio bin at {dm.preprocess.size} px")
+    bins.add_column("masks")
+    for name in dm.bin_names + ["no bin"]:
+        bins.add_column(name, justify="right")
+    for label, masks in mask_sources.items():
+        if isinstance(masks, MaskFiles) and id(masks) not in seen:
+            seen.add(id(masks))
+            counts, found = scan_masks(dm, masks, label)
+            problems += found
+            bins.add_row(label, *(str(counts[b]) for b in range(len(dm.bin_names))), str(counts[-1]))
+    if bins.rows:
+        console.print(bins)
+
+    pairs = Table(title="Evaluation pairs per bin")
+    pairs.add_column("split")
+    for name in dm.bin_names:
+        pairs.add_column(name, justify="right")
+    try:
+        dm.setup(None)
+        for split in ("val", "test"):
+            if split in dm.datasets:
+                per_bin = Counter(p.bin for p in dm.datasets[split].pairs)
+                pairs.add_row(split, *(str(per_bin[b]) for b in range(len(dm.bin_names))))
+        console.print(pairs)
+    except (DataError, OSError, RuntimeError) as error:
+        problems.append(("eval pairs", str(error)))
+
+    if problems:
+        report = Table(title=f"{len(problems)} problem(s)")
+        report.add_column("where")
+        report.add_column("problem", overflow="fold")
+        for where, message in problems[:50]:
+            report.add_row(where, message)
+        console.print(report)
+        if len(problems) > 50:
+            console.print(f"... and {len(problems) - 50} more")
+        return 1
+    console.print("[green]no problems found[/green]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

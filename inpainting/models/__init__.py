@@ -1,0 +1,1 @@
+"""LightningModules, per-network adapters and callbacks."""

@@ -125,3 +125,25 @@ def test_binned_metric_extra_scorer_and_bin_validation():
     assert out["mean_abs/all"].item() == pytest.approx(out["l1/all"].item(), rel=1e-6)
     with pytest.raises(ValueError, match="bin ids must lie in"):
         metric.update(pred, image, mask, [0, 1])
+
+
+def test_sync_concatenates_every_rank_so_bin_means_are_exact():
+    pred, image, mask = _batch(b=4, seed=7)
+    other_rank = BinnedInpaintingMetrics(["a", "b"])
+    other_rank.update(pred[1:], image[1:], mask[1:], [1, 0, 1])
+    other_states = {}
+
+    def gather(tensor, group=None):  # stands in for all_gather across two ranks, called once per state
+        name = next(names)
+        return [tensor, other_states[name]]
+
+    this_rank = BinnedInpaintingMetrics(["a", "b"], dist_sync_fn=gather, distributed_available_fn=lambda: True)
+    this_rank.update(pred[:1], image[:1], mask[:1], [0], names=["mine"])
+    other_states.update({name: torch.cat(getattr(other_rank, name)) for name in this_rank._reductions})
+    names = iter(list(this_rank._reductions))
+    out = this_rank.compute()
+    scores = inpainting_scores(pred, image, mask)
+    assert out["count/overall"].item() == 4
+    assert out["psnr/a"].item() == pytest.approx(scores["psnr"][[0, 2]].mean().item())
+    assert out["ssim/b"].item() == pytest.approx(scores["ssim"][[1, 3]].mean().item())
+    assert [r["name"] for r in this_rank.per_image()] == ["mine"]  # local rows again after compute

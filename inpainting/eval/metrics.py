@@ -63,7 +63,7 @@ def ssim_uint8(
     Uniform ``win_size`` window, sample covariance (N/(N-1)), per-channel maps averaged over the
     region where the window fits entirely (skimage filters with reflection and then crops
     ``(win_size-1)//2`` pixels per border, so only window-valid pixels enter the mean), then
-    averaged over channels. Float64 throughout: float32 loses ~1e-4 to cancellation in E[x^2]-E[x]^2.
+    averaged over channels. Float64 throughout: in float32 the cancellation in E[x^2]-E[x]^2 can cost ~1e-4 (estimate).
     """
     _check_pair(pred, target, "ssim_uint8")
     if win_size % 2 != 1:

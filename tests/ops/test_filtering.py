@@ -100,7 +100,7 @@ def test_shift_agrees_with_unfold_float32():
 
 
 @pytest.mark.parametrize("channels,kernel_size,dilation,hw", [
-    (c, k, r, hw) for c in (1, 3) for k in (3, 5) for r in DILATIONS for hw in [(3, 4), (4, 4)]
+    (c, k, r, (3, 4) if r % 2 else (4, 4)) for c in (1, 3) for k in (3, 5) for r in DILATIONS
 ])
 def test_shift_gradcheck(channels, kernel_size, dilation, hw):
     x, kernels = random_inputs(1, channels, *hw, kernel_size)

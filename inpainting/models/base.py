@@ -59,17 +59,21 @@ class InpaintingModule(L.LightningModule):
         image = batch["image"]
         return batch.get("bin", torch.zeros(image.shape[0], dtype=torch.long, device=image.device))
 
+    def evaluation_pair(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """(prediction, target) that val/test score; a stage predicting something else (edges) overrides it."""
+        return self(batch["image"], batch["mask"])["pred"], batch["image"]
+
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        pred = self(batch["image"], batch["mask"])["pred"]
-        self.val_metrics.update(pred, batch["image"], batch["mask"], self._bins(batch))
+        pred, target = self.evaluation_pair(batch)
+        self.val_metrics.update(pred, target, batch["mask"], self._bins(batch))
 
     def on_validation_epoch_end(self) -> None:
         self._log_summary("val", self.val_metrics.compute())
         self.val_metrics.reset()
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
-        image, mask, bins = batch["image"], batch["mask"], self._bins(batch)
-        pred = self(image, mask)["pred"]
+        mask, bins = batch["mask"], self._bins(batch)
+        pred, image = self.evaluation_pair(batch)
         self.test_metrics.update(pred, image, mask, bins, names=batch.get("name"))
         # "Input" row: holes left empty, for contrast
         self.input_metrics.update(torch.zeros_like(image), image, mask, bins, names=batch.get("name"))

@@ -109,9 +109,9 @@ class GANInpaintingModule(InpaintingModule):
         if self.max_iterations is None:
             return
         cap = OPTIMIZER_STEPS_PER_ITERATION * self.max_iterations
-        current = self.trainer.fit_loop.max_steps
-        if current is None or current < 0 or current > cap:
-            self.trainer.fit_loop.max_steps = cap
+        epoch_loop = self.trainer.fit_loop.epoch_loop
+        if epoch_loop.max_steps is None or epoch_loop.max_steps < 0 or epoch_loop.max_steps > cap:
+            epoch_loop.max_steps = cap
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["iteration"] = self.iteration

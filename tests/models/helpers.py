@@ -1,0 +1,90 @@
+"""Tiny modules and a quiet CPU trainer for the training-stage tests."""
+from __future__ import annotations
+
+import functools
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from inpainting.losses import AdversarialLoss, InpaintingGeneratorLoss, L1SSIMLoss
+from inpainting.models.adapters import (EdgeConnectInpainter, EdgePredictor, JPGNetStages, MISFInpainter,
+                                        NaiveFusionInpainter, PFUNetInpainter, UAFNetInpainter)
+from inpainting.models.gan_module import EdgeGANModule, GANInpaintingModule
+from inpainting.models.jpgnet import JPGNetFusionModule
+from inpainting.nets import EdgeConnect, EdgeGenerator, MISFGenerator, PatchDiscriminator, SmartFusion, pfunet
+
+SIZE = 32
+NO_VGG = {"l1": 1.0, "adversarial": 0.1, "perceptual": 0.0, "style": 0.0}
+
+
+def adam(lr: float, betas=(0.0, 0.9)):
+    return functools.partial(torch.optim.Adam, lr=lr, betas=betas)
+
+
+def images_and_masks(count: int = 2, seed: int = 0, holes: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Smooth random images in [0,1] and a centred square hole (or none)."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(count, 3, SIZE // 8, SIZE // 8, generator=g)
+    image = torch.nn.functional.interpolate(coarse, size=(SIZE, SIZE), mode="bilinear", align_corners=False)
+    mask = torch.zeros(count, 1, SIZE, SIZE)
+    if holes:
+        mask[..., SIZE // 4: 3 * SIZE // 4, SIZE // 4: 3 * SIZE // 4] = 1
+    return image, mask
+
+
+class FixedBatches(Dataset):
+    """The same images and masks, ``length`` times (one sample per item)."""
+
+    def __init__(self, image: torch.Tensor, mask: torch.Tensor, length: int):
+        self.image, self.mask, self.length = image, mask, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict:
+        i = index % self.image.shape[0]
+        return {"image": self.image[i], "mask": self.mask[i]}
+
+
+def loader(image: torch.Tensor, mask: torch.Tensor, batches: int) -> DataLoader:
+    batch_size = image.shape[0]
+    return DataLoader(FixedBatches(image, mask, batches * batch_size), batch_size=batch_size)
+
+
+def trainer(**kwargs) -> L.Trainer:
+    options = dict(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                   enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+                   num_sanity_val_steps=0, max_epochs=1)
+    options.update(kwargs)
+    return L.Trainer(**options)
+
+
+def misf_module(variant: str = "img_filter", d_optimizer=None, lr: float = 1e-4, **kwargs) -> GANInpaintingModule:
+    torch.manual_seed(0)
+    generator = MISFGenerator(variant=variant, width=0.25, residual_blocks=1)
+    return GANInpaintingModule(
+        MISFInpainter(generator), PatchDiscriminator(3),
+        loss=functools.partial(InpaintingGeneratorLoss, weights=NO_VGG),
+        optimizer=adam(lr), d_optimizer=d_optimizer or adam(1e-5), **kwargs,
+    )
+
+
+def edge_module() -> EdgeGANModule:
+    torch.manual_seed(0)
+    return EdgeGANModule(EdgePredictor(EdgeGenerator(residual_blocks=1)), PatchDiscriminator(2),
+                         loss=AdversarialLoss, optimizer=adam(1e-4), d_optimizer=adam(1e-5))
+
+
+def jpgnet_stages() -> JPGNetStages:
+    torch.manual_seed(0)
+    return JPGNetStages(PFUNetInpainter(pfunet(width=0.125)), EdgeConnectInpainter(EdgeConnect(residual_blocks=1)))
+
+
+def uafnet_module(**kwargs) -> JPGNetFusionModule:
+    net = UAFNetInpainter(jpgnet_stages(), SmartFusion(width=0.125))
+    return JPGNetFusionModule(net, L1SSIMLoss(0.2), optimizer=adam(2e-4, (0.5, 0.999)), **kwargs)
+
+
+def naive_fusion_module(threshold: float | None = None, **kwargs) -> JPGNetFusionModule:
+    return JPGNetFusionModule(NaiveFusionInpainter(jpgnet_stages(), threshold), **kwargs)

@@ -3,19 +3,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import pathlib
 import warnings
 
 import hydra
 import lightning as L
-from omegaconf import DictConfig, OmegaConf
+from lightning.fabric.utilities.rank_zero import rank_zero_only
+from lightning.pytorch.plugins import CheckpointIO
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from inpainting.utils.instantiate import instantiate_mapping
-from inpainting.utils.runs import save_resolved_config
+from inpainting.utils.runs import AtomicCheckpointIO, latest_run_folder, save_resolved_config, wandb_run_id
 
 log = logging.getLogger(__name__)
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf"
+# `${inpainting_latest_run:<runs folder>}`: newest run folder with a last.ckpt (used by ckpt_path=last)
+OmegaConf.register_new_resolver("inpainting_latest_run", latest_run_folder, replace=True)
 
 
 @dataclasses.dataclass
@@ -36,21 +41,38 @@ def prepare_run(cfg: DictConfig) -> pathlib.Path:
         print_config_tree(cfg)
     L.seed_everything(cfg.seed, workers=True)
     output_dir = pathlib.Path(cfg.paths.output_dir)
-    save_resolved_config(cfg, output_dir)
-    log.info("run folder: %s", output_dir)
+    if rank_zero_only.rank == 0:  # DDP ranks share the folder
+        save_resolved_config(cfg, output_dir)
+    # the process rank is known from the environment here (LOCAL_RANK/RANK/SLURM_PROCID)
+    log.info("run folder: %s (process rank %d, pid %d)", output_dir, rank_zero_only.rank, os.getpid())
     return output_dir
 
 
 def build_run(cfg: DictConfig) -> Run:
+    """Instantiate data, model, callbacks, loggers and the trainer (checkpoints written atomically)."""
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
     callbacks = instantiate_mapping(cfg.get("callbacks"))
+    _pin_wandb_id(cfg)
     loggers = instantiate_mapping(cfg.get("logger"))
-    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    plugins = list(hydra.utils.instantiate(cfg.trainer.get("plugins")) or [])
+    if not any(isinstance(p, CheckpointIO) for p in plugins):
+        plugins.append(AtomicCheckpointIO())
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=plugins)
     for lg in loggers:
         if hasattr(lg, "log_hyperparams"):
             lg.log_hyperparams(_loggable_config(cfg, model))
     return Run(datamodule=datamodule, model=model, trainer=trainer, loggers=loggers)
+
+
+def _pin_wandb_id(cfg: DictConfig) -> None:
+    """Give the W&B logger the run id stored in the run folder, so a resumed run continues it."""
+    wandb_cfg = (cfg.get("logger") or {}).get("wandb")
+    if wandb_cfg is None or wandb_cfg.get("id") or rank_zero_only.rank != 0:
+        return  # explicit id, or a non-zero rank (whose logger never opens a W&B run)
+    with open_dict(wandb_cfg):
+        wandb_cfg.id = wandb_run_id(cfg.paths.output_dir)
+        wandb_cfg.resume = "allow"
 
 
 def _loggable_config(cfg: DictConfig, model: L.LightningModule) -> dict:

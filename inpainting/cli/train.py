@@ -2,14 +2,20 @@
 
 Everything a run produces lands in its Hydra run folder (``paths.output_dir``):
 ``config_resolved.yaml``, ``checkpoints/`` (``last.ckpt``, ``best_*.ckpt``), ``csv/metrics.csv``,
-``metrics.json``, ``tables/`` (per-bin metrics as markdown and CSV, per-image scores), ``images/``.
+``metrics.json``, ``status.json`` (ok / failed with the error), ``tables/`` (per-bin metrics as
+markdown and CSV, per-image scores), ``images/``, ``wandb_id.txt`` with the W&B logger.
+
+Resuming (``ckpt_path=last``, a run folder, or a ``<run>/checkpoints/*.ckpt``) continues in that
+run's folder with the same W&B run; see ``resume_run_dir_override``.
 """
 from __future__ import annotations
 
 import logging
 import pathlib
+import sys
 
 import hydra
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
 from inpainting.cli.common import (
@@ -19,42 +25,95 @@ from inpainting.cli.common import (
     prepare_run,
     write_test_outputs,
 )
-from inpainting.utils.runs import resolve_checkpoint, write_json
+from inpainting.launch.ddp_children import ddp_job_scope
+from inpainting.utils.runs import resolve_checkpoint, run_folder_of, write_json, write_status
 
 log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict:
-    """Fit, then test, as configured; returns the metrics written to ``metrics.json``."""
-    output_dir = prepare_run(cfg)
-    run = build_run(cfg)
+    """Fit, then test, as configured; returns the metrics written to ``metrics.json``.
+
+    ``<run>/status.json`` records success or the error (a failed sweep job keeps its row).
+    """
+    output_dir = pathlib.Path(cfg.paths.output_dir)
+    run = None
     try:
-        if cfg.get("init_from"):
-            run.model.load_weights(cfg.init_from)
-        if cfg.get("train", True):
-            ckpt = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
-            if ckpt:
-                log.info("resuming from %s", ckpt)
-            run.trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=ckpt)
-        metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
-        if cfg.get("test", True) and not run.trainer.fast_dev_run:
-            best = getattr(run.trainer.checkpoint_callback, "best_model_path", "") or None
-            if best is None:
-                log.warning("no best checkpoint recorded: testing the current weights")
-            run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=best)
-            metrics.update({k: float(v) for k, v in run.trainer.callback_metrics.items()})
-            write_test_outputs(run.model, output_dir, cfg)
-        objective = metrics.get(cfg.get("optimized_metric", ""))
-        summary = {"metrics": metrics, "objective": objective, "global_step": run.trainer.global_step}
-        write_json(summary, pathlib.Path(output_dir) / "metrics.json")
-        return summary
+        prepare_run(cfg)
+        run = build_run(cfg)
+        with ddp_job_scope(run.trainer, output_dir):
+            summary = _fit_and_test(cfg, run, output_dir)
+    except BaseException as error:
+        if _is_rank_zero(run):
+            write_status(output_dir, error)
+        raise
     finally:
-        finish_loggers(run.loggers)
+        if run is not None:
+            finish_loggers(run.loggers)
+    if _is_rank_zero(run):
+        write_status(output_dir, objective=summary["objective"], global_step=summary["global_step"])
+    return summary
+
+
+def _fit_and_test(cfg: DictConfig, run, output_dir: pathlib.Path) -> dict:
+    if cfg.get("init_from"):
+        run.model.load_weights(cfg.init_from)
+    if cfg.get("train", True):
+        ckpt = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
+        if ckpt:
+            log.info("resuming from %s", ckpt)
+        run.trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=ckpt)
+    metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
+    if cfg.get("test", True) and not run.trainer.fast_dev_run:
+        best = getattr(run.trainer.checkpoint_callback, "best_model_path", "") or None
+        if best is None:
+            log.warning("no best checkpoint recorded: testing the current weights")
+        run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=best)
+        metrics.update({k: float(v) for k, v in run.trainer.callback_metrics.items()})
+        if run.trainer.is_global_zero:
+            write_test_outputs(run.model, output_dir, cfg)
+    objective = metrics.get(cfg.get("optimized_metric", ""))
+    summary = {"metrics": metrics, "objective": objective, "global_step": run.trainer.global_step}
+    if run.trainer.is_global_zero:
+        write_json(summary, output_dir / "metrics.json")
+    return summary
+
+
+def _is_rank_zero(run) -> bool:
+    return run.trainer.is_global_zero if run is not None else rank_zero_only.rank == 0
+
+
+def resume_run_dir_override(argv: list[str]) -> str | None:
+    """``hydra.run.dir=...`` that puts a resumed single run back in its own folder, or None.
+
+    ``ckpt_path=<run folder>`` or ``=<run>/checkpoints/x.ckpt`` gives that folder; ``ckpt_path=last``
+    gives the newest run of this ``run_name`` that has a ``last.ckpt`` (resolved by Hydra once the
+    config is composed). Nothing is added in multirun mode, when ``hydra.run.dir`` is given, for
+    ``ckpt_path=auto`` or for a checkpoint outside a run folder (that starts a new folder).
+    """
+    if any(a in ("-m", "--multirun") or a.startswith("hydra.run.dir=") for a in argv):
+        return None
+    values = [a.split("=", 1)[1] for a in argv if a.startswith("ckpt_path=")]
+    if not values or values[-1].strip("'\"") in ("", "null", "auto"):
+        return None
+    value = values[-1].strip("'\"")
+    if value == "last":
+        return "hydra.run.dir=${inpainting_latest_run:${paths.log_dir}/${run_name}/runs}"
+    folder = run_folder_of(value)
+    return f'hydra.run.dir="{folder}"' if folder is not None else None
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def _hydra_main(cfg: DictConfig) -> float | None:
     return train(cfg)["objective"]
+
+
+def main() -> float | None:
+    """Console entry point (``inpaint-train``): Hydra's main, with the resume folder filled in."""
+    override = resume_run_dir_override(sys.argv[1:])
+    if override is not None:
+        sys.argv.append(override)
+    return _hydra_main()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import lightning as L
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.data.datasets import (EpochSampler, EvalDataset, ProceduralEvalMasks, TrainDataset,
@@ -29,6 +29,24 @@ def _worker_init(_worker_id: int) -> None:
     # one thread per worker: workers already run in parallel (LaMa/mmagic habit)
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
+
+
+class ShardedEvalSampler(DistributedSampler):
+    """Rank ``r`` of ``W`` takes items ``r, r + W, ...``: every eval pair exactly once over all ranks.
+
+    Lightning's own ``DistributedSampler`` pads the last round with repeated items so that all ranks
+    get the same count; repeated pairs would bias the binned val/test means. Being a
+    ``DistributedSampler``, Lightning leaves this one in place.
+    """
+
+    def __init__(self, dataset, num_replicas: int, rank: int) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False, drop_last=False)
+
+    def __iter__(self):
+        return iter(range(self.rank, len(self.dataset), self.num_replicas))
+
+    def __len__(self) -> int:
+        return len(range(self.rank, len(self.dataset), self.num_replicas))
 
 
 class InpaintingDataModule(L.LightningDataModule):
@@ -159,10 +177,18 @@ class InpaintingDataModule(L.LightningDataModule):
         return self._loader(dataset, self.batch_size_per_device, sampler=sampler, drop_last=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self._dataset("val"), self.eval_batch_size_per_device, shuffle=False)
+        return self._eval_loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self._dataset("test"), self.eval_batch_size_per_device, shuffle=False)
+        return self._eval_loader("test")
+
+    def _eval_loader(self, split: str) -> DataLoader:
+        dataset = self._dataset(split)
+        world_size = self.trainer.world_size if self.trainer is not None else 1
+        if world_size > 1:  # exact sharding: no padded repeats (see ShardedEvalSampler)
+            sampler = ShardedEvalSampler(dataset, world_size, self.trainer.global_rank)
+            return self._loader(dataset, self.eval_batch_size_per_device, sampler=sampler)
+        return self._loader(dataset, self.eval_batch_size_per_device, shuffle=False)
 
     def _dataset(self, split: str):
         if split not in self.datasets:

@@ -1,0 +1,1 @@
+"""Hydra launcher plugins of the inpainting framework (``hydra/launcher=device_pool``)."""

@@ -27,6 +27,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 from typing import Iterable, Mapping, Sequence
@@ -295,7 +296,7 @@ def run_group(group: Group, sweep_dir: pathlib.Path) -> dict[str, Outcome]:
             tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
             outcome.error = f"{outcome.error}; sweep exited with code {code}: {' '.join(tail)} (see {log_path})"
         outcomes[row.id] = outcome
-        print(f"[reproduce]   {row.name}: {outcome.status}{'' if outcome.ok else ' - ' + str(outcome.error)}", flush=True)
+        print(f"[reproduce]   {row.name}: {outcome.status}{'' if outcome.ok else ' - ' + one_line(outcome.error)}", flush=True)
     return outcomes
 
 
@@ -311,6 +312,12 @@ def _paper_values(spec: TableSpec, rows: Sequence[Row]) -> tuple[dict, list[str]
     return values, list(paper.bins), paper
 
 
+def one_line(text: str, limit: int | None = 300) -> str:
+    """An error message fit for a table cell: no colour codes, newlines or pipes; at most ``limit`` characters."""
+    flat = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split()).replace("|", "/")
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def _status_block(shown: Sequence[Row], outcomes: Mapping[str, Outcome], paper_values: Mapping, paper) -> str:
     header = ["row", "experiment", "status", "paper row", "paper values", "job folder / error"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -324,7 +331,7 @@ def _status_block(shown: Sequence[Row], outcomes: Mapping[str, Outcome], paper_v
             paper_cell = PAPER_NA if row.paper_row else "no matching paper row"
         detail = outcome.job_dir if outcome.ok else outcome.error
         cells = [row.name, f"`{row.experiment}`" if row.experiment else "-", outcome.status,
-                 row.paper_row or "-", paper_cell, str(detail or "-").replace("|", "/")]
+                 row.paper_row or "-", paper_cell, one_line(detail or "-")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -359,7 +366,7 @@ def aggregate(
                          "holds nulls; fill it from the paper PDF to get `paper` and `Δ` columns.")
     bad = [r for r in shown if not outcomes[r.id].ok]
     if bad:
-        all_notes.append("Missing rows: " + "; ".join(f"**{r.name}** ({outcomes[r.id].status}): {outcomes[r.id].error}" for r in bad))
+        all_notes.append("Missing rows: " + "; ".join(f"**{r.name}** ({outcomes[r.id].status}): {one_line(outcomes[r.id].error)}" for r in bad))
     body = markdown_table(results, bins, metrics, paper_values, spec.title, all_notes)
     title, rest = body.split("\n", 1)
     md = f"{title}\n\n## Rows\n\n{_status_block(shown, outcomes, paper_values, paper)}\n{rest}"
@@ -377,7 +384,7 @@ def aggregate(
         for line in table[1:]:
             row = by_name.get(line[0])
             outcome = outcomes[row.id] if row else Outcome("ok")
-            writer.writerow(line + [outcome.status, row.experiment if row else "", outcome.job_dir or "", outcome.error or ""])
+            writer.writerow(line + [outcome.status, row.experiment if row else "", outcome.job_dir or "", one_line(outcome.error, None) if outcome.error else ""])
     return md_path, csv_path
 
 

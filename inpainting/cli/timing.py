@@ -1,0 +1,207 @@
+"""Running time per module (JPGNet Table 4 layout): PFUNet, DGNet (EdgeConnect), UAFNet, and MISF for comparison.
+
+    python -m inpainting.cli.timing --device cuda --image-size 256 --batch-size 1 --repeats 100
+
+Each module runs on its own inputs (as inside JPGNet: PFUNet on the masked image, EdgeConnect G1 -> G2
+with Canny on the known pixels, UAFNet on [res1, res2, K, U]) with random weights (the time does not
+depend on them), after warm-up iterations, under ``torch.inference_mode``; on CUDA the device is
+synchronised before each clock read. Reported: mean milliseconds per image, and each JPGNet part's share
+of the JPGNet total (PFUNet + DGNet + UAFNet). The machine (CPU/GPU, threads, torch) is printed with it.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import torch
+
+JPGNET_PARTS = ("pfunet", "dgnet", "uafnet")
+LABELS = {"pfunet": "PFUNet", "dgnet": "DGNet (EdgeConnect G1+G2)", "uafnet": "UAFNet", "misf": "MISF"}
+RANDOM_WEIGHTS_NOTE = "Random weights (timing only: the running time does not depend on the weight values)."
+
+
+@dataclasses.dataclass(frozen=True)
+class ModuleTime:
+    module: str
+    ms_per_image: float
+    ms_std: float  # standard deviation over repeats, per image
+
+
+def _inputs(batch: int, size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    image = torch.rand(batch, 3, size, size, generator=generator)
+    mask = torch.zeros(batch, 1, size, size)
+    mask[..., size // 4: 3 * size // 4, size // 4: 3 * size // 4] = 1  # a 25 % central hole
+    return image.to(device), mask.to(device)
+
+
+def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor) -> dict[str, Callable[[], object]]:
+    """One zero-argument call per module, with its inputs prepared once (outside the timed region)."""
+    from inpainting.eval.metrics import composite
+    from inpainting.models.adapters import EdgeConnectInpainter, MISFInpainter, PFUNetInpainter
+    from inpainting.nets.edgeconnect import EdgeConnect
+    from inpainting.nets.fusion import SmartFusion
+    from inpainting.nets.kpn import pfunet
+    from inpainting.nets.misf import MISFGenerator
+
+    pfu = PFUNetInpainter(pfunet()).eval().to(device)
+    dgnet = EdgeConnectInpainter(EdgeConnect()).eval().to(device)
+    fusion = SmartFusion().eval().to(device)
+    misf = MISFInpainter(MISFGenerator(variant="misf")).eval().to(device)
+    with torch.inference_mode():
+        filtered = pfu(image, mask)
+        res1 = composite(dgnet(image, mask)["pred"], image, mask)
+        res2 = composite(filtered["pred"], image, mask)
+        kernels = filtered["kernels"]
+    return {
+        "pfunet": lambda: pfu(image, mask),
+        "dgnet": lambda: dgnet(image, mask),
+        "uafnet": lambda: fusion(res1, res2, kernels),
+        "misf": lambda: misf(image, mask),
+    }
+
+
+def time_call(call: Callable[[], object], device: torch.device, warmup: int, repeats: int) -> list[float]:
+    """Seconds per call, ``repeats`` times, after ``warmup`` untimed calls (CUDA synchronised around each)."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    with torch.inference_mode():
+        for _ in range(warmup):
+            call()
+        sync()
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            call()
+            sync()
+            seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def time_modules(
+    device: str = "cpu",
+    image_size: int = 256,
+    batch_size: int = 1,
+    warmup: int = 3,
+    repeats: int = 10,
+    modules: Sequence[str] = (*JPGNET_PARTS, "misf"),
+) -> list[ModuleTime]:
+    """Mean (and std) milliseconds per image of each module."""
+    if image_size % 16:
+        raise ValueError(f"image_size must be a multiple of 16 (the KPN U-Net), got {image_size}")
+    if repeats < 1 or warmup < 0 or batch_size < 1:
+        raise ValueError("repeats and batch_size must be >= 1 and warmup >= 0")
+    unknown = set(modules) - set(LABELS)
+    if unknown:
+        raise ValueError(f"unknown modules {sorted(unknown)}; choose from {sorted(LABELS)}")
+    torch_device = torch.device(device)
+    torch.manual_seed(0)
+    image, mask = _inputs(batch_size, image_size, torch_device)
+    calls = build_modules(torch_device, image, mask)
+    results = []
+    for name in modules:
+        per_image = [s * 1000 / batch_size for s in time_call(calls[name], torch_device, warmup, repeats)]
+        results.append(ModuleTime(name, statistics.fmean(per_image), statistics.pstdev(per_image)))
+    return results
+
+
+def machine_description(device: str) -> str:
+    """CPU (or GPU) model, threads and library versions, for the report."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    parts = [f"CPU: {cpu}", f"torch threads: {torch.get_num_threads()}", f"torch {torch.__version__}", f"Python {platform.python_version()}"]
+    if torch.device(device).type == "cuda":
+        parts.insert(0, f"GPU: {torch.cuda.get_device_name(torch.device(device))} (CUDA {torch.version.cuda})")
+    return "; ".join(parts)
+
+
+def timing_markdown(results: Sequence[ModuleTime], settings: Mapping[str, object], machine: str) -> str:
+    """The Table 4 layout: module, ms per image (± std), share of the JPGNet total."""
+    by_name = {r.module: r for r in results}
+    total = sum(by_name[p].ms_per_image for p in JPGNET_PARTS if p in by_name)
+    complete = all(p in by_name for p in JPGNET_PARTS)
+    lines = ["| module | ms / image | ± std | share of JPGNet |", "|:---|---:|---:|---:|"]
+    for part in JPGNET_PARTS:
+        if part in by_name:
+            r = by_name[part]
+            share = f"{100 * r.ms_per_image / total:.1f} %" if complete else "-"
+            lines.append(f"| {LABELS[part]} | {r.ms_per_image:.2f} | {r.ms_std:.2f} | {share} |")
+    if complete:
+        lines.append(f"| **JPGNet total** | **{total:.2f}** | | 100 % |")
+    if "misf" in by_name:
+        r = by_name["misf"]
+        ratio = f"({r.ms_per_image / total:.2f}x JPGNet)" if complete and total else "-"
+        lines.append(f"| MISF | {r.ms_per_image:.2f} | {r.ms_std:.2f} | {ratio} |")
+    setting = ", ".join(f"{k} {v}" for k, v in settings.items())
+    return "\n".join([
+        "# Running time per module (JPGNet Table 4 layout)",
+        "",
+        f"Settings: {setting}. Mean over the timed repeats after warm-up; milliseconds per image = batch time / batch size.",
+        "",
+        f"Machine: {machine}.",
+        "",
+        RANDOM_WEIGHTS_NOTE + " DGNet includes its Canny edge detection (scikit-image, on the CPU).",
+        "",
+        *lines,
+        "",
+    ])
+
+
+def run_timing(device: str, image_size: int, batch_size: int, warmup: int, repeats: int, out: str | Path | None = None) -> str:
+    """Time every module, print the table and write it to ``out`` (``.md``) when given; returns the markdown."""
+    results = time_modules(device, image_size, batch_size, warmup, repeats)
+    settings = {"device": device, "image size": f"{image_size}x{image_size}", "batch size": batch_size,
+                "warm-up": warmup, "repeats": repeats}
+    text = timing_markdown(results, settings, machine_description(device))
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
+    print(text)
+    return text
+
+
+def run_timing_table(spec: Mapping, scale: str, out_stem: Path, extra: Sequence[str]) -> Path:
+    """``reproduce table=jpgnet_table4``: the spec's settings for ``scale``, replaced by ``key=value`` extras."""
+    settings = dict((spec.get("scales") or {}).get(scale) or {})
+    if not settings:
+        raise SystemExit(f"timing table has no settings for scale={scale}; known: {sorted(spec.get('scales') or {})}")
+    for item in extra:
+        key, value = item.split("=", 1)
+        if key not in settings:
+            raise SystemExit(f"unknown timing option {key!r}; options: {sorted(settings)}")
+        settings[key] = value
+    md = out_stem.with_suffix(".md")
+    run_timing(str(settings["device"]), int(settings["image_size"]), int(settings["batch_size"]),
+               int(settings["warmup"]), int(settings["repeats"]), md)
+    return md
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--out", default=None, help="also write the table to this .md file")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    run_timing(args.device, args.image_size, args.batch_size, args.warmup, args.repeats, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

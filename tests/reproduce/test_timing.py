@@ -1,0 +1,30 @@
+"""Module timing (JPGNet Table 4 layout) at a tiny size, directly and through `reproduce table=jpgnet_table4`."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from inpainting.cli import reproduce, timing
+
+
+def test_timing_reports_the_four_modules_with_shares_and_the_machine(capsys):
+    assert timing.main(["--device", "cpu", "--image-size", "32", "--warmup", "0", "--repeats", "1"]) == 0
+    text = capsys.readouterr().out
+    for label in ("PFUNet", "DGNet (EdgeConnect G1+G2)", "UAFNet", "JPGNet total", "MISF"):
+        assert f"| {label} |" in text or f"| **{label}** |" in text, label
+    shares = [float(s) for s in re.findall(r"\| ([0-9.]+) % \|", text)]
+    assert len(shares) == 4 and shares[3] == 100 and abs(sum(shares[:3]) - 100) < 0.2  # 3 parts + the total row
+    assert "Random weights" in text and "torch threads: 1" in text and "CPU:" in text
+
+
+def test_timing_table_through_reproduce_writes_the_markdown(tmp_path, capsys):
+    md = reproduce.reproduce({"table": "jpgnet_table4", "scale": "demo", "out_dir": str(tmp_path)}, ["image_size=32", "repeats=1"])
+    assert md == tmp_path / "jpgnet_table4_demo.md" and "JPGNet total" in md.read_text()
+    with pytest.raises(SystemExit, match="unknown timing option"):
+        reproduce.reproduce({"table": "jpgnet_table4", "scale": "demo", "out_dir": str(tmp_path)}, ["size=32"])
+
+
+def test_sizes_the_kpn_cannot_take_are_refused():
+    with pytest.raises(ValueError, match="multiple of 16"):
+        timing.time_modules(image_size=40, repeats=1)

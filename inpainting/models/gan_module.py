@@ -15,7 +15,8 @@ Counting: Lightning's ``global_step`` counts optimizer steps, so it grows by **2
 ``iteration`` counts batches (the authors' "iteration", their ``MAX_ITERS``); it is logged as
 ``train/iteration`` and stored in checkpoints. ``max_iterations=N`` stops training after N batches
 by capping the trainer's ``max_steps`` at ``2 * N`` (``max_steps`` ends a run even before
-``min_epochs``, which a bare ``trainer.should_stop`` would not).
+``min_epochs``, which a bare ``trainer.should_stop`` would not). As with any ``max_steps``, a stop in
+the middle of an epoch ends without a final validation or checkpoint.
 """
 from __future__ import annotations
 

@@ -66,6 +66,14 @@ def test_resume_continues_step_count(demo_run, tmp_path):
     assert state["global_step"] == 4 and state["epoch"] == 1
 
 
+def test_last_checkpoint_follows_every_epoch(tmp_path):
+    # the monitored metric need not improve for last.ckpt to move on (3 epochs of 2 steps)
+    cfg = compose_config("train", [*DEMO, "trainer.max_epochs=3", "test=false", "model.optimizer.lr=0"], tmp_path / "run")
+    train(cfg)
+    state = torch.load(tmp_path / "run/checkpoints/last.ckpt", map_location="cpu", weights_only=True)
+    assert state["global_step"] == 6 and state["epoch"] == 2
+
+
 def test_resume_from_missing_checkpoint_is_clear(tmp_path):
     cfg = compose_config("train", [*DEMO, f"ckpt_path={tmp_path / 'nope.ckpt'}"], tmp_path / "run")
     with pytest.raises(FileNotFoundError, match="nope.ckpt"):

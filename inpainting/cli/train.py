@@ -98,7 +98,7 @@ def resume_run_dir_override(argv: list[str]) -> str | None:
         return None
     value = values[-1].strip("'\"")
     if value == "last":
-        return "hydra.run.dir=${inpainting_latest_run:${paths.log_dir}/${run_name}/runs}"
+        return "hydra.run.dir='${inpainting_latest_run:${paths.log_dir}/${run_name}/runs}'"
     folder = run_folder_of(value)
     return f'hydra.run.dir="{folder}"' if folder is not None else None
 

@@ -8,7 +8,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 export WANDB_MODE ?= offline
 export HYDRA_FULL_ERROR := 1
 
-.PHONY: help install demo test test-full bench clean
+.PHONY: help install demo test test-full bench reproduce clean
 
 help:  ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,11 @@ test-full: install  ## run every test, slow ones included
 
 bench: install  ## operator benchmark (prints fast/reference ratios)
 	$(BIN)/python benchmarks/bench_filter.py
+
+TABLE ?= misf_table3
+SCALE ?= demo
+reproduce: install  ## one paper table: make reproduce TABLE=misf_table3 SCALE=demo|full [ARGS="paths.data_dir=/data"]
+	$(BIN)/python -m inpainting.cli.reproduce table=$(TABLE) scale=$(SCALE) $(ARGS)
 
 clean:  ## remove run outputs (not the venv)
 	rm -rf outputs multirun logs

@@ -11,11 +11,21 @@ from typing import Any, Callable
 
 import lightning as L
 import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from inpainting.eval.metrics import BinnedInpaintingMetrics, composite
 
 INPUT_ROW = "Input"
+
+
+def _plain(value: Any) -> Any:
+    """OmegaConf containers (and dicts holding them) as plain Python values."""
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 class InpaintingModule(L.LightningModule):
@@ -96,6 +106,11 @@ class InpaintingModule(L.LightningModule):
             flat[f"{stage}/{metric}" if bin_name == "overall" else f"{stage}/{metric}_{bin_name}"] = float(value)
         # the metric object has already gathered every rank's images: no further reduction
         self.log_dict(flat, sync_dist=False)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Hydra passes mappings as DictConfig, which weights_only=True loading rejects: store plain values
+        if "hyper_parameters" in checkpoint:
+            checkpoint["hyper_parameters"] = _plain(checkpoint["hyper_parameters"])
 
     def load_weights(self, path: str) -> None:
         """Warm start from a Lightning checkpoint's weights only (no optimizer or loop state)."""

@@ -115,6 +115,7 @@ class GANInpaintingModule(InpaintingModule):
             epoch_loop.max_steps = cap
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
         checkpoint["iteration"] = self.iteration
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -86,3 +86,13 @@ def test_evaluate_run_folder(demo_run, tmp_path):
     result = evaluate(cfg)
     assert pathlib.Path(tmp_path / "eval/tables/test_metrics.md").is_file()
     assert result["metrics"]["test/psnr"] == pytest.approx(summary["metrics"]["test/psnr"], abs=1e-6)
+
+
+def test_checkpoint_hyperparameters_are_plain_values(demo_run):
+    # Hydra hands mappings over as DictConfig; weights_only=True loading must still accept the file
+    from inpainting.models.base import _plain
+    from omegaconf import OmegaConf
+
+    assert _plain({"a": OmegaConf.create({"b": [1, 2]})}) == {"a": {"b": [1, 2]}}
+    out, _ = demo_run
+    torch.load(out / "checkpoints/last.ckpt", map_location="cpu", weights_only=True)

@@ -52,3 +52,11 @@ def test_uafnet_experiment_without_stage_weights_fails_clearly(tmp_path):
     cfg = compose_config("train", ["experiment=jpgnet_uafnet", *TINY, *overrides, "debug=fdr"], tmp_path / "run")
     with pytest.raises(ValueError, match="model.stage_weights.pfunet"):
         train(cfg)
+
+
+def test_uafnet_trains_then_tests_from_its_checkpoint(tmp_path):
+    # the test phase reloads the best checkpoint with weights_only=True (stage paths are DictConfig)
+    overrides, _ = SMALL["jpgnet_uafnet"]
+    cfg = compose_config("train", ["experiment=jpgnet_uafnet", *TINY, *overrides, "trainer.max_epochs=1"], tmp_path / "run")
+    summary = train(cfg)
+    assert summary["global_step"] == 2 and "test/psnr" in summary["metrics"]

@@ -55,7 +55,7 @@ def _compose(overrides):
 
 
 def test_launcher_device_pool_config_selects_the_plugin():
-    cfg = _compose(["+launcher=device_pool", "hydra.launcher.devices=[0,1]"])
+    cfg = _compose(["launcher=device_pool", "hydra.launcher.devices=[0,1]"])
     assert cfg.hydra.launcher._target_.endswith("DevicePoolLauncher")
     assert list(cfg.hydra.launcher.devices) == [0, 1]
     assert _compose([]).hydra.launcher._target_.endswith("BasicLauncher")
@@ -64,7 +64,7 @@ def test_launcher_device_pool_config_selects_the_plugin():
 @pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None,
                     reason="hydra-submitit-launcher is not installed")
 def test_launcher_slurm_config_one_task_per_device():
-    cfg = _compose(["+launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"])
+    cfg = _compose(["launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"])
     assert cfg.hydra.launcher.tasks_per_node == 4 and cfg.hydra.launcher.gpus_per_node == 4
     assert cfg.hydra.launcher.nodes == 2
     assert cfg.trainer.plugins[0].auto_requeue is False and cfg.ckpt_path == "auto"

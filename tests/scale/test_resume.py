@@ -11,9 +11,7 @@ from inpainting.utils.runs import AtomicCheckpointIO, latest_run_folder, resolve
 from tests.cli.helpers import compose_config
 from tests.scale.helpers import TINY_RUN, run_cli, single_folder
 
-# conf/logger/csv.yaml should use the resumable CSV logger (asked of the lead); set here until then.
-RESUME = [*TINY_RUN, "test=false", "trainer.deterministic=true",
-          "logger.csv._target_=inpainting.launch.resumable_csv.ResumableCSVLogger"]
+RESUME = [*TINY_RUN, "test=false", "trainer.deterministic=true"]
 
 
 def _losses(run_dir: pathlib.Path) -> list[tuple[str, str]]:

@@ -204,7 +204,12 @@ class BinnedInpaintingMetrics(Metric):
         return out
 
     def per_image(self) -> list[dict[str, object]]:
-        """One row per image seen by *this process* (name, bin, hole ratio, every metric), for a CSV."""
+        """One row per image (name, bin, hole ratio, every metric), for a CSV.
+
+        Under DDP this is a collective call: every rank must call it, and each gets all ranks' rows
+        (rank 0's first). Image ids are strings, which cannot be metric states, so the rows are
+        gathered as Python objects.
+        """
         columns = {name: self._gathered(name).tolist() for name in self.metric_names}
         bins = self._gathered("bin").tolist()
         ratios = self._gathered("ratio").tolist()
@@ -215,6 +220,10 @@ class BinnedInpaintingMetrics(Metric):
             row: dict[str, object] = {"name": name, "bin": self.bin_names[bins[i]], "hole_ratio": ratios[i]}
             row.update({metric: columns[metric][i] for metric in self.metric_names})
             rows.append(row)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            gathered: list = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(gathered, rows)
+            rows = [row for rank_rows in gathered for row in rank_rows]
         return rows
 
     def forward(self, *args, **kwargs):

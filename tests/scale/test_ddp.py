@@ -29,6 +29,9 @@ def test_ddp_sim_eval_metrics_equal_single_process(run, steps, tmp_path):
     summary = json.loads((run_dir / "metrics.json").read_text())
     ddp = summary["metrics"]
     assert summary["global_step"] == steps
+    # per-image rows of both ranks (2 + 1 of the 3 test pairs), each once
+    names = (run_dir / "tables" / "test_per_image.csv").read_text().splitlines()[1:]
+    assert len(names) == 3 and len(set(names)) == 3
     assert json.loads((run_dir / "status.json").read_text())["status"] == "ok"
     assert ddp["val/psnr"] > 0 and ddp["test/psnr"] > 0
 

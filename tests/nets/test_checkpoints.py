@@ -2,7 +2,15 @@
 import pytest
 import torch
 
-from inpainting.nets import CheckpointError, load_jpgnet_kpn, load_misf_generator, pfunet, read_checkpoint
+from inpainting.nets import (
+    CheckpointError,
+    EdgeGenerator,
+    load_jpgnet_kpn,
+    load_edgeconnect_generator,
+    load_misf_generator,
+    pfunet,
+    read_checkpoint,
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +55,23 @@ def test_wrong_format_and_unreadable_file(tmp_path, small_pfunet):
     torch.save([1, 2], listed)
     with pytest.raises(CheckpointError, match="holds a list"):
         read_checkpoint(listed)
+
+
+@pytest.mark.slow  # PyTorch's legacy conversion solves for weight_v: ~30 s on CPU
+def test_legacy_spectral_norm_layout_loads(tmp_path):
+    """Old PyTorch saved spectral-normed convs as weight_orig/weight_u/weight = W/sigma (no weight_v)."""
+    torch.manual_seed(0)
+    source = EdgeGenerator(residual_blocks=1).eval()
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        expected = source(x)  # the forward sets each `weight` to the normalised W/sigma
+    legacy = {k: v for k, v in source.state_dict().items() if not k.endswith("weight_v")}
+    for name, module in source.named_modules():
+        if hasattr(module, "weight_orig"):
+            legacy[f"{name}.weight"] = module.weight.detach().clone()
+    path = tmp_path / "EdgeModel_gen.pth"
+    torch.save({"iteration": 1, "generator": legacy}, path)
+    loaded = EdgeGenerator(residual_blocks=1)
+    load_edgeconnect_generator(loaded, path)
+    with torch.no_grad():
+        assert torch.allclose(loaded.eval()(x), expected, atol=1e-5)

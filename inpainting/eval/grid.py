@@ -59,6 +59,12 @@ def _to_rgb_uint8(x: torch.Tensor, name: str) -> np.ndarray:
     return (x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
+def _enlarge(batch: np.ndarray, min_tile: int) -> np.ndarray:
+    """Nearest-neighbour upscale of (B,H,W,3) tiles by the integer factor that reaches ``min_tile``."""
+    factor = -(-min_tile // max(1, min(batch.shape[1:3])))
+    return batch.repeat(factor, axis=1).repeat(factor, axis=2) if factor > 1 else batch
+
+
 def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: int) -> str:
     """Shorten a title until it fits above its tile."""
     while len(text) > 1 and draw.textlength(text, font=font) > width:
@@ -66,11 +72,16 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width:
     return text
 
 
-def grid_image(columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: bool = True) -> Image.Image:
-    """Compose the grid as a PIL image; all columns must share batch size and spatial size."""
+def grid_image(
+    columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: bool = True, min_tile: int = 0
+) -> Image.Image:
+    """Compose the grid as a PIL image; all columns must share batch size and spatial size.
+
+    ``min_tile``: enlarge small tiles (nearest neighbour, integer factor) to at least this many pixels.
+    """
     if not columns:
         raise ValueError("grid_image needs at least one column")
-    arrays = {name: _to_rgb_uint8(x, name)[:max_rows] for name, x in columns.items()}
+    arrays = {name: _enlarge(_to_rgb_uint8(x, name)[:max_rows], min_tile) for name, x in columns.items()}
     shapes = {name: a.shape[:3] for name, a in arrays.items()}
     if len(set(shapes.values())) != 1:
         raise ValueError(f"grid columns differ in (rows, H, W): {shapes}")
@@ -88,9 +99,11 @@ def grid_image(columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: b
     return canvas
 
 
-def save_grid(path: str | Path, columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: bool = True) -> Path:
+def save_grid(
+    path: str | Path, columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: bool = True, min_tile: int = 0
+) -> Path:
     """Save ``grid_image(columns)`` as a PNG at ``path`` (parent folders created); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    grid_image(columns, max_rows, titles).save(path, format="PNG")
+    grid_image(columns, max_rows, titles, min_tile).save(path, format="PNG")
     return path

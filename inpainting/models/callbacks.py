@@ -20,32 +20,27 @@ def _first_items(dataloader, count: int) -> dict | None:
     return default_collate([dataset[i] for i in range(min(count, len(dataset)))])
 
 
-def _normalise_map(x: torch.Tensor) -> torch.Tensor:
-    """Min-max a (B,1,H,W) map per image into [0,1] for display."""
-    flat = x.flatten(1)
-    lo, hi = flat.min(1).values.view(-1, 1, 1, 1), flat.max(1).values.view(-1, 1, 1, 1)
-    return (x - lo) / (hi - lo).clamp_min(1e-12)
-
-
 def panel_columns(outputs: dict, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
     """Columns of the panel: masked input | output | composite | ground truth [| filter maps]."""
     extra = {}
     if "uncertainty" in outputs:
         extra["uncertainty"] = outputs["uncertainty"]
     if "kernels" in outputs:
-        # sum of each pixel's taps averaged over channels: 1 = brightness-preserving filter
-        kernels = outputs["kernels"]
-        taps = kernels.shape[1] // image.shape[1]
-        tap_sum = kernels.view(kernels.shape[0], -1, taps, *kernels.shape[2:]).sum(2).mean(1, keepdim=True)
-        extra["kernel sum"] = _normalise_map(tap_sum)
+        # share of each pixel's kernel weight off the centre tap: where the filter borrows from neighbours
+        kernels = outputs["kernels"].abs()
+        taps = 9  # every network here predicts 3x3 kernels, laid out channel*9 + tap
+        per_tap = kernels.view(kernels.shape[0], -1, taps, *kernels.shape[2:]).mean(1)
+        off_centre = 1 - per_tap[:, taps // 2 : taps // 2 + 1] / per_tap.sum(1, keepdim=True).clamp_min(1e-12)
+        extra["off-centre weight"] = off_centre
     return inpainting_columns(image, mask, outputs["pred"].clamp(0, 1), extra)
 
 
 class ImagePanel(L.Callback):
     """Same images, same masks, every time: ``images/val_epochNNN.png``, ``images/test.png``."""
 
-    def __init__(self, num_images: int = 6, every_n_epochs: int = 1, output_dir: str = "images"):
+    def __init__(self, num_images: int = 6, every_n_epochs: int = 1, output_dir: str = "images", min_tile: int = 128):
         self.num_images = num_images
+        self.min_tile = min_tile  # small crops are enlarged so the panel stays readable
         self.every_n_epochs = every_n_epochs
         self.output_dir = pathlib.Path(output_dir)
 
@@ -74,11 +69,11 @@ class ImagePanel(L.Callback):
         outputs = pl_module(image, mask)
         pl_module.train(was_training)
         columns = {k: v.detach().float().cpu() for k, v in panel_columns(outputs, image, mask).items()}
-        save_grid(self.output_dir / f"{stem}.png", columns, max_rows=self.num_images)
+        save_grid(self.output_dir / f"{stem}.png", columns, max_rows=self.num_images, min_tile=self.min_tile)
         wandb_loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
         if wandb_loggers:
             # one uint8 image per panel: wandb casts float arrays with a bare uint8 cast (black images)
-            panel = np.asarray(grid_image(columns, max_rows=self.num_images))
+            panel = np.asarray(grid_image(columns, max_rows=self.num_images, min_tile=self.min_tile))
             ratios = batch.get("ratio")
             caption = " | ".join(columns)
             if ratios is not None:

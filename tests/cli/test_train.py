@@ -96,3 +96,17 @@ def test_checkpoint_hyperparameters_are_plain_values(demo_run):
     assert _plain({"a": OmegaConf.create({"b": [1, 2]})}) == {"a": {"b": [1, 2]}}
     out, _ = demo_run
     torch.load(out / "checkpoints/last.ckpt", map_location="cpu", weights_only=True)
+
+
+def test_panel_columns_show_filter_maps():
+    from inpainting.models.callbacks import panel_columns
+
+    image, mask = torch.rand(2, 3, 16, 16), torch.zeros(2, 1, 16, 16)
+    kernels = torch.zeros(2, 27, 16, 16)
+    kernels[:, 4::9] = 1.0  # identity filters: all weight on the centre tap
+    columns = panel_columns({"pred": image, "kernels": kernels, "uncertainty": torch.rand(2, 1, 16, 16)}, image, mask)
+    assert list(columns)[:4] == ["masked input", "output", "composite", "ground truth"]
+    assert torch.allclose(columns["off-centre weight"], torch.zeros(2, 1, 16, 16))
+    kernels[:, 0::9] = 1.0  # half the weight moves to the top-left tap
+    columns = panel_columns({"pred": image, "kernels": kernels}, image, mask)
+    assert torch.allclose(columns["off-centre weight"], torch.full((2, 1, 16, 16), 0.5))

@@ -74,3 +74,11 @@ def test_grid_rejects_mismatched_columns():
         grid_image({"a": torch.rand(1, 3, 8, 8), "b": torch.rand(1, 3, 8, 9)})
     with pytest.raises(ValueError, match="expected"):
         grid_image({"a": torch.rand(1, 2, 8, 8)})
+
+
+def test_grid_enlarges_small_tiles_exactly():
+    tile = torch.rand(1, 3, 8, 10)
+    plain = np.asarray(grid_image({"a": tile}, titles=False))
+    big = np.asarray(grid_image({"a": tile}, titles=False, min_tile=32))
+    assert big.shape == (4 + 32 + 4, 4 + 40 + 4, 3)  # factor 4 on both sides, padding unchanged
+    assert np.array_equal(big[4:36:4, 4:44:4], plain[4:12, 4:14])

@@ -113,6 +113,10 @@ def predictive_filter(
     Kernel channel ``c*K*K + t`` holds tap ``t = K*row + col`` (row-major, like ``F.unfold``) for
     channel ``c`` of ``x``.
     """
+    if x.dtype != kernels.dtype and torch.is_autocast_enabled(x.device.type):
+        # mixed precision: convolutions hand over low-precision kernels; filter in the wider type
+        dtype = torch.promote_types(x.dtype, kernels.dtype)
+        x, kernels = x.to(dtype), kernels.to(dtype)
     _check_inputs(x, kernels, kernel_size, dilation)
     if impl == "shift":
         return filter_shift(x, kernels, kernel_size, dilation)

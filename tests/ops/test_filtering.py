@@ -228,3 +228,15 @@ def test_module_is_stateless_and_matches_function(impl):
     torch.testing.assert_close(module(x, kernels), predictive_filter(x, kernels, 5, 2, impl="unfold"),
                                rtol=1e-12, atol=1e-12)
     assert "kernel_size=5" in repr(module) and "dilation=2" in repr(module)
+
+
+def test_mixed_precision_under_autocast_filters_in_the_wider_type():
+    x = torch.rand(1, 2, 5, 6)
+    kernels = torch.rand(1, 18, 5, 6)
+    expected = predictive_filter(x, kernels)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = predictive_filter(x, kernels.to(torch.bfloat16))
+    assert out.dtype == torch.float32
+    assert torch.allclose(out, expected, atol=0.05)
+    with pytest.raises(ValueError, match="dtype"):  # outside autocast a mismatch is still an error
+        predictive_filter(x, kernels.to(torch.bfloat16))

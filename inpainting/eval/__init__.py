@@ -1,1 +1,1 @@
-"""Evaluation: the papers' metric protocol, tables, grids, baselines and the offline evaluator."""
+"""Evaluation: the papers' metric protocol, optional LPIPS/FID, tables, grids, baselines and the offline evaluator."""

@@ -14,6 +14,7 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from inpainting.eval.classical import empty_holes
+from inpainting.eval.fid import DEFAULT_MIN_IMAGES, INCEPTION_FID_NOTE, BinnedFID, try_inception_features
 from inpainting.eval.grid import comparison_columns, save_grid
 from inpainting.eval.metrics import BinnedInpaintingMetrics
 from inpainting.eval.perceptual import try_lpips_scorer
@@ -64,11 +65,15 @@ def write_report(
     grid_columns: Mapping[str, torch.Tensor] | None = None,
     paper: Mapping[str, Mapping[str, Value]] | None = None,
     title: str | None = None,
+    notes: Sequence[str] = (),
 ) -> dict[str, Path]:
-    """Write ``metrics.{md,csv,json}``, ``per_image.csv`` and ``grid.png`` (the last two when given)."""
+    """Write ``metrics.{md,csv,json}``, ``per_image.csv`` and ``grid.png`` (the last two when given).
+
+    ``notes`` are extra lines for the markdown, after the protocol note (e.g. the FID image counts).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    md, csv_path = write_tables(results, out_dir / "metrics", bin_names, paper=paper, title=title, notes=[PROTOCOL_NOTE])
+    md, csv_path = write_tables(results, out_dir / "metrics", bin_names, paper=paper, title=title, notes=[PROTOCOL_NOTE, *notes])
     json_path = out_dir / "metrics.json"
     json_path.write_text(json.dumps(results, indent=2, allow_nan=True), encoding="utf-8")
     paths = {"markdown": md, "csv": csv_path, "json": json_path}
@@ -117,6 +122,9 @@ class Evaluator:
         out_dir: folder for ``metrics.{md,csv,json}``, ``per_image.csv`` and ``grid.png``.
         lpips: also score LPIPS(VGG); reported as n/a when the VGG16 trunk file is missing.
         lpips_weights: explicit VGG16 trunk file (default: the torch hub checkpoint folder).
+        fid: also report FID per bin (composites vs ground truth); n/a when the Inception file is missing.
+        fid_weights: explicit ``weights-inception-2015-12-05-6726825d.pth`` (default: the torch hub checkpoint folder).
+        fid_min_images: bins (and the overall set) with fewer images report FID as n/a (default 2048).
         include_input: add the "Input" row (holes left empty), the floor every method must beat.
         grid_rows: images shown in ``grid.png`` (0 disables it).
         device: where batches are moved (the model must already live there); default: unchanged.
@@ -129,6 +137,9 @@ class Evaluator:
         out_dir: str | Path,
         lpips: bool = False,
         lpips_weights: str | Path | None = None,
+        fid: bool = False,
+        fid_weights: str | Path | None = None,
+        fid_min_images: int = DEFAULT_MIN_IMAGES,
         include_input: bool = True,
         grid_rows: int = 8,
         device: str | torch.device | None = None,
@@ -137,6 +148,7 @@ class Evaluator:
         self.bin_names = list(bin_names)
         self.out_dir = Path(out_dir)
         self.lpips, self.lpips_weights = lpips, lpips_weights
+        self.fid, self.fid_weights, self.fid_min_images = fid, fid_weights, fid_min_images
         self.include_input = include_input
         self.grid_rows = grid_rows
         self.device = torch.device(device) if device is not None else None
@@ -170,8 +182,13 @@ class Evaluator:
             methods = {INPUT_ROW: empty_holes, **methods}
         extra, unavailable = optional_scorers(self.lpips, self.lpips_weights)  # one LPIPS network for all methods
         accumulators = {name: BinnedInpaintingMetrics(self.bin_names, extra_scorers=extra) for name in methods}
+        features, fid_note = try_inception_features(self.fid_weights) if self.fid else (None, None)
+        if fid_note is not None:
+            unavailable = {**unavailable, "fid": fid_note}
+        fids = {name: BinnedFID(self.bin_names, features, self.fid_min_images) for name in methods} if features else {}
         if self.device is not None:
             accumulators = {name: acc.to(self.device) for name, acc in accumulators.items()}
+            fids = {name: acc.to(self.device) for name, acc in fids.items()}
         was_training = {name: m.training for name, m in methods.items() if isinstance(m, torch.nn.Module)}
         for name in was_training:
             methods[name].eval()
@@ -182,9 +199,12 @@ class Evaluator:
                 for index, batch in enumerate(loader):
                     image, mask, bins, names = self._batch(batch, index)
                     outputs = {}
+                    real_features = features(image) if fids else None  # one ground-truth pass for all methods
                     for name, method in methods.items():
                         outputs[name] = _split_output(method(image, mask), name)
                         accumulators[name].update(outputs[name][0], image, mask, bins, names)
+                        if fids:
+                            fids[name].update(outputs[name][0], image, mask, bins, real_features=real_features)
                     shown = {name: out for name, out in outputs.items() if name != INPUT_ROW}
                     if len(shown) == 1:
                         shown = {"": next(iter(shown.values()))}  # a single model gets bare column titles
@@ -194,8 +214,13 @@ class Evaluator:
             for name, training in was_training.items():
                 methods[name].train(training)
         results = {name: table_values(acc.compute(), self.bin_names, unavailable) for name, acc in accumulators.items()}
+        notes = []
+        for name, acc in fids.items():
+            computed = acc.compute()
+            results[name].update(acc.table_values(computed))
+            notes = [INCEPTION_FID_NOTE, acc.counts_note(computed)]  # the same images for every method
         rows = [{"method": name, **row} for name, acc in accumulators.items() for row in acc.per_image()]
-        write_report(self.out_dir, results, self.bin_names, rows, grid.columns(), paper=paper, title=title)
+        write_report(self.out_dir, results, self.bin_names, rows, grid.columns(), paper=paper, title=title, notes=notes)
         return results
 
 

@@ -24,3 +24,35 @@ def shared_path(*parts: str) -> pathlib.Path:
 @pytest.fixture
 def shared():
     return shared_path
+
+
+@pytest.fixture
+def hub_dir(tmp_path, monkeypatch):
+    """An isolated torch hub folder; any attempt to download fails the test."""
+    hub = tmp_path / "hub"
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(hub))
+
+    def no_download(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args}")
+
+    import torch_fidelity.feature_extractor_inceptionv3 as fidelity_inception  # FID's own downloader
+
+    for module in (torch.hub, fidelity_inception):
+        monkeypatch.setattr(module, "load_state_dict_from_url", no_download)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
+    return hub
+
+
+@pytest.fixture
+def standin_vgg16(hub_dir):
+    """A random torchvision-layout VGG16 ``features.*`` state dict saved under the hub checkpoint name."""
+    from torchvision.models.vgg import cfgs, make_layers
+
+    from inpainting.eval.perceptual import VGG16_WEIGHTS_FILE
+
+    torch.manual_seed(0)
+    state = {f"features.{k}": v for k, v in make_layers(cfgs["D"]).state_dict().items()}
+    path = hub_dir / "checkpoints" / VGG16_WEIGHTS_FILE
+    path.parent.mkdir(parents=True)
+    torch.save(state, path)
+    return state

@@ -52,6 +52,8 @@ def build_run(cfg: DictConfig) -> Run:
     """Instantiate data, model, callbacks, loggers and the trainer (checkpoints written atomically)."""
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
+    if cfg.get("metrics") and hasattr(model, "configure_test_metrics"):
+        model.configure_test_metrics(**cfg.metrics)
     callbacks = instantiate_mapping(cfg.get("callbacks"))
     _pin_wandb_id(cfg)
     loggers = instantiate_mapping(cfg.get("logger"))
@@ -98,8 +100,7 @@ def write_test_outputs(model, output_dir: pathlib.Path, cfg: DictConfig) -> None
 
     tables = pathlib.Path(output_dir) / "tables"
     title = f"{cfg.get('run_name', 'run')}: test metrics on the composited output"
-    results = {method: {k: float(v) for k, v in values.items()} for method, values in model.test_results.items()}
-    md, _ = write_tables(results, tables / "test_metrics", bins=model.bin_names, title=title)
+    md, _ = write_tables(model.test_results, tables / "test_metrics", bins=model.bin_names, title=title)
     write_per_image_csv(model.test_rows, tables / "test_per_image.csv")
     print(md.read_text())
 

@@ -235,7 +235,15 @@ def group_rows(rows: Sequence[Row], scale: Mapping, extra: Sequence[str], checkp
 def _read_metric_csv(path: pathlib.Path) -> dict[str, dict]:
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return {r["method"]: {k: float(v) for k, v in r.items() if k != "method" and v not in ("", None)} for r in rows}
+    return {r["method"]: {k: _number_or_text(v) for k, v in r.items() if k != "method" and v not in ("", None)} for r in rows}
+
+
+def _number_or_text(cell: str) -> float | str:
+    """A table cell: a number, or a note such as "n/a (weights missing: ...)" kept as text."""
+    try:
+        return float(cell)
+    except ValueError:
+        return cell
 
 
 def _log_tail(job_dir: pathlib.Path, lines: int = 3) -> str | None:

@@ -14,6 +14,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
+from inpainting.eval.evaluator import optional_scorers, table_values
 from inpainting.eval.metrics import BinnedInpaintingMetrics, composite
 
 INPUT_ROW = "Input"
@@ -44,6 +45,15 @@ class InpaintingModule(L.LightningModule):
         self.bin_names: list[str] = []
         self.test_results: dict[str, dict] = {}
         self.test_rows: list[dict] = []
+        self.test_lpips, self.lpips_weights = False, None
+        self.test_unavailable: dict[str, str] = {}
+
+    def configure_test_metrics(self, lpips: bool = False, lpips_weights: str | None = None) -> None:
+        """Test metrics beyond PSNR/SSIM/L1 (call before fit/test; the ``metrics`` config does).
+
+        LPIPS (VGG) needs the VGG16 trunk file; without it the tables say "n/a (weights missing: ...)".
+        """
+        self.test_lpips, self.lpips_weights = lpips, lpips_weights
 
     # -- conventions --------------------------------------------------------------------------
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -61,8 +71,9 @@ class InpaintingModule(L.LightningModule):
         if names != self.bin_names or not hasattr(self, "val_metrics"):
             self.bin_names = names
             self.val_metrics = BinnedInpaintingMetrics(names)
-            self.test_metrics = BinnedInpaintingMetrics(names)
-            self.input_metrics = BinnedInpaintingMetrics(names)
+            extra, self.test_unavailable = optional_scorers(self.test_lpips, self.lpips_weights)
+            self.test_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
+            self.input_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
 
     @staticmethod
     def _bins(batch: dict) -> torch.Tensor:
@@ -91,7 +102,10 @@ class InpaintingModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         model_summary = self.test_metrics.compute()
         self._log_summary("test", model_summary)
-        self.test_results = {INPUT_ROW: self.input_metrics.compute(), self.method_name: model_summary}
+        self.test_results = {
+            INPUT_ROW: table_values(self.input_metrics.compute(), self.bin_names, self.test_unavailable),
+            self.method_name: table_values(model_summary, self.bin_names, self.test_unavailable),
+        }
         self.test_rows = self.test_metrics.per_image()
         self.test_metrics.reset()
         self.input_metrics.reset()

@@ -16,7 +16,8 @@ def per_bin_table(results: dict[str, dict], bins: list[str]) -> tuple[list[str],
         for bin_name in [*bins, OVERALL]:
             cells = [values.get(f"{m}/{bin_name}") for m in [*metrics, "count"]]
             if any(c is not None for c in cells):
-                rows.append([method, bin_name, *(None if c is None else float(c) for c in cells)])
+                # notes such as "n/a (weights missing: ...)" stay in the markdown table; W&B columns are numeric
+                rows.append([method, bin_name, *(float(c) if isinstance(c, (int, float)) else None for c in cells)])
     return columns, rows
 
 

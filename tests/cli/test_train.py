@@ -25,7 +25,9 @@ def demo_run(tmp_path_factory):
     """One short demo run (1 epoch = 2 steps) shared by the output and resume tests."""
     out = tmp_path_factory.mktemp("demo") / "run"
     cfg = compose_config("train", [*DEMO, "trainer.max_epochs=1"], out)
-    return out, train(cfg)
+    with pytest.MonkeyPatch.context() as patch:  # no LPIPS backbone on disk, whatever this machine has
+        patch.setattr(torch.hub, "_hub_dir", str(out.parent / "empty_hub"))
+        return out, train(cfg)
 
 
 def test_demo_writes_run_folder(demo_run):
@@ -39,6 +41,8 @@ def test_demo_writes_run_folder(demo_run):
         assert f"| {row}" in table
     for bin_name in ("0-20%", "20-40%", "40-60%"):
         assert bin_name in table
+    # LPIPS is part of the protocol; without the VGG16 trunk it is reported, never faked
+    assert "LPIPS" in table and "n/a (weights missing: vgg16-397923af.pth)" in table
     with open(out / "tables/test_metrics.csv") as handle:
         rows = list(csv.reader(handle))
     assert [r[0] for r in rows[1:]] == ["Input", "Img-Filter"]
@@ -110,3 +114,12 @@ def test_panel_columns_show_filter_maps():
     kernels[:, 0::9] = 1.0  # half the weight moves to the top-left tap
     columns = panel_columns({"pred": image, "kernels": kernels}, image, mask)
     assert torch.allclose(columns["off-centre weight"], torch.full((2, 1, 16, 16), 0.5))
+
+
+def test_lpips_is_scored_when_the_backbone_is_on_disk(standin_vgg16, tmp_path):
+    cfg = compose_config("train", [*DEMO, "trainer.max_epochs=1", "test=true"], tmp_path / "run")
+    summary = train(cfg)
+    lpips = {k: v for k, v in summary["metrics"].items() if k.startswith("test/lpips")}
+    assert set(lpips) == {"test/lpips", "test/lpips_0-20%", "test/lpips_20-40%", "test/lpips_40-60%"}
+    assert all(v > 0 for v in lpips.values())
+    assert "n/a" not in (tmp_path / "run/tables/test_metrics.md").read_text()

@@ -143,23 +143,6 @@ def test_extractor_module_stays_out_of_the_state_dict():
     assert metric_with_module.state_dict() == {}
 
 
-@pytest.fixture
-def hub_dir(tmp_path, monkeypatch):
-    """An isolated, empty torch hub folder; any download attempt fails the test."""
-    import torch_fidelity.feature_extractor_inceptionv3 as tfi
-
-    hub = tmp_path / "hub"
-    monkeypatch.setattr(torch.hub, "_hub_dir", str(hub))
-
-    def no_download(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args}")
-
-    for module in (torch.hub, tfi):
-        monkeypatch.setattr(module, "load_state_dict_from_url", no_download)
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
-    return hub
-
-
 @pytest.fixture(scope="module")
 def standin_inception_state():
     """A random state dict with the exact keys/shapes of torch-fidelity's InceptionV3 (He-scaled convs, so features stay O(1))."""

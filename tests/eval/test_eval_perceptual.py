@@ -14,33 +14,6 @@ from inpainting.eval.perceptual import (
 )
 
 
-@pytest.fixture
-def hub_dir(tmp_path, monkeypatch):
-    """An isolated torch hub folder; any attempt to download fails the test."""
-    hub = tmp_path / "hub"
-    monkeypatch.setattr(torch.hub, "_hub_dir", str(hub))
-
-    def no_download(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args}")
-
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
-    return hub
-
-
-@pytest.fixture
-def standin_vgg16(hub_dir):
-    """A random torchvision-layout VGG16 ``features.*`` state dict saved under the hub checkpoint name."""
-    from torchvision.models.vgg import cfgs, make_layers
-
-    torch.manual_seed(0)
-    state = {f"features.{k}": v for k, v in make_layers(cfgs["D"]).state_dict().items()}
-    path = hub_dir / "checkpoints" / VGG16_WEIGHTS_FILE
-    path.parent.mkdir(parents=True)
-    torch.save(state, path)
-    return state
-
-
 def test_missing_weights_give_na_and_a_clear_error(hub_dir):
     scorer, note = try_lpips_scorer()
     assert scorer is None and note == f"n/a (weights missing: {VGG16_WEIGHTS_FILE})"

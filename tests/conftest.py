@@ -56,3 +56,31 @@ def standin_vgg16(hub_dir):
     path.parent.mkdir(parents=True)
     torch.save(state, path)
     return state
+
+
+@pytest.fixture(scope="module")
+def standin_inception_state():
+    """A random state dict with the exact keys/shapes of torch-fidelity's InceptionV3 (He-scaled convs, so features stay O(1))."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    with pytest.MonkeyPatch.context() as patch, torch.random.fork_rng():
+        torch.manual_seed(0)
+        patch.setattr(FeatureExtractorInceptionV3, "load_state_dict", lambda self, state, strict=True: None)
+        patch.setattr(torch, "load", lambda *args, **kwargs: {})  # the constructor insists on loading something
+        model = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path="unused")
+    state = model.state_dict()
+    for key, value in state.items():
+        if key.endswith("conv.weight"):
+            fan_in = value[0].numel()
+            state[key] = torch.randn_like(value) * (2 / fan_in) ** 0.5
+    return state
+
+
+@pytest.fixture
+def standin_inception_weights(hub_dir, standin_inception_state):
+    from inpainting.eval.fid import INCEPTION_WEIGHTS_FILE
+
+    path = hub_dir / "checkpoints" / INCEPTION_WEIGHTS_FILE
+    path.parent.mkdir(parents=True)
+    torch.save(standin_inception_state, path)
+    return path

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from inpainting.eval.evaluator import optional_scorers, table_values
+from inpainting.eval.fid import DEFAULT_MIN_IMAGES, binned_fid
 from inpainting.eval.metrics import BinnedInpaintingMetrics, composite
 
 INPUT_ROW = "Input"
@@ -45,15 +46,25 @@ class InpaintingModule(L.LightningModule):
         self.bin_names: list[str] = []
         self.test_results: dict[str, dict] = {}
         self.test_rows: list[dict] = []
-        self.test_lpips, self.lpips_weights = False, None
+        self.metric_options: dict[str, Any] = {}
         self.test_unavailable: dict[str, str] = {}
+        self.test_fid = self.input_fid = None
 
-    def configure_test_metrics(self, lpips: bool = False, lpips_weights: str | None = None) -> None:
+    def configure_test_metrics(
+        self,
+        lpips: bool = False,
+        lpips_weights: str | None = None,
+        fid: bool = False,
+        fid_weights: str | None = None,
+        fid_min_images: int = DEFAULT_MIN_IMAGES,
+    ) -> None:
         """Test metrics beyond PSNR/SSIM/L1 (call before fit/test; the ``metrics`` config does).
 
-        LPIPS (VGG) needs the VGG16 trunk file; without it the tables say "n/a (weights missing: ...)".
+        LPIPS (VGG) needs the VGG16 trunk file and FID the FID Inception file; without them the tables
+        say "n/a (weights missing: ...)". FID is given per bin only for at least ``fid_min_images`` images.
         """
-        self.test_lpips, self.lpips_weights = lpips, lpips_weights
+        self.metric_options = dict(lpips=lpips, lpips_weights=lpips_weights, fid=fid, fid_weights=fid_weights,
+                                   fid_min_images=fid_min_images)
 
     # -- conventions --------------------------------------------------------------------------
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -71,9 +82,16 @@ class InpaintingModule(L.LightningModule):
         if names != self.bin_names or not hasattr(self, "val_metrics"):
             self.bin_names = names
             self.val_metrics = BinnedInpaintingMetrics(names)
-            extra, self.test_unavailable = optional_scorers(self.test_lpips, self.lpips_weights)
+            options = self.metric_options
+            extra, self.test_unavailable = optional_scorers(options.get("lpips", False), options.get("lpips_weights"))
             self.test_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
             self.input_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
+            if options.get("fid"):
+                fid_args = (names, options.get("fid_weights"), options.get("fid_min_images", DEFAULT_MIN_IMAGES))
+                self.test_fid, note = binned_fid(*fid_args)
+                self.input_fid, _ = binned_fid(*fid_args)
+                if note:
+                    self.test_unavailable["fid"] = note
 
     @staticmethod
     def _bins(batch: dict) -> torch.Tensor:
@@ -98,6 +116,9 @@ class InpaintingModule(L.LightningModule):
         self.test_metrics.update(pred, image, mask, bins, names=batch.get("name"))
         # "Input" row: holes left empty, for contrast
         self.input_metrics.update(torch.zeros_like(image), image, mask, bins, names=batch.get("name"))
+        if self.test_fid is not None:
+            self.test_fid.update(pred, image, mask, bins)
+            self.input_fid.update(torch.zeros_like(image), image, mask, bins)
 
     def on_test_epoch_end(self) -> None:
         model_summary = self.test_metrics.compute()
@@ -106,6 +127,10 @@ class InpaintingModule(L.LightningModule):
             INPUT_ROW: table_values(self.input_metrics.compute(), self.bin_names, self.test_unavailable),
             self.method_name: table_values(model_summary, self.bin_names, self.test_unavailable),
         }
+        if self.test_fid is not None:
+            for row, fid in ((INPUT_ROW, self.input_fid), (self.method_name, self.test_fid)):
+                self.test_results[row].update(fid.table_values(fid.compute()))
+                fid.reset()
         self.test_rows = self.test_metrics.per_image()
         self.test_metrics.reset()
         self.input_metrics.reset()

@@ -123,3 +123,16 @@ def test_lpips_is_scored_when_the_backbone_is_on_disk(standin_vgg16, tmp_path):
     assert set(lpips) == {"test/lpips", "test/lpips_0-20%", "test/lpips_20-40%", "test/lpips_40-60%"}
     assert all(v > 0 for v in lpips.values())
     assert "n/a" not in (tmp_path / "run/tables/test_metrics.md").read_text()
+
+
+def test_fid_per_bin_in_the_test_tables(standin_inception_weights, tmp_path):
+    cfg = compose_config("train", [*DEMO, "trainer.max_epochs=1", "metrics.fid=true", "metrics.fid_min_images=2",
+                                   "metrics.lpips=false"], tmp_path / "run")
+    train(cfg)
+    with open(tmp_path / "run/tables/test_metrics.csv") as handle:
+        rows = {r["method"]: r for r in csv.DictReader(handle)}
+    for method in ("Input", "Img-Filter"):
+        values = [float(rows[method][f"fid/{b}"]) for b in ("0-20%", "20-40%", "40-60%", "overall")]
+        assert all(v > 0 for v in values), (method, values)
+    # holes left black are further from the real images than the filter's output
+    assert float(rows["Input"]["fid/overall"]) > float(rows["Img-Filter"]["fid/overall"])

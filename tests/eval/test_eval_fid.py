@@ -143,32 +143,6 @@ def test_extractor_module_stays_out_of_the_state_dict():
     assert metric_with_module.state_dict() == {}
 
 
-@pytest.fixture(scope="module")
-def standin_inception_state():
-    """A random state dict with the exact keys/shapes of torch-fidelity's InceptionV3 (He-scaled convs, so features stay O(1))."""
-    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-    with pytest.MonkeyPatch.context() as patch, torch.random.fork_rng():
-        torch.manual_seed(0)
-        patch.setattr(FeatureExtractorInceptionV3, "load_state_dict", lambda self, state, strict=True: None)
-        patch.setattr(torch, "load", lambda *args, **kwargs: {})  # the constructor insists on loading something
-        model = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path="unused")
-    state = model.state_dict()
-    for key, value in state.items():
-        if key.endswith("conv.weight"):
-            fan_in = value[0].numel()
-            state[key] = torch.randn_like(value) * (2 / fan_in) ** 0.5
-    return state
-
-
-@pytest.fixture
-def standin_weights(hub_dir, standin_inception_state):
-    path = hub_dir / "checkpoints" / INCEPTION_WEIGHTS_FILE
-    path.parent.mkdir(parents=True)
-    torch.save(standin_inception_state, path)
-    return path
-
-
 def test_missing_weights_give_na_and_a_clear_error(hub_dir):
     extractor, note = try_inception_features()
     assert extractor is None and note == MISSING_NOTE
@@ -177,7 +151,7 @@ def test_missing_weights_give_na_and_a_clear_error(hub_dir):
         build_fid_inception()
 
 
-def test_inception_from_hub_file_gives_2048d_features(standin_weights, standin_inception_state):
+def test_inception_from_hub_file_gives_2048d_features(standin_inception_weights, standin_inception_state):
     extractor, note = try_inception_features()
     assert note is None and isinstance(extractor, InceptionFeatures)
     torch.testing.assert_close(extractor.model.Mixed_7c.branch_pool.conv.weight, standin_inception_state["Mixed_7c.branch_pool.conv.weight"], rtol=0, atol=0)
@@ -215,7 +189,7 @@ def test_evaluator_reports_fid_na_without_weights(hub_dir, tmp_path):
     assert rows["model"]["fid/large"] == MISSING_NOTE and saved["Input"]["fid/small"] == MISSING_NOTE
 
 
-def test_evaluator_fid_per_bin_with_standin_inception(standin_weights, tmp_path):
+def test_evaluator_fid_per_bin_with_standin_inception(standin_inception_weights, tmp_path):
     evaluator = Evaluator(["small", "large"], tmp_path / "out", fid=True, fid_min_images=3, progress=False, grid_rows=0)
     results = evaluator.run(Oracle(), DataLoader(ToyPairs(n=5), batch_size=3))  # bins: small 3 images, large 2
 

@@ -12,7 +12,8 @@ a Lightning ``.ckpt`` of our runs or the authors' released files:
 
 Missing stage weights are an error unless ``untrained_stages_for_tests=True`` (random stages, for
 tests only, with a warning). A checkpoint of this module holds every stage, so restoring it (resume,
-``inpaint-eval``) overrides whatever was loaded here.
+``inpaint-eval``) overrides whatever was loaded here. :class:`EdgeConnectEvalModule` loads the two
+DGNet stages the same way to test EdgeConnect (G1 -> G2) on its own.
 """
 from __future__ import annotations
 
@@ -32,12 +33,15 @@ from inpainting.nets.checkpoints import (
 
 log = logging.getLogger(__name__)
 
-# stage name -> (submodule of JPGNetStages, key prefix in our Lightning checkpoints, official loader)
+# stage name -> (submodule of the module's ``net``, key prefix in our Lightning checkpoints, official loader)
 STAGES: dict[str, tuple[str, str, Callable]] = {
-    "pfunet": ("pfunet.kpn", "net.kpn.", load_jpgnet_kpn),
-    "dgnet_edge": ("dgnet.edgeconnect.edge_generator", "net.generator.", load_edgeconnect_generator),
-    "dgnet_inpaint": ("dgnet.edgeconnect.inpaint_generator", "net.generator.", load_edgeconnect_generator),
+    "pfunet": ("stages.pfunet.kpn", "net.kpn.", load_jpgnet_kpn),
+    "dgnet_edge": ("stages.dgnet.edgeconnect.edge_generator", "net.generator.", load_edgeconnect_generator),
+    "dgnet_inpaint": ("stages.dgnet.edgeconnect.inpaint_generator", "net.generator.", load_edgeconnect_generator),
 }
+# the DGNet stages seen from an EdgeConnectInpainter ``net`` (EdgeConnect tested on its own)
+_DGNET = "stages.dgnet."
+EDGECONNECT_STAGES = {name: (path[len(_DGNET):], *rest) for name, (path, *rest) in STAGES.items() if path.startswith(_DGNET)}
 
 
 def load_stage_weights(module: nn.Module, path: str, lightning_prefix: str, official_loader: Callable) -> None:
@@ -65,6 +69,8 @@ class JPGNetFusionModule(FilterInpaintingModule):
     Only parameters that require grad (UAFNet's) reach the optimizer.
     """
 
+    stage_table = STAGES  # the stages this module's ``net`` holds (see :class:`EdgeConnectEvalModule`)
+
     def __init__(
         self,
         net: nn.Module,
@@ -76,9 +82,9 @@ class JPGNetFusionModule(FilterInpaintingModule):
         method_name: str = "JPGNet",
     ):
         super().__init__(net, loss, optimizer=optimizer, scheduler=scheduler, method_name=method_name)
-        unknown = set(stage_weights or {}) - set(STAGES)
+        unknown = set(stage_weights or {}) - set(self.stage_table)
         if unknown:
-            raise ValueError(f"unknown stage_weights entries {sorted(unknown)}; expected {sorted(STAGES)}")
+            raise ValueError(f"unknown stage_weights entries {sorted(unknown)}; expected {sorted(self.stage_table)}")
         self.stage_weights = dict(stage_weights or {})
         self.untrained_stages_for_tests = untrained_stages_for_tests
         self._stages_loaded = False
@@ -90,7 +96,7 @@ class JPGNetFusionModule(FilterInpaintingModule):
 
     def load_stages(self) -> None:
         """Load every configured stage file into the frozen stages (see the module docstring)."""
-        missing = [name for name in STAGES if not self.stage_weights.get(name)]
+        missing = [name for name in self.stage_table if not self.stage_weights.get(name)]
         if missing and not self.untrained_stages_for_tests:
             raise ValueError(
                 f"{type(self).__name__}: no weights for the frozen stage(s) {missing}: set "
@@ -99,14 +105,34 @@ class JPGNetFusionModule(FilterInpaintingModule):
                 "runs with random stages, for tests only)"
             )
         if missing:
-            log.warning("JPGNet stages %s are randomly initialised (untrained_stages_for_tests=true)", missing)
-        stages = self.net.stages
-        for name, (attribute, prefix, official_loader) in STAGES.items():
+            log.warning("%s: stages %s are randomly initialised (untrained_stages_for_tests=true)", self.method_name, missing)
+        for name, (attribute, prefix, official_loader) in self.stage_table.items():
             if self.stage_weights.get(name):
-                load_stage_weights(stages.get_submodule(attribute), self.stage_weights[name], prefix, official_loader)
+                load_stage_weights(self.net.get_submodule(attribute), self.stage_weights[name], prefix, official_loader)
         self._stages_loaded = True
 
     def training_step(self, batch: dict, batch_idx: int):
         if self.loss is None:
             raise RuntimeError(f"{self.method_name} has nothing to train (no loss): run it with train=false")
         return super().training_step(batch, batch_idx)
+
+
+class EdgeConnectEvalModule(JPGNetFusionModule):
+    """EdgeConnect G1 -> G2 as released for testing (JPGNet's DGNet on its own), evaluation only.
+
+    ``net`` = :class:`~inpainting.models.adapters.EdgeConnectInpainter` (Canny on the known pixels, G1's
+    edges un-composited into G2); ``stage_weights``: ``dgnet_edge`` and ``dgnet_inpaint`` only, loaded
+    as for the fusion module. The base class composites the output for the metrics.
+    """
+
+    stage_table = EDGECONNECT_STAGES
+
+    def __init__(
+        self,
+        net: nn.Module,
+        stage_weights: Mapping[str, str | None] | None = None,
+        untrained_stages_for_tests: bool = False,
+        method_name: str = "EdgeConnect",
+    ):
+        super().__init__(net, stage_weights=stage_weights, untrained_stages_for_tests=untrained_stages_for_tests,
+                         method_name=method_name)

@@ -60,6 +60,34 @@ def test_jpgnet_rows_run_after_their_stages_and_selection_pulls_in_dependencies(
     assert picked == {"pfunet", "dgnet_edge", "dgnet_inpaint", "JPGNet (EdgeConnect)"}
 
 
+@pytest.mark.parametrize("table", ["jpgnet_table2", "jpgnet_table3", "misf_table2"])
+def test_edgeconnect_row_runs_after_its_two_dgnet_stages(table):
+    spec = rp.load_spec(table)
+    row = next(r for r in spec.rows if r.name == "EdgeConnect")
+    assert row.pending is None and row.experiment == "jpgnet_edgeconnect" and row.paper_row == "EdgeConnect"
+    assert row.needs == {"dgnet_edge": "dgnet_edge", "dgnet_inpaint": "dgnet_inpaint"}
+    picked = {r.id: r.experiment for r in rp.select_rows(spec.rows, ["EdgeConnect"])}
+    assert picked == {"dgnet_edge": "jpgnet_dgnet_edge", "dgnet_inpaint": "jpgnet_dgnet_inpaint", "EdgeConnect": "jpgnet_edgeconnect"}
+    order = [[r.id for r in phase] for phase in rp.phases(spec.rows)]
+    assert "EdgeConnect" in order[1] and {"dgnet_edge", "dgnet_inpaint"} <= set(order[0])
+
+
+def test_edgeconnect_dry_run_wires_the_stage_checkpoints(tmp_path, capsys):
+    rp.reproduce({"table": "jpgnet_table3", "scale": "demo", "rows": "EdgeConnect", "dry_run": "true",
+                  "runs_dir": str(tmp_path / "runs")}, [])
+    commands = [line.split() for line in capsys.readouterr().out.splitlines() if "inpainting.cli.train" in line]
+    assert len(commands) == 3  # G1 and G2 sweeps (different model configs), then EdgeConnect
+    sweep = {c[-1].split("=", 1)[1][-2:]: c for c in commands}  # hydra.sweep.dir=.../<index>
+    assert "experiment=jpgnet_dgnet_edge" in sweep["00"] and "experiment=jpgnet_dgnet_inpaint" in sweep["01"]
+    last = sweep["02"]
+    assert "experiment=jpgnet_edgeconnect" in last and "model=edgeconnect" in last
+    assert "model.net.edgeconnect.residual_blocks=1" in last  # demo scale matches the tiny stage runs
+    stage_weights = dict(arg.split("=", 1) for arg in last if arg.startswith("model.stage_weights."))
+    assert set(stage_weights) == {"model.stage_weights.dgnet_edge", "model.stage_weights.dgnet_inpaint"}
+    assert stage_weights["model.stage_weights.dgnet_edge"].endswith("/00/JOB/checkpoints/last.ckpt")
+    assert stage_weights["model.stage_weights.dgnet_inpaint"].endswith("/01/JOB/checkpoints/last.ckpt")
+
+
 def test_aggregation_keeps_failed_missing_and_pending_rows_with_their_errors(tmp_path):
     spec = rp.load_spec("misf_table4")
     pending = rp.Row(id="PConv", name="PConv", pending="no PConv network yet")

@@ -20,7 +20,7 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torchmetrics import Metric
 
-from inpainting.eval.metrics import composite, to_uint8_truncated
+from inpainting.eval.metrics import checked_bin_ids, composite, concatenated_state, to_uint8_truncated
 from inpainting.eval.perceptual import WeightsMissingError, hub_checkpoint_path, weights_unavailable_note
 from inpainting.eval.tables import OVERALL, Value
 
@@ -170,23 +170,18 @@ class BinnedFID(Metric):
             raise ValueError(f"pred and image must have the same shape, got {tuple(pred.shape)} and {tuple(image.shape)}")
         real = self.feature_extractor(image) if real_features is None else real_features
         fake = self.feature_extractor(composite(pred, image, mask).clamp(0, 1))
-        bins = torch.as_tensor(bins, device=fake.device).long().reshape(-1)
-        if real.dim() != 2 or real.shape != fake.shape or bins.numel() != real.shape[0]:
+        if real.dim() != 2 or real.shape != fake.shape:
             raise ValueError(
-                f"expected real and fake features (B,D) of equal shape and B bin ids; got {tuple(real.shape)}, "
-                f"{tuple(fake.shape)} and {bins.numel()} bins"
+                f"expected real and fake features (B,D) of equal shape and B bin ids; got {tuple(real.shape)} "
+                f"and {tuple(fake.shape)}"
             )
-        if bins.numel() and (bins.min() < 0 or bins.max() >= len(self.bin_names)):
-            raise ValueError(f"bin ids must lie in [0, {len(self.bin_names) - 1}] for bins {self.bin_names}; got {bins.tolist()}")
+        bins = checked_bin_ids(bins, self.bin_names, real.shape[0], fake.device)
         self.real.append(real.float())
         self.fake.append(fake.float())
         self.bin.append(bins)
 
     def _gathered(self, name: str) -> torch.Tensor:
-        value = getattr(self, name)
-        if isinstance(value, list):  # before sync, or a list of per-batch tensors
-            return torch.cat(value) if value else torch.zeros(0, device=self.device)
-        return value
+        return concatenated_state(getattr(self, name), torch.float32, self.device)
 
     def compute(self) -> dict[str, torch.Tensor]:
         """``"fid/<bin>"``, ``"fid/overall"`` for sets of at least ``min_images`` images; ``"fid_count/<bin|overall>"`` always.

@@ -119,6 +119,24 @@ def inpainting_scores(pred: torch.Tensor, image: torch.Tensor, mask: torch.Tenso
     }
 
 
+def checked_bin_ids(bins: torch.Tensor | Sequence[int], bin_names: Sequence[str], batch_size: int,
+                    device: torch.device) -> torch.Tensor:
+    """``bins`` as a (B,) long tensor; an error unless there is one id per image, each naming a bin."""
+    bins = torch.as_tensor(bins, device=device).long().reshape(-1)
+    if bins.numel() != batch_size:
+        raise ValueError(f"got {bins.numel()} bin ids for a batch of {batch_size} images")
+    if bins.numel() and (bins.min() < 0 or bins.max() >= len(bin_names)):
+        raise ValueError(f"bin ids must lie in [0, {len(bin_names) - 1}] for bins {list(bin_names)}; got {bins.tolist()}")
+    return bins
+
+
+def concatenated_state(value: torch.Tensor | list, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A ``"cat"`` metric state as one tensor: a list of per-batch tensors before sync, a tensor after."""
+    if isinstance(value, list):
+        return torch.cat(value) if value else torch.zeros(0, dtype=dtype, device=device)
+    return value
+
+
 class BinnedInpaintingMetrics(Metric):
     """Per-image PSNR/SSIM/L1 (plus optional extra scorers such as LPIPS) averaged per hole-ratio bin.
 
@@ -159,11 +177,7 @@ class BinnedInpaintingMetrics(Metric):
         names: Sequence[str] | None = None,
     ) -> None:
         """Score a batch: ``pred``/``image`` (B,3,H,W) in [0,1], ``mask`` (B,1,H,W) 1 = hole, ``bins`` (B,) ids."""
-        bins = torch.as_tensor(bins, device=image.device).long().reshape(-1)
-        if bins.numel() != image.shape[0]:
-            raise ValueError(f"got {bins.numel()} bin ids for a batch of {image.shape[0]} images")
-        if bins.numel() and (bins.min() < 0 or bins.max() >= len(self.bin_names)):
-            raise ValueError(f"bin ids must lie in [0, {len(self.bin_names) - 1}] for bins {self.bin_names}; got {bins.tolist()}")
+        bins = checked_bin_ids(bins, self.bin_names, image.shape[0], image.device)
         scores = inpainting_scores(pred, image, mask)
         if self.extra_scorers:
             comp = composite(pred, image, mask).clamp(0, 1)
@@ -177,10 +191,7 @@ class BinnedInpaintingMetrics(Metric):
         self._names.extend(names if names is not None else [f"#{first + i}" for i in range(image.shape[0])])
 
     def _gathered(self, name: str) -> torch.Tensor:
-        value = getattr(self, name)
-        if isinstance(value, list):  # before sync, or a list of per-batch tensors
-            return torch.cat(value) if value else torch.zeros(0, dtype=torch.float64, device=self.device)
-        return value
+        return concatenated_state(getattr(self, name), torch.float64, self.device)
 
     def compute(self) -> dict[str, torch.Tensor]:
         """Flat dict: ``"<metric>/<bin>"`` and ``"<metric>/overall"`` means, ``"count/<bin>"`` image counts.

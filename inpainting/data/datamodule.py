@@ -5,13 +5,13 @@ import csv
 import json
 import pathlib
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-import cv2
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
+from inpainting.data.augment import JointAugment
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.data.datasets import (EpochSampler, EvalDataset, ProceduralEvalMasks, TrainDataset,
                                       TrainMaskSource, build_eval_pairs, build_paired_eval_pairs)
@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 
 
 def _worker_init(_worker_id: int) -> None:
-    # one thread per worker: workers already run in parallel (LaMa/mmagic habit)
+    # one torch thread per worker: workers already run in parallel (LaMa/mmagic habit). cv2 is left
+    # alone: cv2.setNumThreads in a forked worker deadlocks once the parent has used cv2's thread pool
+    # (e.g. a warpAffine of an augmentation), while cv2 itself runs fine after the fork.
     torch.set_num_threads(1)
-    cv2.setNumThreads(1)
 
 
 class ShardedEvalSampler(DistributedSampler):
@@ -67,6 +68,8 @@ class InpaintingDataModule(L.LightningDataModule):
             training, a fixed seeded crop for val/test); see ``Preprocess``.
         resize_short, small_images: options of the ``"crop"`` mode.
         hflip: joint horizontal flip of image and mask in training (p = 0.5).
+        augment: optional albumentations transform or ``Compose`` applied to TRAINING samples only, after
+            the crop and flip, jointly to image and mask (see ``JointAugment``); null: none (official).
         batch_size: GLOBAL training batch size, divided by the world size in ``setup``.
         eval_batch_size: GLOBAL val/test batch size (default: ``batch_size``).
         samples_per_epoch: training samples per epoch (default: number of training images).
@@ -91,6 +94,7 @@ class InpaintingDataModule(L.LightningDataModule):
         resize_short: Optional[int] = None,
         small_images: str = "upscale",
         hflip: bool = True,
+        augment: Optional[Any] = None,
         batch_size: int = 8,
         eval_batch_size: Optional[int] = None,
         num_workers: int = 0,
@@ -115,6 +119,7 @@ class InpaintingDataModule(L.LightningDataModule):
         self.excluded: Dict[str, List[Tuple[str, float]]] = {}
         self.preprocess = Preprocess(image_size, preprocess, resize_short, small_images)
         self.hflip = hflip
+        self.augment = JointAugment(augment) if augment is not None else None
         self.batch_size = int(batch_size)
         self.eval_batch_size = int(eval_batch_size) if eval_batch_size is not None else self.batch_size
         self.num_workers, self.pin_memory = int(num_workers), pin_memory
@@ -136,7 +141,8 @@ class InpaintingDataModule(L.LightningDataModule):
         self.eval_batch_size_per_device = _per_device(self.eval_batch_size, world_size, "eval_batch_size")
         if stage in (None, "fit") and "train" not in self.datasets:
             self.datasets["train"] = TrainDataset(self.train_images, self.train_masks, self.preprocess, self.seed,
-                                                  self.samples_per_epoch, self.hflip, self.cache_images)
+                                                  self.samples_per_epoch, self.hflip, self.cache_images,
+                                                  self.augment)
         for split, stream in (("val", STREAM_VAL), ("test", STREAM_TEST)):
             if split not in self.datasets and self._images(split) is not None:
                 self.datasets[split] = self._eval_dataset(split, stream)

@@ -7,6 +7,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Un
 import numpy as np
 from torch.utils.data import Dataset, Sampler
 
+from inpainting.data.augment import JointAugment
 from inpainting.data.bins import bin_index, bin_names
 from inpainting.data.io import DataError
 from inpainting.data.masks import STREAM_TRAIN, hole_ratio, sample_rng
@@ -74,15 +75,17 @@ class PreparedImages:
 
 
 class TrainDataset(Dataset):
-    """``length`` random samples per epoch: image ``index % len(images)``, random geometry, flip and mask.
+    """``length`` random samples per epoch: image ``index % len(images)``, random geometry, flip and mask,
+    then the optional extra ``augment`` (drawn last, so without it samples are exactly the official ones).
 
     All randomness of a sample comes from ``sample_rng(seed, STREAM_TRAIN, epoch, index)``.
     """
 
     def __init__(self, images: ImageList, masks: TrainMaskSource, preprocess: Preprocess, seed: int = 0,
-                 length: Optional[int] = None, hflip: bool = True, cache_images: bool = False) -> None:
+                 length: Optional[int] = None, hflip: bool = True, cache_images: bool = False,
+                 augment: Optional[JointAugment] = None) -> None:
         self.images, self.masks = PreparedImages(images, preprocess, cache_images), masks
-        self.seed, self.hflip = int(seed), hflip
+        self.seed, self.hflip, self.augment = int(seed), hflip, augment
         self.length = int(length) if length is not None else len(images)
 
     def __len__(self) -> int:
@@ -98,6 +101,8 @@ class TrainDataset(Dataset):
         mask = self.masks(image.shape[0], image.shape[1], rng)
         if self.hflip:
             image, mask = joint_hflip(image, mask, rng)
+        if self.augment is not None:
+            image, mask = self.augment(image, mask, rng)
         return {"image": image_to_tensor(image), "mask": mask_to_tensor(mask)}
 
 

@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=600)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    cv2.setNumThreads(1)  # one worker = one thread, as the DataModule's worker_init_fn sets
+    cv2.setNumThreads(1)  # one thread: the figure is per worker (the DataModule leaves cv2's pool alone in workers)
     with tempfile.TemporaryDirectory() as tmp:
         images = make_jpegs(pathlib.Path(tmp))
         mask_sources = {"procedural free-form": FreeFormMaskGenerator(0.0, 0.6)}

@@ -213,11 +213,3 @@ class BinnedFID(Metric):
         """One report line with the FID image count of every bin, e.g. for the markdown notes."""
         counts = ", ".join(f"{name}: {int(computed[f'fid_count/{name}'].item())}" for name in [*self.bin_names, OVERALL])
         return f"FID images per bin ({counts}); FID is reported only for sets of at least {self.min_images} images."
-
-
-def binned_fid(
-    bin_names: Sequence[str], weights_path: str | Path | None = None, min_images: int = DEFAULT_MIN_IMAGES
-) -> tuple[BinnedFID | None, str | None]:
-    """A ``BinnedFID`` on the Inception from disk (e.g. for a LightningModule), or ``(None, "n/a (...)")``."""
-    extractor, note = try_inception_features(weights_path)
-    return (None, note) if extractor is None else (BinnedFID(bin_names, extractor, min_images), None)

@@ -15,7 +15,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from inpainting.eval.evaluator import optional_scorers, table_values
-from inpainting.eval.fid import DEFAULT_MIN_IMAGES, binned_fid
+from inpainting.eval.fid import DEFAULT_MIN_IMAGES, BinnedFID, try_inception_features
 from inpainting.eval.metrics import BinnedInpaintingMetrics, composite
 
 INPUT_ROW = "Input"
@@ -82,16 +82,25 @@ class InpaintingModule(L.LightningModule):
         if names != self.bin_names or not hasattr(self, "val_metrics"):
             self.bin_names = names
             self.val_metrics = BinnedInpaintingMetrics(names)
-            options = self.metric_options
-            extra, self.test_unavailable = optional_scorers(options.get("lpips", False), options.get("lpips_weights"))
-            self.test_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
-            self.input_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
-            if options.get("fid"):
-                fid_args = (names, options.get("fid_weights"), options.get("fid_min_images", DEFAULT_MIN_IMAGES))
-                self.test_fid, note = binned_fid(*fid_args)
-                self.input_fid, _ = binned_fid(*fid_args)
-                if note:
-                    self.test_unavailable["fid"] = note
+            self.test_metrics = None
+        if stage == "test" and self.test_metrics is None:
+            self._build_test_metrics()
+
+    def _build_test_metrics(self) -> None:
+        """Test metrics, built when testing starts: their backbones (LPIPS VGG16, FID Inception) are
+        hundreds of MB that a training run should not hold."""
+        names, options = self.bin_names, self.metric_options
+        extra, self.test_unavailable = optional_scorers(options.get("lpips", False), options.get("lpips_weights"))
+        self.test_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
+        self.input_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
+        if options.get("fid"):
+            extractor, note = try_inception_features(options.get("fid_weights"))
+            if extractor is None:
+                self.test_unavailable["fid"] = note
+            else:
+                min_images = options.get("fid_min_images", DEFAULT_MIN_IMAGES)
+                self.test_fid = BinnedFID(names, extractor, min_images)
+                self.input_fid = BinnedFID(names, extractor, min_images)
 
     @staticmethod
     def _bins(batch: dict) -> torch.Tensor:

@@ -153,3 +153,23 @@ def test_wandb_offline_run_logs_panels_and_table(tmp_path):
     assert all(np.asarray(Image.open(p)).mean() > 20 for p in panels)
     assert list((media / "table").rglob("*.json")), "per-bin test table"
     assert (tmp_path / "run/wandb_id.txt").read_text().strip() in runs[0].name
+
+
+def test_fid_without_inception_weights_is_reported_not_faked(hub_dir, tmp_path):
+    cfg = compose_config("train", [*DEMO, "trainer.max_epochs=1", "metrics.fid=true", "metrics.lpips=false"],
+                         tmp_path / "run")
+    train(cfg)
+    table = (tmp_path / "run/tables/test_metrics.md").read_text()
+    assert "FID" in table and "n/a (weights missing: weights-inception-2015-12-05-6726825d.pth)" in table
+
+
+def test_training_does_not_build_the_test_metrics(standin_vgg16, tmp_path):
+    # their backbones (LPIPS VGG16, FID Inception) are hundreds of MB: built only when testing starts
+    from inpainting.cli.common import build_run
+
+    cfg = compose_config("train", [*DEMO, "trainer.max_epochs=1", "logger=none"], tmp_path / "run")
+    run = build_run(cfg)
+    run.trainer.fit(run.model, datamodule=run.datamodule)
+    assert run.model.test_metrics is None
+    run.trainer.test(run.model, datamodule=run.datamodule)
+    assert "lpips" in run.model.test_metrics.extra_scorers

@@ -14,6 +14,8 @@ from typing import Mapping
 
 import torch
 
+from inpainting.utils.weights import hub_checkpoint_path
+
 VGG16_WEIGHTS_FILE = "vgg16-397923af.pth"
 
 
@@ -26,11 +28,6 @@ class WeightsMissingError(FileNotFoundError):
             f"Weights are never downloaded at run time: copy the file there (or pass its path explicitly)."
         )
         self.path = path
-
-
-def hub_checkpoint_path(filename: str) -> Path:
-    """Where torch hub keeps ``filename``: ``<torch.hub.get_dir()>/checkpoints/`` (honours ``$TORCH_HOME``)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / filename
 
 
 def weights_unavailable_note(filename: str) -> str:

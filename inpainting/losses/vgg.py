@@ -22,6 +22,8 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from inpainting.utils.weights import hub_checkpoint_path
+
 VGG19_WEIGHTS_FILE = "vgg19-dcbfe0f7.pth"
 VGG19_WEIGHTS_URL = f"https://download.pytorch.org/models/{VGG19_WEIGHTS_FILE}"
 VGG19_WEIGHTS_SHA256_PREFIX = "dcbfe0f7"  # torchvision names its files after their hash
@@ -64,7 +66,7 @@ LAYER_NAMES = tuple(LAYER_ENDS)
 
 def default_vgg19_weights_path() -> Path:
     """Where torchvision keeps the VGG19 ImageNet file: ``<torch.hub.get_dir()>/checkpoints/``."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / VGG19_WEIGHTS_FILE
+    return hub_checkpoint_path(VGG19_WEIGHTS_FILE)
 
 
 def _missing_weights_error(path: Path, explicit: bool) -> FileNotFoundError:

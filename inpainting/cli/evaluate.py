@@ -8,28 +8,19 @@ Writes ``tables/test_metrics.{md,csv}``, ``tables/test_per_image.csv``, ``images
 from __future__ import annotations
 
 import logging
-import pathlib
 
 import hydra
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
 from inpainting.cli.common import CONFIG_DIR, build_run, finish_loggers, prepare_run, write_test_outputs
-from inpainting.utils.runs import RESOLVED_CONFIG, resolve_checkpoint, write_json
+from inpainting.utils.runs import resolve_checkpoint, training_run_config, write_json
 
 log = logging.getLogger(__name__)
 
 
-def _training_run_config(ckpt_file: str) -> DictConfig | None:
-    for folder in pathlib.Path(ckpt_file).resolve().parents[:2]:
-        path = folder / RESOLVED_CONFIG
-        if path.is_file():
-            return OmegaConf.load(path)
-    return None
-
-
 def evaluate(cfg: DictConfig) -> dict:
     ckpt = resolve_checkpoint(cfg.ckpt_path, cfg.paths.output_dir, prefer_best=True)
-    trained = _training_run_config(ckpt)
+    trained = training_run_config(ckpt)
     if trained is not None and "model" in trained:
         log.info("model config taken from the training run of %s", ckpt)
         with open_dict(cfg):

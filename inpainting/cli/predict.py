@@ -24,6 +24,7 @@ from PIL import Image
 
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.data.io import DataError, load_image, load_mask_file
+from inpainting.data.masks import MaskPolarity
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +71,10 @@ def _composited(net: torch.nn.Module) -> Inpaint:
 
 
 def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
-    from inpainting.cli.evaluate import _training_run_config
-    from inpainting.utils.runs import resolve_checkpoint
+    from inpainting.utils.runs import resolve_checkpoint, training_run_config
 
     ckpt = resolve_checkpoint(str(source), source, prefer_best=True)
-    trained = _training_run_config(ckpt)
+    trained = training_run_config(ckpt)
     if trained is None or "model" not in trained:
         raise FileNotFoundError(f"{ckpt}: no config_resolved.yaml in its run folder (or the one above), so the model cannot be rebuilt")
     model = hydra.utils.instantiate(trained.model)
@@ -158,8 +158,7 @@ def read_pair(image_path: pathlib.Path, mask_path: pathlib.Path, hole_is_white: 
         log.warning("%s: mask %s is %dx%d, image is %dx%d: resizing the mask (nearest)", image_path.name, mask_path,
                     raw.shape[1], raw.shape[0], image.shape[1], image.shape[0])
         raw = np.asarray(Image.fromarray(raw).resize((image.shape[1], image.shape[0]), Image.NEAREST))
-    white = raw > threshold
-    hole = white if hole_is_white else ~white
+    hole = MaskPolarity(threshold=threshold, reverse=not hole_is_white).holes(raw)
     image_t = torch.tensor(image).permute(2, 0, 1)[None].float() / 255
     return image_t, torch.tensor(hole)[None, None].float()
 

@@ -24,6 +24,15 @@ def save_resolved_config(cfg: DictConfig, output_dir: str | pathlib.Path) -> pat
     return path
 
 
+def training_run_config(ckpt_file: str | pathlib.Path) -> DictConfig | None:
+    """The resolved config of the run a checkpoint belongs to (``<run>/checkpoints/x.ckpt`` or ``<run>/x.ckpt``)."""
+    for folder in pathlib.Path(ckpt_file).resolve().parents[:2]:
+        path = folder / RESOLVED_CONFIG
+        if path.is_file():
+            return OmegaConf.load(path)
+    return None
+
+
 def resolve_checkpoint(ckpt_path: str | None, output_dir: str | pathlib.Path, prefer_best: bool = False) -> str | None:
     """Turn ``ckpt_path`` into a checkpoint file.
 

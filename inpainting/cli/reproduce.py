@@ -3,17 +3,18 @@
     python -m inpainting.cli.reproduce table=misf_table3 scale=demo
     python -m inpainting.cli.reproduce table=misf_table3 scale=full paths.data_dir=/datasets hydra/launcher=...
 
-``table`` names a spec in ``experiments/tables/<table>.yaml``: each row of the paper table maps to an
-``experiment=`` config (plus optional overrides), or is ``pending`` with the reason. ``scale`` picks a
-preset of ``experiments/tables/scales.yaml`` (``demo``: CPU minutes on the embedded photos; ``full``:
-the paper's setting, datasets checked before anything starts). Other ``key=value`` arguments are passed
+``table`` names a spec in ``experiments/tables/<table>.yaml``: each row of the paper table (named as the
+paper prints it) maps to an ``experiment=`` config (plus optional overrides), or is ``pending`` with the
+reason. ``scale`` is a config of the Hydra group ``conf/scale/`` (``demo``: CPU minutes on the embedded
+photos; ``full``: the experiments' own recipes, every row on every dataset of the paper table, datasets
+checked before anything starts); each job gets ``scale=<name>``. Other ``key=value`` arguments are passed
 to every training job (they replace the scale's entry for the same key), e.g. a launcher choice.
 
 Rows run as Hydra multirun sweeps of ``inpainting.cli.train`` in a subprocess (one sweep per group of
 rows sharing a model config and overrides; rows needing earlier rows' checkpoints, such as JPGNet's
-UAFNet, run in a later sweep). The job folders (``status.json``, ``metrics.json``,
-``tables/test_metrics.csv``) are then gathered into ``<out_dir>/<table>[_<scale>].{md,csv}`` with the
-paper's numbers (``experiments/paper_tables``) side by side. A row that failed or never ran stays in
+UAFNet, run in a later sweep). Each job folder's ``status.json`` and ``results.json`` are then gathered
+into ``<out_dir>/<table>[_<scale>].{md,csv}``, one section per dataset, with the paper's numbers
+(``experiments/paper_tables``) and the difference beside ours. A row that failed or never ran stays in
 the table as missing, with its error.
 
 Options: ``out_dir=`` (default ``experiments/results``), ``runs_dir=`` (default ``outputs/reproduce``),
@@ -39,10 +40,10 @@ from inpainting.cli.common import CONFIG_DIR
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TABLES_DIR = ROOT / "experiments" / "tables"
 RESULTS_DIR = ROOT / "experiments" / "results"
+SCALES_DIR = CONFIG_DIR / "scale"
 OPTIONS = {"table", "scale", "out_dir", "runs_dir", "rows", "dry_run"}
 INPUT_ROW = "Input"
 MISSING_CELL = "missing"
-PAPER_NA = "n/a (not available offline)"
 
 
 # -- specs ---------------------------------------------------------------------------------------
@@ -55,9 +56,10 @@ class Row:
     experiment: str | None = None
     overrides: tuple[str, ...] = ()
     needs: Mapping[str, str] = dataclasses.field(default_factory=dict)  # stage_weights key -> row id
-    paper_row: str | None = None
+    paper_row: str | None = None  # the paper table's row; defaults to ``name`` when the paper has it
     pending: str | None = None
     show: bool = True
+    input_of: str | None = None  # a row id: this row is that job's "Input" row (the masked input itself)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,12 +70,13 @@ class TableSpec:
     paper_table: str | None
     rows: tuple[Row, ...]
     raw: Mapping
+    datasets: Mapping[str, str] = dataclasses.field(default_factory=dict)  # paper column -> data config
 
 
 def _spec_path(name: str) -> pathlib.Path:
     path = TABLES_DIR / f"{name}.yaml"
-    if not path.is_file() or name == "scales":
-        known = sorted(p.stem for p in TABLES_DIR.glob("*.yaml") if p.stem != "scales")
+    if not path.is_file():
+        known = sorted(p.stem for p in TABLES_DIR.glob("*.yaml"))
         raise SystemExit(f"unknown table {name!r}: no {path}; known tables: {', '.join(known)}")
     return path
 
@@ -82,10 +85,18 @@ def load_spec(name: str) -> TableSpec:
     """Read ``experiments/tables/<name>.yaml`` and check its rows (unique ids, known dependencies)."""
     path = _spec_path(name)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    paper_rows = None
+    if data.get("paper_table"):
+        from inpainting.eval.paper_tables import load_paper_table
+
+        paper_rows = load_paper_table(data["paper_table"]).row_names
     rows = []
     for entry in data.get("rows") or []:
-        if not entry.get("experiment") and not entry.get("pending"):
-            raise ValueError(f"{path}: row {entry.get('name')!r} needs `experiment` or `pending` (the reason)")
+        if not (entry.get("experiment") or entry.get("pending") or entry.get("input_of")):
+            raise ValueError(f"{path}: row {entry.get('name')!r} needs `experiment`, `input_of` or `pending` (the reason)")
+        paper_row = entry.get("paper_row") or (entry["name"] if paper_rows and entry["name"] in paper_rows else None)
+        if paper_row and paper_rows is not None and paper_row not in paper_rows:
+            raise ValueError(f"{path}: row {entry['name']!r}: paper row {paper_row!r} is not in {data['paper_table']} ({paper_rows})")
         rows.append(
             Row(
                 id=str(entry.get("id") or entry["name"]),
@@ -93,26 +104,29 @@ def load_spec(name: str) -> TableSpec:
                 experiment=entry.get("experiment"),
                 overrides=tuple(entry.get("overrides") or ()),
                 needs=dict(entry.get("needs") or {}),
-                paper_row=entry.get("paper_row"),
+                paper_row=paper_row,
                 pending=entry.get("pending"),
                 show=bool(entry.get("show", True)),
+                input_of=entry.get("input_of"),
             )
         )
     ids = [r.id for r in rows]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate row ids {sorted({i for i in ids if ids.count(i) > 1})}")
     for row in rows:
-        unknown = set(row.needs.values()) - set(ids)
+        unknown = (set(row.needs.values()) | ({row.input_of} if row.input_of else set())) - set(ids)
         if unknown:
             raise ValueError(f"{path}: row {row.name!r} needs unknown rows {sorted(unknown)}")
-    return TableSpec(name, str(data.get("title", name)), str(data.get("kind", "metrics")), data.get("paper_table"), tuple(rows), data)
+    return TableSpec(name, str(data.get("title", name)), str(data.get("kind", "metrics")), data.get("paper_table"),
+                     tuple(rows), data, dict(data.get("datasets") or {}))
 
 
 def load_scale(name: str) -> dict:
-    scales = yaml.safe_load((TABLES_DIR / "scales.yaml").read_text(encoding="utf-8"))
-    if name not in scales:
-        raise SystemExit(f"unknown scale {name!r}; choose from {sorted(scales)}")
-    return scales[name]
+    """The ``scale`` section of ``conf/scale/<name>.yaml`` (what reproduce needs beyond ``scale=<name>``)."""
+    path = SCALES_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise SystemExit(f"unknown scale {name!r}; choose from {sorted(p.stem for p in SCALES_DIR.glob('*.yaml'))}")
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8"))["scale"])
 
 
 def select_rows(rows: Sequence[Row], wanted: Iterable[str] | None) -> list[Row]:
@@ -176,6 +190,7 @@ class Outcome:
     input_values: dict = dataclasses.field(default_factory=dict)
     error: str | None = None
     job_dir: str | None = None
+    checkpoint: str | None = None  # relative to job_dir: the checkpoint that was tested
 
     @property
     def ok(self) -> bool:
@@ -198,7 +213,7 @@ class Group:
 
 def phases(rows: Sequence[Row]) -> list[list[Row]]:
     """Runnable rows in dependency order: phase k needs only rows of earlier phases."""
-    todo = [r for r in rows if not r.pending]
+    todo = [r for r in rows if r.experiment and not r.pending]
     done: set[str] = set()
     ordered = []
     while todo:
@@ -217,8 +232,7 @@ def group_rows(rows: Sequence[Row], scale: Mapping, extra: Sequence[str], checkp
     for row in rows:
         model = model_choice(row.experiment)
         overrides = merge_overrides(
-            [f"model={model}"],
-            scale.get("overrides") or [],
+            [f"model={model}", f"scale={scale['name']}"],
             (scale.get("model_overrides") or {}).get(model, []),
             row.overrides,
             stage_overrides(row, checkpoints),
@@ -232,24 +246,19 @@ def group_rows(rows: Sequence[Row], scale: Mapping, extra: Sequence[str], checkp
 
 
 # -- job folders ---------------------------------------------------------------------------------
-def _read_metric_csv(path: pathlib.Path) -> dict[str, dict]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return {r["method"]: {k: _number_or_text(v) for k, v in r.items() if k != "method" and v not in ("", None)} for r in rows}
-
-
-def _number_or_text(cell: str) -> float | str:
-    """A table cell: a number, or a note such as "n/a (weights missing: ...)" kept as text."""
-    try:
-        return float(cell)
-    except ValueError:
-        return cell
+RESULTS_FILE = "results.json"  # written by every run after testing (schema 1; see eval/report)
 
 
 def _log_tail(job_dir: pathlib.Path, lines: int = 3) -> str | None:
     logs = sorted(job_dir.glob("*.log"))
     text = logs[0].read_text(encoding="utf-8", errors="replace").strip().splitlines() if logs else []
     return " | ".join(text[-lines:]) or None
+
+
+def flat_values(per_metric: Mapping[str, Mapping[str, float | None]], notes: Mapping[str, str]) -> dict:
+    """``{metric: {bin: value}}`` of results.json as ``{"<metric>/<bin>": value or the note}``."""
+    return {f"{metric}/{b}": (v if v is not None else f"n/a ({notes.get(metric, 'not computed')})")
+            for metric, per_bin in per_metric.items() for b, v in per_bin.items()}
 
 
 def collect_job(job_dir: str | pathlib.Path | None) -> Outcome:
@@ -260,17 +269,20 @@ def collect_job(job_dir: str | pathlib.Path | None) -> Outcome:
     status_file = job / "status.json"
     if status_file.is_file():
         status = json.loads(status_file.read_text(encoding="utf-8"))
-        ok = status.get("ok", status.get("status") in ("ok", "done", "completed"))
-        if not ok:
+        if status.get("status") != "ok":
             return Outcome("failed", error=str(status.get("error") or status.get("status") or "failed (status.json)"), job_dir=str(job))
-    table = job / "tables" / "test_metrics.csv"
-    if not table.is_file() or not (job / "metrics.json").is_file():
-        return Outcome("failed", error=f"no test results in {job} (last log lines: {_log_tail(job) or 'none'})", job_dir=str(job))
-    methods = _read_metric_csv(table)
+    results_file = job / RESULTS_FILE
+    if not results_file.is_file():
+        return Outcome("failed", error=f"no {RESULTS_FILE} in {job} (last log lines: {_log_tail(job) or 'none'})", job_dir=str(job))
+    results = json.loads(results_file.read_text(encoding="utf-8"))
+    methods, notes = results.get("methods") or {}, results.get("notes") or {}
     model_rows = [m for m in methods if m != INPUT_ROW]
     if len(model_rows) != 1:
-        return Outcome("failed", error=f"{table}: expected one model row besides {INPUT_ROW!r}, got {model_rows}", job_dir=str(job))
-    return Outcome("ok", values=methods[model_rows[0]], input_values=methods.get(INPUT_ROW, {}), job_dir=str(job))
+        return Outcome("failed", error=f"{results_file}: expected one model row besides {INPUT_ROW!r}, got {model_rows}", job_dir=str(job))
+    counts = {f"count/{b}": n for b, n in (results.get("counts") or {}).items()}
+    return Outcome("ok", values=flat_values(methods[model_rows[0]], notes) | counts,
+                   input_values=flat_values(methods.get(INPUT_ROW, {}), notes) | counts,
+                   job_dir=str(job), checkpoint=results.get("checkpoint"))
 
 
 def _job_experiments(sweep_dir: pathlib.Path) -> dict[str, pathlib.Path]:
@@ -283,8 +295,11 @@ def _job_experiments(sweep_dir: pathlib.Path) -> dict[str, pathlib.Path]:
     return found
 
 
-def checkpoint_of(job_dir: str) -> str:
-    return str(pathlib.Path(job_dir) / "checkpoints" / "last.ckpt")
+def checkpoint_of(outcome: "Outcome") -> str:
+    """The checkpoint the row's own results were computed with (what dependent stages must load)."""
+    if not outcome.checkpoint:
+        raise ValueError(f"{outcome.job_dir}: {RESULTS_FILE} names no tested checkpoint")
+    return str(pathlib.Path(outcome.job_dir) / outcome.checkpoint)
 
 
 def run_group(group: Group, sweep_dir: pathlib.Path) -> dict[str, Outcome]:
@@ -309,90 +324,96 @@ def run_group(group: Group, sweep_dir: pathlib.Path) -> dict[str, Outcome]:
 
 
 # -- aggregation ---------------------------------------------------------------------------------
-def _paper_values(spec: TableSpec, rows: Sequence[Row]) -> tuple[dict, list[str], object | None]:
-    if not spec.paper_table:
-        return {}, [], None
-    from inpainting.eval.paper_tables import load_paper_table
-
-    paper = load_paper_table(spec.paper_table)
-    rename = {r.paper_row: r.name for r in rows if r.paper_row}
-    values = {k: v for k, v in paper.paper_column(rename).items() if k in {r.name for r in rows}}
-    return values, list(paper.bins), paper
-
-
 def one_line(text: str, limit: int | None = 300) -> str:
     """An error message fit for a table cell: no colour codes, newlines or pipes; at most ``limit`` characters."""
     flat = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split()).replace("|", "/")
     return flat if limit is None or len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-def _status_block(shown: Sequence[Row], outcomes: Mapping[str, Outcome], paper_values: Mapping, paper) -> str:
-    header = ["row", "experiment", "status", "paper row", "paper values", "job folder / error"]
+def _row_values(row: Row, outcomes: Mapping[str, Outcome]) -> Outcome:
+    """The row's own outcome, or for an ``input_of`` row the Input values of that row's job."""
+    if not row.input_of:
+        return outcomes[row.id]
+    source = outcomes[row.input_of]
+    return Outcome("ok", values=source.input_values, job_dir=source.job_dir) if source.ok else \
+        Outcome(source.status, error=f"Input row of {row.input_of}: {source.error}")
+
+
+def _paper_section(paper, dataset: str | None, shown: Sequence[Row], our_bins: Sequence[str]) -> tuple[dict, str | None]:
+    """Paper values keyed by our row names and bins; Dunhuang's single column is our ``overall``."""
+    if paper is None or dataset not in paper.columns:
+        return {}, None
+    from inpainting.eval.paper_tables import EMPTY
+
+    values = {}
+    for row in shown:
+        if row.paper_row:
+            cells = paper.values(row.paper_row, dataset)
+            values[row.name] = {key.replace("/default", "/overall"): EMPTY if v is None else v for key, v in cells.items()}
+    return values, f"Paper: {paper.paper}, Table {paper.table}, {dataset} (`experiments/paper_tables/{paper.name}.yaml`)."
+
+
+def _status_block(shown: Sequence[Row], outcomes: Mapping[str, Outcome]) -> str:
+    header = ["row", "experiment", "status", "paper row", "job folder / error"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row in shown:
-        outcome = outcomes[row.id]
-        if paper is None:
-            paper_cell = "-"
-        elif row.name in paper_values:
-            paper_cell = "reported"
-        else:
-            paper_cell = PAPER_NA if row.paper_row else "no matching paper row"
+        outcome = _row_values(row, outcomes)
         detail = outcome.job_dir if outcome.ok else outcome.error
-        cells = [row.name, f"`{row.experiment}`" if row.experiment else "-", outcome.status,
-                 row.paper_row or "-", paper_cell, one_line(detail or "-")]
-        lines.append("| " + " | ".join(cells) + " |")
+        experiment = f"`{row.experiment}`" if row.experiment else (f"Input of {row.input_of}" if row.input_of else "-")
+        lines.append("| " + " | ".join([row.name, experiment, outcome.status, row.paper_row or "-", one_line(detail or "-")]) + " |")
     return "\n".join(lines)
 
 
 def aggregate(
     spec: TableSpec,
-    outcomes: Mapping[str, Outcome],
+    sections: Mapping[str | None, Mapping[str, Outcome]],
     out_stem: str | pathlib.Path,
     notes: Sequence[str] = (),
     rows: Sequence[Row] | None = None,
+    paper_dataset: str | None = None,
 ) -> tuple[pathlib.Path, pathlib.Path]:
-    """Write ``<out_stem>.md`` (row status + one table per metric, paper values beside) and ``.csv``."""
+    """Write ``<out_stem>.md`` (per dataset: row status + one table per metric, paper values and Δ beside)
+    and ``.csv`` (one line per dataset and row). ``sections``: our dataset label -> row outcomes; the paper
+    column compared with each is that dataset's, or ``paper_dataset`` for a section that is not a paper dataset."""
+    from inpainting.eval.paper_tables import load_paper_table
     from inpainting.eval.tables import csv_rows, markdown_table, metrics_in
 
+    paper = load_paper_table(spec.paper_table) if spec.paper_table else None
     shown = [r for r in (rows or spec.rows) if r.show]
-    outcomes = {r.id: outcomes.get(r.id) or Outcome("missing", error="not run") for r in shown}
-    ok = [outcomes[r.id] for r in shown if outcomes[r.id].ok]
-    results: dict[str, dict] = {}
-    if ok and ok[0].input_values:
-        results[f"{INPUT_ROW} (holes empty)"] = ok[0].input_values
-    metric_keys = sorted({k for o in ok for k in o.values if not k.startswith("count/")})
-    for row in shown:
-        outcome = outcomes[row.id]
-        results[row.name] = outcome.values if outcome.ok else {k: MISSING_CELL for k in metric_keys}
-    paper_values, paper_bins, paper = _paper_values(spec, shown)
-    bins = list(dict.fromkeys(k.split("/", 1)[1] for k in metric_keys if not k.endswith("/overall"))) or paper_bins
-    metrics = metrics_in(results) if ok else (list(paper.metrics) if paper else [])
-
-    all_notes = list(notes)
-    if paper is not None and not paper.available:
-        all_notes.append(f"Paper values: {PAPER_NA}: {paper.path.relative_to(ROOT) if paper.path.is_relative_to(ROOT) else paper.path} "
-                         "holds nulls; fill it from the paper PDF to get `paper` and `Δ` columns.")
-    bad = [r for r in shown if not outcomes[r.id].ok]
-    if bad:
-        all_notes.append("Missing rows: " + "; ".join(f"**{r.name}** ({outcomes[r.id].status}): {one_line(outcomes[r.id].error)}" for r in bad))
-    body = markdown_table(results, bins, metrics, paper_values, spec.title, all_notes)
-    title, rest = body.split("\n", 1)
-    md = f"{title}\n\n## Rows\n\n{_status_block(shown, outcomes, paper_values, paper)}\n{rest}"
-
+    parts = [f"# {spec.title}", *notes]
+    csv_lines: list[list] = []
+    for label, raw in sections.items():
+        outcomes = {r.id: raw.get(r.id) or (Outcome("pending", error=f"pending: {r.pending}") if r.pending else Outcome("missing", error="not run"))
+                    for r in (rows or spec.rows)}
+        row_out = {r.id: _row_values(r, outcomes) for r in shown}
+        ok = [o for o in row_out.values() if o.ok]
+        metric_keys = sorted({k for o in ok for k in o.values if not k.startswith("count/")})
+        results = {r.name: row_out[r.id].values if row_out[r.id].ok else {k: MISSING_CELL for k in metric_keys} for r in shown}
+        bins = list(dict.fromkeys(k.split("/", 1)[1] for k in metric_keys if not k.endswith("/overall")))
+        compare = label if paper is not None and label in paper.columns else paper_dataset
+        paper_values, source = _paper_section(paper, compare, shown, bins)
+        metrics = metrics_in(results) if ok else (list(paper.metrics) if paper else [])
+        section_notes = [source] if source else []
+        bad = [r for r in shown if not row_out[r.id].ok]
+        if bad:
+            section_notes.append("Missing rows: " + "; ".join(f"**{r.name}** ({row_out[r.id].status}): {one_line(row_out[r.id].error)}" for r in bad))
+        body = markdown_table(results, bins, metrics, paper_values, None, section_notes)
+        parts.append(f"## {label or 'results'}\n\n### Rows\n\n{_status_block(shown, outcomes)}\n\n{body}".replace("\n## ", "\n### "))
+        table = csv_rows(results, bins, metrics, paper_values)
+        header = ["dataset"] + table[0] + ["status", "experiment", "job_dir", "error"]
+        csv_lines = csv_lines or [header]
+        if header != csv_lines[0]:
+            csv_lines.append(header)
+        for row, line in zip(shown, table[1:]):
+            outcome = row_out[row.id]
+            csv_lines.append([label or ""] + line + [outcome.status, row.experiment or "", outcome.job_dir or "",
+                                                     one_line(outcome.error, None) if outcome.error else ""])
     out_stem = pathlib.Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     md_path, csv_path = out_stem.with_suffix(".md"), out_stem.with_suffix(".csv")
-    md_path.write_text(md, encoding="utf-8")
-    table = csv_rows(results, bins, metrics, paper_values)
-    extra_header = ["status", "experiment", "job_dir", "error"]
-    by_name = {r.name: r for r in shown}
+    md_path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(table[0] + extra_header)
-        for line in table[1:]:
-            row = by_name.get(line[0])
-            outcome = outcomes[row.id] if row else Outcome("ok")
-            writer.writerow(line + [outcome.status, row.experiment if row else "", outcome.job_dir or "", one_line(outcome.error, None) if outcome.error else ""])
+        csv.writer(handle).writerows(csv_lines)
     return md_path, csv_path
 
 
@@ -438,6 +459,42 @@ def parse_args(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
     return options, extra
 
 
+def run_rows(rows: Sequence[Row], scale: Mapping, extra: Sequence[str], runs_root: pathlib.Path, table: str,
+             dry_run: bool) -> dict[str, Outcome]:
+    """Run every row in dependency order (phases of sweeps); a row whose stages failed is not run."""
+    outcomes: dict[str, Outcome] = {r.id: Outcome("pending", error=f"pending: {r.pending}") for r in rows if r.pending}
+    checkpoints: dict[str, str] = {}
+    sweep_index = 0
+    for phase in phases(rows):
+        runnable, blocked = [], []
+        for row in phase:
+            failed = [d for d in row.needs.values() if not outcomes[d].ok] if not dry_run else []
+            (blocked if failed else runnable).append((row, failed))
+        for row, failed in blocked:
+            outcomes[row.id] = Outcome("missing", error=f"not run: needs row(s) {failed}, which did not succeed")
+        try:
+            groups = group_rows([r for r, _ in runnable], scale, extra, checkpoints, table)
+        except Exception as error:  # noqa: BLE001 - a config error fails these rows, the table is still written
+            print(f"[reproduce] config error, rows {[r.name for r, _ in runnable]} not run: {error}", flush=True)
+            for row, _ in runnable:
+                outcomes[row.id] = Outcome("failed", error=f"config error: {error}")
+            continue
+        for group in groups:
+            sweep_dir = runs_root / f"{sweep_index:02d}"
+            sweep_index += 1
+            if dry_run:
+                print(f"[reproduce] stage {sweep_index}: {', '.join(r.name for r in group.rows)}")
+                print("    " + " ".join(group.command(sweep_dir)))
+                for row in group.rows:
+                    checkpoints[row.id] = str(sweep_dir / "JOB" / "TESTED_CHECKPOINT")  # known once the stage ran
+                continue
+            for row_id, outcome in run_group(group, sweep_dir).items():
+                outcomes[row_id] = outcome
+                if outcome.ok and outcome.checkpoint:
+                    checkpoints[row_id] = checkpoint_of(outcome)
+    return outcomes
+
+
 def reproduce(options: Mapping[str, str], extra: Sequence[str]) -> pathlib.Path:
     """Run (or plan, with dry_run) a table at a scale; returns the markdown table written."""
     spec = load_spec(options["table"])
@@ -451,48 +508,32 @@ def reproduce(options: Mapping[str, str], extra: Sequence[str]) -> pathlib.Path:
         return run_timing_table(spec.raw, scale_name, out_stem, extra)
     scale = load_scale(scale_name)
     rows = select_rows(spec.rows, options["rows"].split(",") if options.get("rows") else None)
-    plan = phases(rows)
-    if scale.get("check_data") and plan:
-        first = plan[0][0]
-        problem = check_datasets(merge_overrides(scale.get("overrides") or [], extra) + [f"experiment={first.experiment}"])
-        if problem:
-            raise SystemExit(f"[reproduce] {spec.name} scale={scale_name}: not starting.\n{problem}")
+    # scale=full: one pass per paper dataset (data=<its config>); smaller scales: one pass on the scale's data
+    passes = {label: [f"data={config}"] for label, config in spec.datasets.items()} if scale.get("per_dataset") else {None: []}
+    runnable = [r for r in rows if r.experiment]
+    if scale.get("check_data") and runnable:
+        problems = [p for label, data in passes.items()
+                    if (p := check_datasets(merge_overrides([f"scale={scale_name}"], data, extra) + [f"experiment={runnable[0].experiment}"]))]
+        if problems:
+            message = f"[reproduce] {spec.name} scale={scale_name}: " + ("missing data (dry run)" if dry_run else "not starting") + ".\n"
+            if not dry_run:
+                raise SystemExit(message + "\n".join(problems))
+            print(message + "\n".join(problems))
 
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
     runs_root = pathlib.Path(options.get("runs_dir", "outputs/reproduce")).resolve() / spec.name / scale_name / stamp
-    outcomes: dict[str, Outcome] = {r.id: Outcome("pending", error=f"pending: {r.pending}") for r in rows if r.pending}
-    checkpoints: dict[str, str] = {}
-    sweep_index = 0
-    for phase in plan:
-        runnable, blocked = [], []
-        for row in phase:
-            failed = [d for d in row.needs.values() if not outcomes[d].ok] if not dry_run else []
-            (blocked if failed else runnable).append((row, failed))
-        for row, failed in blocked:
-            outcomes[row.id] = Outcome("missing", error=f"not run: needs row(s) {failed}, which did not succeed")
-        try:
-            groups = group_rows([r for r, _ in runnable], scale, extra, checkpoints, spec.name)
-        except Exception as error:  # noqa: BLE001 - a config error fails these rows, the table is still written
-            print(f"[reproduce] config error, rows {[r.name for r, _ in runnable]} not run: {error}", flush=True)
-            for row, _ in runnable:
-                outcomes[row.id] = Outcome("failed", error=f"config error: {error}")
-            continue
-        for group in groups:
-            sweep_dir = runs_root / f"{sweep_index:02d}"
-            sweep_index += 1
-            if dry_run:
-                print(" ".join(group.command(sweep_dir)))
-                for row in group.rows:
-                    checkpoints[row.id] = checkpoint_of(str(sweep_dir / "JOB"))
-                continue
-            for row_id, outcome in run_group(group, sweep_dir).items():
-                outcomes[row_id] = outcome
-                if outcome.ok:
-                    checkpoints[row_id] = checkpoint_of(outcome.job_dir)
+    sections = {}
+    for label, data in passes.items():
+        if dry_run:
+            print(f"[reproduce] {spec.name} scale={scale_name}" + (f", dataset {label}" if label else "") + ":")
+        sections[label] = run_rows(rows, scale, [*data, *extra], runs_root / (label or "."), spec.name, dry_run)
     if dry_run:
         return out_stem.with_suffix(".md")
+    first_paper_dataset = next(iter(spec.datasets), None)
     notes = [*(scale.get("notes") or []), f"Job folders: {runs_root}."]
-    md_path, _ = aggregate(spec, outcomes, out_stem, notes, rows)
+    if not scale.get("per_dataset") and first_paper_dataset:
+        notes.append(f"The paper column is the paper's {first_paper_dataset} column; our numbers come from the scale's own data.")
+    md_path, _ = aggregate(spec, sections, out_stem, notes, rows, paper_dataset=first_paper_dataset)
     print(md_path.read_text(encoding="utf-8"))
     print(f"[reproduce] wrote {md_path} and {md_path.with_suffix('.csv')}")
     return md_path

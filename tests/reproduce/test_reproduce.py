@@ -13,30 +13,29 @@ from inpainting.cli import reproduce as rp
 BINS = ["0-20%", "20-40%", "40-60%"]
 
 
-def _fake_job(folder: pathlib.Path, experiment: str, psnr: float, status: dict | None = None, results: bool = True) -> pathlib.Path:
+def _fake_job(folder: pathlib.Path, experiment: str, psnr: float, status: dict | None = None, results: bool = True,
+              method: str = "MISF") -> pathlib.Path:
     (folder / ".hydra").mkdir(parents=True)
     (folder / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"experiment={experiment}", "data=demo"]))
     if status is not None:
         (folder / "status.json").write_text(json.dumps(status))
     if results:
-        (folder / "tables").mkdir()
-        header = ["method"] + [f"{m}/{b}" for m in ("psnr", "ssim") for b in BINS + ["overall"]]
-        rows = [["Input"] + [10.0] * 4 + [0.5] * 4, ["MISF"] + [psnr] * 4 + [0.7] * 4]
-        with (folder / "tables" / "test_metrics.csv").open("w", newline="") as handle:
-            csv.writer(handle).writerows([header, *rows])
-        (folder / "metrics.json").write_text(json.dumps({"metrics": {}}))
+        bins = BINS + ["overall"]
+        row = lambda p, s: {"psnr": dict.fromkeys(bins, p), "ssim": dict.fromkeys(bins, s), "lpips": dict.fromkeys(bins)}
+        (folder / "results.json").write_text(json.dumps({
+            "schema": 1, "run_name": experiment, "checkpoint": "checkpoints/best_step0000002.ckpt", "bins": bins,
+            "counts": dict.fromkeys(bins, 2), "methods": {"Input": row(10.0, 0.5), method: row(psnr, 0.7)},
+            "notes": {"lpips": "weights missing: vgg16-397923af.pth"}}))
     return folder
 
 
 def test_every_spec_loads_and_every_runnable_row_names_an_existing_experiment():
     experiments = {p.stem for p in (rp.CONFIG_DIR / "experiment").glob("*.yaml")}
     for path in rp.TABLES_DIR.glob("*.yaml"):
-        if path.stem == "scales":
-            continue
         spec = rp.load_spec(path.stem)
         assert spec.kind in ("metrics", "timing"), path
         for row in spec.rows:
-            assert row.pending or row.experiment in experiments, f"{path.name}: {row.name} -> {row.experiment}"
+            assert row.pending or row.input_of or row.experiment in experiments, f"{path.name}: {row.name} -> {row.experiment}"
         if spec.kind == "metrics":
             rp.phases(spec.rows)  # dependency order exists
 
@@ -51,70 +50,87 @@ def test_overrides_merge_by_key_and_cli_wins():
     assert merged == ["trainer=gpu", "data=celeba", "+model.x=1"]
 
 
+def test_rows_are_the_papers_rows_in_its_order():
+    from inpainting.eval.paper_tables import load_paper_table
+
+    for path in rp.TABLES_DIR.glob("*.yaml"):
+        spec = rp.load_spec(path.stem)
+        if spec.kind != "metrics":
+            continue
+        paper = load_paper_table(spec.paper_table)
+        shown = [r for r in spec.rows if r.show]
+        assert [r.paper_row for r in shown] == paper.row_names, path.name
+        assert set(spec.datasets) == set(paper.datasets), path.name
+
+
 def test_jpgnet_rows_run_after_their_stages_and_selection_pulls_in_dependencies():
     spec = rp.load_spec("jpgnet_table3")
     order = [[r.experiment for r in phase] for phase in rp.phases(spec.rows)]
-    assert set(order[0]) == {"jpgnet_pfunet", "jpgnet_dgnet_edge", "jpgnet_dgnet_inpaint"}
+    assert set(order[0]) >= {"jpgnet_pfunet", "jpgnet_dgnet_edge", "jpgnet_dgnet_inpaint"}
     assert "jpgnet_uafnet" in order[1]
-    picked = {r.id for r in rp.select_rows(spec.rows, ["JPGNet (EdgeConnect)"])}
-    assert picked == {"pfunet", "dgnet_edge", "dgnet_inpaint", "JPGNet (EdgeConnect)"}
+    picked = {r.id for r in rp.select_rows(spec.rows, ["JPGNet-EdgeConnect-S.F."])}
+    assert picked == {"pfunet", "dgnet_edge", "dgnet_inpaint", "JPGNet-EdgeConnect-S.F."}
 
 
-@pytest.mark.parametrize("table", ["jpgnet_table2", "jpgnet_table3", "misf_table2"])
-def test_edgeconnect_row_runs_after_its_two_dgnet_stages(table):
-    spec = rp.load_spec(table)
-    row = next(r for r in spec.rows if r.name == "EdgeConnect")
-    assert row.pending is None and row.experiment == "jpgnet_edgeconnect" and row.paper_row == "EdgeConnect"
-    assert row.needs == {"dgnet_edge": "dgnet_edge", "dgnet_inpaint": "dgnet_inpaint"}
-    picked = {r.id: r.experiment for r in rp.select_rows(spec.rows, ["EdgeConnect"])}
-    assert picked == {"dgnet_edge": "jpgnet_dgnet_edge", "dgnet_inpaint": "jpgnet_dgnet_inpaint", "EdgeConnect": "jpgnet_edgeconnect"}
-    order = [[r.id for r in phase] for phase in rp.phases(spec.rows)]
-    assert "EdgeConnect" in order[1] and {"dgnet_edge", "dgnet_inpaint"} <= set(order[0])
-
-
-def test_edgeconnect_dry_run_wires_the_stage_checkpoints(tmp_path, capsys):
-    rp.reproduce({"table": "jpgnet_table3", "scale": "demo", "rows": "EdgeConnect", "dry_run": "true",
+def test_dry_run_wires_the_tested_checkpoint_of_each_stage(tmp_path, capsys):
+    rp.reproduce({"table": "jpgnet_table2", "scale": "demo", "rows": "EdgeConnect", "dry_run": "true",
                   "runs_dir": str(tmp_path / "runs")}, [])
     commands = [line.split() for line in capsys.readouterr().out.splitlines() if "inpainting.cli.train" in line]
     assert len(commands) == 3  # G1 and G2 sweeps (different model configs), then EdgeConnect
     sweep = {c[-1].split("=", 1)[1][-2:]: c for c in commands}  # hydra.sweep.dir=.../<index>
     assert "experiment=jpgnet_dgnet_edge" in sweep["00"] and "experiment=jpgnet_dgnet_inpaint" in sweep["01"]
     last = sweep["02"]
-    assert "experiment=jpgnet_edgeconnect" in last and "model=edgeconnect" in last
+    assert "experiment=jpgnet_edgeconnect" in last and "scale=demo" in last
     assert "model.net.edgeconnect.residual_blocks=1" in last  # demo scale matches the tiny stage runs
     stage_weights = dict(arg.split("=", 1) for arg in last if arg.startswith("model.stage_weights."))
     assert set(stage_weights) == {"model.stage_weights.dgnet_edge", "model.stage_weights.dgnet_inpaint"}
-    assert stage_weights["model.stage_weights.dgnet_edge"].endswith("/00/JOB/checkpoints/last.ckpt")
-    assert stage_weights["model.stage_weights.dgnet_inpaint"].endswith("/01/JOB/checkpoints/last.ckpt")
+    assert "/00/JOB/TESTED_CHECKPOINT" in stage_weights["model.stage_weights.dgnet_edge"]
 
 
-def test_aggregation_keeps_failed_missing_and_pending_rows_with_their_errors(tmp_path):
-    spec = rp.load_spec("misf_table4")
-    pending = rp.Row(id="PConv", name="PConv", pending="no PConv network yet")
-    spec = rp.TableSpec(spec.name, spec.title, spec.kind, spec.paper_table, spec.rows + (pending,), spec.raw)
+def test_dependent_rows_load_the_checkpoint_their_stage_reported(tmp_path):
+    outcome = rp.collect_job(_fake_job(tmp_path / "0", "jpgnet_pfunet", 20.0, status={"status": "ok"}, method="PFUNet"))
+    assert rp.checkpoint_of(outcome) == str(tmp_path / "0" / "checkpoints" / "best_step0000002.ckpt")
+
+
+def test_aggregation_keeps_failed_missing_and_pending_rows_and_shows_the_paper(tmp_path):
+    spec = rp.load_spec("misf_table3")
     sweep = tmp_path / "sweep"
-    _fake_job(sweep / "0", "misf_en_decoder", 21.5)
-    _fake_job(sweep / "1", "misf_en_decoder_filter", 0.0, status={"ok": False, "error": "RuntimeError: CUDA out of memory"}, results=False)
-    # job 2 (misf) never started: no folder
+    _fake_job(sweep / "0", "misf_img_filter", 21.5, status={"status": "ok"})
+    _fake_job(sweep / "1", "misf_sem_filter_f3", 0.0, status={"status": "failed", "error": "RuntimeError: CUDA out of memory"}, results=False)
+    # misf never started: no folder
     jobs = rp._job_experiments(sweep)
     outcomes = {r.id: rp.collect_job(jobs.get(r.experiment)) for r in spec.rows if r.experiment}
-    outcomes["PConv"] = rp.Outcome("pending", error="pending: no PConv network yet")
-    md, csv_path = rp.aggregate(spec, outcomes, tmp_path / "out" / "misf_table4_demo")
+    outcomes["En-decoder"] = rp.Outcome("pending", error="pending: not built")
+    md, csv_path = rp.aggregate(spec, {None: outcomes}, tmp_path / "out" / "misf_table3_demo", paper_dataset="Places2")
 
     text = md.read_text()
-    assert "| En-Decoder | `misf_en_decoder` | ok |" in text
+    assert "| Img-Filter | `misf_img_filter` | ok | Img-Filter |" in text
     assert "RuntimeError: CUDA out of memory" in text
-    assert "| MISF | `misf` | missing | MISF | n/a (not available offline) | no job folder |" in text
-    assert "pending: no PConv network yet" in text
-    assert "21.50" in text and "Input (holes empty)" in text
+    assert "| MISF | `misf` | missing | MISF | no job folder |" in text
+    assert "pending: not built" in text
+    assert "31.335" in text.replace("31.34", "31.335") and "Places2" in text  # the paper's MISF, Places2 0-20%
+    assert "n/a (weights missing: vgg16-397923af.pth)" in text
     with csv_path.open() as handle:
         table = {row["method"]: row for row in csv.DictReader(handle)}
-    assert set(table) == {"Input (holes empty)", "En-Decoder", "En-Decoder + Filter", "MISF", "PConv"}
-    assert float(table["En-Decoder"]["psnr/0-20%"]) == 21.5
-    assert table["En-Decoder + Filter"]["status"] == "failed"
-    assert table["En-Decoder + Filter"]["psnr/0-20%"] == "missing"
-    assert "CUDA out of memory" in table["En-Decoder + Filter"]["error"]
-    assert table["MISF"]["status"] == "missing" and table["PConv"]["status"] == "pending"
+    assert set(table) == {"Img-Filter", "Sem-Filter", "MISF", "En-decoder-Filter", "En-decoder"}
+    assert float(table["Img-Filter"]["psnr/0-20%"]) == 21.5
+    assert float(table["Img-Filter"]["psnr/0-20%/paper"]) == 25.489
+    assert float(table["Img-Filter"]["psnr/0-20%/diff"]) == pytest.approx(21.5 - 25.489)
+    assert table["Sem-Filter"]["status"] == "failed" and table["Sem-Filter"]["psnr/0-20%"] == "missing"
+    assert table["MISF"]["status"] == "missing" and table["En-decoder"]["status"] == "pending"
+
+
+def test_input_row_and_dunhuang_default_column(tmp_path):
+    spec = rp.load_spec("jpgnet_table3")
+    job = _fake_job(tmp_path / "0", "jpgnet_pfunet", 24.0, status={"status": "ok"}, method="PFUNet")
+    outcomes = {"pfunet": rp.collect_job(job)}
+    md, csv_path = rp.aggregate(spec, {"Dunhuang": outcomes}, tmp_path / "t")
+    with csv_path.open() as handle:
+        table = {row["method"]: row for row in csv.DictReader(handle)}
+    assert float(table["Input"]["psnr/overall"]) == 10.0 and table["Input"]["status"] == "ok"
+    assert float(table["Input"]["psnr/overall/paper"]) == 15.897  # the paper's Dunhuang "default" column
+    assert float(table["Predictive Filtering"]["psnr/overall/paper"]) == 37.021
+    assert table["JPGNet-RFRNet-S.F."]["status"] == "pending"
 
 
 def test_job_without_results_reports_its_last_log_lines(tmp_path):
@@ -124,22 +140,32 @@ def test_job_without_results_reports_its_last_log_lines(tmp_path):
     assert outcome.status == "failed" and "not a multiple of 4" in outcome.error
 
 
-def test_full_scale_stops_before_training_and_says_what_is_missing(tmp_path, capsys):
+def test_full_scale_stops_before_training_and_says_what_is_missing(tmp_path):
     with pytest.raises(SystemExit) as stop:
         rp.reproduce({"table": "misf_table4", "scale": "full", "out_dir": str(tmp_path), "runs_dir": str(tmp_path / "runs")},
                      [f"paths.data_dir={tmp_path / 'nodata'}"])
     message = str(stop.value)
-    assert "not starting" in message and "places2" in message and "nodata" in message
+    assert "not starting" in message and "celeba" in message and "nodata" in message
     assert not (tmp_path / "runs").exists()
 
 
+def test_full_scale_dry_run_lists_every_dataset_and_its_missing_data(tmp_path, capsys):
+    rp.reproduce({"table": "misf_table3", "scale": "full", "dry_run": "true", "runs_dir": str(tmp_path / "runs")},
+                 [f"paths.data_dir={tmp_path / 'nodata'}"])
+    out = capsys.readouterr().out
+    assert "missing data (dry run)" in out
+    for dataset, config in (("Places2", "places2"), ("CelebA", "celeba"), ("Dunhuang", "dunhuang")):
+        assert f"dataset {dataset}:" in out and f"data={config}" in out
+    assert out.count("experiment=misf_img_filter") == 3
+
+
+@pytest.mark.slow
 def test_demo_misf_ablation_table_end_to_end(tmp_path):
-    """`reproduce table=misf_table4 scale=demo`: one real sweep of 3 tiny MISF variants (~30 s on 2 cores)."""
+    """`reproduce table=misf_table4 scale=demo`: one real sweep of 3 tiny MISF variants."""
     md = rp.reproduce({"table": "misf_table4", "scale": "demo", "out_dir": str(tmp_path), "runs_dir": str(tmp_path / "runs")}, [])
     assert md == tmp_path / "misf_table4_demo.md"
     with md.with_suffix(".csv").open() as handle:
         table = {row["method"]: row for row in csv.DictReader(handle)}
-    for name in ("En-Decoder", "En-Decoder + Filter", "MISF"):
+    for name in ("Sem-Filter(F1)", "Sem-Filter(F2)", "Sem-Filter(F3)"):
         assert table[name]["status"] == "ok", table[name]["error"]
-        assert 0 < float(table[name]["psnr/overall"]) < 100
-    assert "VGG19 perceptual and style losses are off" in md.read_text()
+        assert float(table[name]["psnr/0-20%/paper"]) > 30

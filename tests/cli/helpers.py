@@ -12,6 +12,7 @@ from inpainting.cli.common import CONFIG_DIR
 
 # small enough for a 2-core CI machine: a 32x32 PFUNet at 1/8 width, two batches per epoch
 TINY = [
+    "scale=demo",  # demo data, CPU, per-epoch validation, whatever the experiment's paper recipe says
     "extras.print_config=false",
     "data.image_size=32",
     "data.samples_per_epoch=16",

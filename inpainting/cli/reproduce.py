@@ -41,7 +41,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 TABLES_DIR = ROOT / "experiments" / "tables"
 RESULTS_DIR = ROOT / "experiments" / "results"
 SCALES_DIR = CONFIG_DIR / "scale"
-OPTIONS = {"table", "scale", "out_dir", "runs_dir", "rows", "dry_run"}
+OPTIONS = {"table", "scale", "out_dir", "runs_dir", "rows", "dry_run", "weights", "datasets"}
 INPUT_ROW = "Input"
 MISSING_CELL = "missing"
 
@@ -60,6 +60,8 @@ class Row:
     pending: str | None = None
     show: bool = True
     input_of: str | None = None  # a row id: this row is that job's "Input" row (the masked input itself)
+    # the authors' weight files: {override key: {paper dataset: file name under WEIGHTS=<dir>}}
+    released: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +110,7 @@ def load_spec(name: str) -> TableSpec:
                 pending=entry.get("pending"),
                 show=bool(entry.get("show", True)),
                 input_of=entry.get("input_of"),
+                released=dict(entry.get("released") or {}),
             )
         )
     ids = [r.id for r in rows]
@@ -459,6 +462,25 @@ def parse_args(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
     return options, extra
 
 
+def released_rows(rows: Sequence[Row], dataset: str, weights_dir: pathlib.Path) -> tuple[list[Row], dict[str, Outcome]]:
+    """Rows to test with the authors' files on ``dataset`` (the files as overrides, no stage rows), and the
+    outcome of every shown row that cannot be: no released weights, or its files missing (named)."""
+    runnable, outcomes = [], {}
+    for row in rows:
+        if row.input_of or row.pending or not row.show:
+            continue  # Input rows are read from their source row; hidden rows are training stages
+        files = {key: per_dataset.get(dataset) for key, per_dataset in row.released.items()}
+        missing = [str(weights_dir / f) for f in files.values() if f and not (weights_dir / f).is_file()]
+        if not files or None in files.values():
+            outcomes[row.id] = Outcome("n/a", error=f"no released weights for this row on {dataset}")
+        elif missing:
+            outcomes[row.id] = Outcome("missing", error="released weights missing: " + ", ".join(missing))
+        else:
+            overrides = tuple(f"{key}={weights_dir / f}" for key, f in files.items())
+            runnable.append(dataclasses.replace(row, overrides=row.overrides + overrides, needs={}))
+    return runnable, outcomes
+
+
 def run_rows(rows: Sequence[Row], scale: Mapping, extra: Sequence[str], runs_root: pathlib.Path, table: str,
              dry_run: bool) -> dict[str, Outcome]:
     """Run every row in dependency order (phases of sweeps); a row whose stages failed is not run."""
@@ -508,8 +530,11 @@ def reproduce(options: Mapping[str, str], extra: Sequence[str]) -> pathlib.Path:
         return run_timing_table(spec.raw, scale_name, out_stem, extra)
     scale = load_scale(scale_name)
     rows = select_rows(spec.rows, options["rows"].split(",") if options.get("rows") else None)
-    # scale=full: one pass per paper dataset (data=<its config>); smaller scales: one pass on the scale's data
-    passes = {label: [f"data={config}"] for label, config in spec.datasets.items()} if scale.get("per_dataset") else {None: []}
+    # scale=full|released: one pass per paper dataset (data=<its config>); smaller scales: one pass on the scale's data
+    datasets = {d: c for d, c in spec.datasets.items() if not options.get("datasets") or d in options["datasets"].split(",")}
+    passes = {label: [f"data={config}"] for label, config in datasets.items()} if scale.get("per_dataset") else {None: []}
+    if scale.get("released") and not options.get("weights"):
+        raise SystemExit("scale=released needs weights=<folder with the authors' files> (WEIGHTS=<dir> with make reproduce)")
     runnable = [r for r in rows if r.experiment]
     if scale.get("check_data") and runnable:
         problems = [p for label, data in passes.items()
@@ -526,7 +551,8 @@ def reproduce(options: Mapping[str, str], extra: Sequence[str]) -> pathlib.Path:
     for label, data in passes.items():
         if dry_run:
             print(f"[reproduce] {spec.name} scale={scale_name}" + (f", dataset {label}" if label else "") + ":")
-        sections[label] = run_rows(rows, scale, [*data, *extra], runs_root / (label or "."), spec.name, dry_run)
+        todo, preset = released_rows(rows, label, pathlib.Path(options["weights"])) if scale.get("released") else (rows, {})
+        sections[label] = {**preset, **run_rows(todo, scale, [*data, *extra], runs_root / (label or "."), spec.name, dry_run)}
     if dry_run:
         return out_stem.with_suffix(".md")
     first_paper_dataset = next(iter(spec.datasets), None)

@@ -169,3 +169,38 @@ def test_demo_misf_ablation_table_end_to_end(tmp_path):
     for name in ("Sem-Filter(F1)", "Sem-Filter(F2)", "Sem-Filter(F3)"):
         assert table[name]["status"] == "ok", table[name]["error"]
         assert float(table[name]["psnr/0-20%/paper"]) > 30
+
+
+def test_released_scale_names_missing_files_and_rows_without_weights(tmp_path):
+    spec = rp.load_spec("misf_table3")
+    todo, preset = rp.released_rows(spec.rows, "Places2", tmp_path)
+    assert todo == []
+    assert preset["MISF"].status == "missing" and str(tmp_path / "places2_InpaintingModel_gen.pth") in preset["MISF"].error
+    assert preset["Img-Filter"].status == "n/a"
+    (tmp_path / "places2_InpaintingModel_gen.pth").write_bytes(b"")
+    todo, _ = rp.released_rows(spec.rows, "Places2", tmp_path)
+    assert [r.name for r in todo] == ["MISF"]
+    assert f"model.net.weights={tmp_path / 'places2_InpaintingModel_gen.pth'}" in todo[0].overrides
+
+
+def test_released_weights_are_tested_beside_the_paper(tmp_path):
+    """scale=released with a MISF generator saved in the authors' format (deterministic stand-in weights)."""
+    import torch
+
+    from inpainting.nets.misf import MISFGenerator
+    from tests.nets.official_weights import official_state_dict
+
+    keys = {k: tuple(v.shape) for k, v in MISFGenerator().state_dict().items()}
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    torch.save({"iteration": 7, "generator": official_state_dict(keys)}, weights / "places2_InpaintingModel_gen.pth")
+    md = rp.reproduce({"table": "misf_table3", "scale": "released", "weights": str(weights), "datasets": "Places2",
+                       "out_dir": str(tmp_path / "out"), "runs_dir": str(tmp_path / "runs")},
+                      ["data=demo", "data.image_size=32", "data.images_per_bin=1", "data.eval_batch_size=3",
+                       "extras.print_config=false", "metrics.lpips=false", "callbacks.progress_bar.refresh_rate=0"])
+    with md.with_suffix(".csv").open() as handle:
+        table = {row["method"]: row for row in csv.DictReader(handle)}
+    assert table["MISF"]["status"] == "ok", table["MISF"]["error"]
+    assert float(table["MISF"]["psnr/0-20%/paper"]) == 31.335
+    assert 0 < float(table["MISF"]["psnr/0-20%"]) < 100
+    assert table["Img-Filter"]["status"] == "n/a"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import pathlib
+import re
 
 import pytest
 import yaml
@@ -204,3 +205,13 @@ def test_released_weights_are_tested_beside_the_paper(tmp_path):
     assert float(table["MISF"]["psnr/0-20%/paper"]) == 31.335
     assert 0 < float(table["MISF"]["psnr/0-20%"]) < 100
     assert table["Img-Filter"]["status"] == "n/a"
+
+
+def test_dry_run_estimates_the_time_from_a_measured_throughput(tmp_path, capsys):
+    rp.reproduce({"table": "misf_table3", "scale": "demo", "rows": "Img-Filter", "dry_run": "true",
+                  "runs_dir": str(tmp_path / "runs")}, ["data.samples_per_epoch=64", "data.batch_size=2"])
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.strip().startswith("Img-Filter:"))
+    per_batch, batches = re.search(r"([0-9.e-]+) s/batch x (\d+) batches = about", line).groups()
+    assert float(per_batch) > 0 and int(batches) == 32  # 1 epoch of 64 samples at batch 2 (scale=demo)
+    assert not (tmp_path / "runs").exists()  # nothing ran for real

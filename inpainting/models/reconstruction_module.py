@@ -13,7 +13,7 @@ step per batch, the loss on the raw output) with two differences:
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn

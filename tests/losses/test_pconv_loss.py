@@ -83,7 +83,7 @@ def test_zero_weights_build_no_vgg_and_missing_file_is_named(hub_dir, batch):
     output, target, hole = batch
     loss = PConvLoss(weights={"perceptual": 0, "style": 0}, tv_region="dilated_hole")
     assert loss.vgg is None
-    total, parts = loss(output, target, hole)
+    _, parts = loss(output, target, hole)
     assert set(parts) == {"valid", "hole", "tv"}
     with pytest.raises(WeightsMissingError, match="vgg16-397923af.pth"):
         PConvLoss()

@@ -1,8 +1,11 @@
 """RFRNet against the authors' code (official forward fixture rfrnet.pt), its checkpoint loader and adapter."""
+import hydra
 import pytest
 import torch
 import torch.nn.functional as F
+from omegaconf import OmegaConf
 
+from inpainting.cli.common import CONFIG_DIR
 from inpainting.nets.checkpoints import CheckpointError
 from inpainting.nets.rfrnet import META, KnowledgeConsistentAttention, RFRNet, RFRNetInpainter, load_rfrnet_checkpoint
 from tests.conftest import shared_path
@@ -45,7 +48,9 @@ def run_with_intermediates(adapter: RFRNetInpainter, net: RFRNet, image: torch.T
             sums.setdefault(name, []).append(pick(output).sum((-2, -1)))
         return hook
 
-    first = lambda out: out[0]  # noqa: E731  (partial convs and the attention return tuples)
+    def first(out):  # partial convs and the attention return tuples
+        return out[0]
+
     hooks = [net.Pconv1.register_forward_hook(record("pconv1_out", first)),
              net.bn1.register_forward_hook(record("bn1_out")),
              net.bn20.register_forward_hook(record("bn20_out")),
@@ -112,8 +117,14 @@ def test_parameter_count_and_authors_layout_loads_strictly(tmp_path):
     path = tmp_path / "g_40000.pth"
     optimizer = torch.optim.Adam(source.parameters(), lr=2e-4)
     torch.save({"n_iter": 40000, "generator": state, "optimizer_G": optimizer.state_dict()}, path)
-    adapter = RFRNetInpainter(RFRNet(), weights=str(path))  # as a frozen DGNet is built
+    # as JPGNet builds a frozen DGNet: the model config's net node with the weight file as constructor argument
+    node = OmegaConf.load(CONFIG_DIR / "model" / "rfrnet.yaml").net
+    node.weights = str(path)
+    adapter = hydra.utils.instantiate(node).eval().requires_grad_(False)
+    assert isinstance(adapter, RFRNetInpainter)
     assert all(torch.equal(v, state[k]) for k, v in adapter.generator.state_dict().items())
+    with torch.no_grad():
+        assert adapter(torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))["pred"].shape == (1, 3, 32, 32)
     assert load_rfrnet_checkpoint(adapter.generator, path) == 40000
 
 

@@ -3,4 +3,4 @@ from inpainting.nets.pconv.adapter import PConvInpainter
 from inpainting.nets.pconv.checkpoint import load_pconv_unet
 from inpainting.nets.pconv.network import META, PConvBlock, PConvUNet
 
-__all__ = ["META", "load_pconv_unet", "PConvBlock", "PConvInpainter", "PConvUNet"]
+__all__ = ["META", "PConvBlock", "PConvInpainter", "PConvUNet", "load_pconv_unet"]

@@ -4,5 +4,5 @@ from inpainting.nets.rfrnet.checkpoint import load_rfrnet_checkpoint
 from inpainting.nets.rfrnet.network import (META, AttentionModule, Bottleneck, KnowledgeConsistentAttention,
                                             RFRModule, RFRNet)
 
-__all__ = ["META", "AttentionModule", "Bottleneck", "KnowledgeConsistentAttention", "load_rfrnet_checkpoint",
-           "RFRModule", "RFRNet", "RFRNetInpainter"]
+__all__ = ["META", "AttentionModule", "Bottleneck", "KnowledgeConsistentAttention", "RFRModule", "RFRNet",
+           "RFRNetInpainter", "load_rfrnet_checkpoint"]

@@ -8,7 +8,8 @@ framework's 1 = hole). The convolution sees `x * mask`; the output without bias 
 
 `multi_channel=False`: one mask channel shared by all input channels (window = k*k).
 `multi_channel=True`: a mask per input channel (window = C_in*k*k); every output channel of the
-updated mask is equal. Only `weight` and `bias` are parameters, so state_dict keys equal the
+updated mask is equal (so it is computed once from the channel-summed mask and returned as a
+broadcast view: read it, do not write into it in place). Only `weight` and `bias` are parameters, so state_dict keys equal the
 official layer's.
 """
 

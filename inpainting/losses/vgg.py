@@ -90,12 +90,17 @@ def load_vgg19_feature_weights(weights_path: str | Path | None = None,
             raise _missing_weights_error(path, explicit)
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(VGG19_WEIGHTS_URL, str(path), hash_prefix=VGG19_WEIGHTS_SHA256_PREFIX)
+    return read_torchvision_features(path, "VGG19")
+
+
+def read_torchvision_features(path: Path, arch: str) -> dict[str, torch.Tensor]:
+    """The ``features.*`` tensors of a torchvision VGG state-dict file, keys without the prefix."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict):
         raise ValueError(f"{path}: expected a state_dict (dict of tensors), got {type(state).__name__}")
     features = {key[len("features."):]: value for key, value in state.items() if key.startswith("features.")}
     if not features:
-        raise ValueError(f"{path}: not a torchvision VGG19 state_dict (no 'features.*' keys; "
+        raise ValueError(f"{path}: not a torchvision {arch} state_dict (no 'features.*' keys; "
                          f"first keys: {list(state)[:4]})")
     return features
 

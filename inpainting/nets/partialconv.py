@@ -8,7 +8,8 @@ framework's 1 = hole). The convolution sees `x * mask`; the output without bias 
 
 `multi_channel=False`: one mask channel shared by all input channels (window = k*k).
 `multi_channel=True`: a mask per input channel (window = C_in*k*k); every output channel of the
-updated mask is equal. Only `weight` and `bias` are parameters, so state_dict keys equal the
+updated mask is equal (so it is computed once from the channel-summed mask and returned as a
+broadcast view: read it, do not write into it in place). Only `weight` and `bias` are parameters, so state_dict keys equal the
 official layer's.
 """
 
@@ -29,19 +30,22 @@ class PartialConv2d(nn.Conv2d):
         kh, kw = self.kernel_size
         self.window_size = (self.in_channels if multi_channel else 1) * kh * kw
 
-    def _mask_kernel(self, ref: torch.Tensor) -> torch.Tensor:
-        kh, kw = self.kernel_size
-        if self.multi_channel:
-            return ref.new_ones(self.out_channels, self.in_channels, kh, kw)
-        return ref.new_ones(1, 1, kh, kw)
-
     def update_mask(self, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(updated mask clamped to [0,1], rescaling ratio zeroed where nothing was valid)."""
         with torch.no_grad():
-            count = F.conv2d(mask, self._mask_kernel(mask), None, self.stride, self.padding, self.dilation)
+            # NVIDIA convolves the mask with a ones kernel (out, in, k, k) in multi-channel mode; every
+            # output channel of that is the window sum over all input channels, so one channel-summed
+            # convolution gives the same counts (exactly, for binary masks) at 1/(C_out*C_in) of the cost
+            if self.multi_channel:
+                mask = mask.sum(1, keepdim=True)
+            count = F.conv2d(mask, mask.new_ones(1, 1, *self.kernel_size), None, self.stride, self.padding,
+                             self.dilation)
             ratio = self.window_size / (count + 1e-8)
             updated = torch.clamp(count, 0, 1)
-            return updated, ratio * updated
+            ratio = ratio * updated
+            if self.multi_channel:
+                updated = updated.expand(-1, self.out_channels, -1, -1)
+            return updated, ratio
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
         if mask is None:

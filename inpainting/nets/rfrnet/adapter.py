@@ -1,0 +1,29 @@
+"""RFRNet in the framework's conventions (image in [0,1], mask (B,1,H,W) with 1 = hole)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from inpainting.nets.rfrnet.checkpoint import load_rfrnet_checkpoint
+from inpainting.nets.rfrnet.network import META, RFRNet
+
+
+class RFRNetInpainter(nn.Module):
+    """Feeds RFRNet as ``RFRNetModel`` does: ``RFRNet(I * V, V3)`` with ``V = 1 - mask`` repeated to 3 channels.
+
+    Returns ``pred``: the raw output (no activation, not clamped, not composited; JPGNet composites
+    it as ``O * hole + I * valid``). ``weights``: an official ``{'n_iter', 'generator', 'optimizer_G'}``
+    file loaded strictly, e.g. to use RFRNet as JPGNet's frozen DGNet.
+    """
+
+    meta = META
+
+    def __init__(self, generator: RFRNet, weights: str | None = None):
+        super().__init__()
+        self.generator = generator
+        if weights:
+            load_rfrnet_checkpoint(generator, weights)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        valid = (1 - mask).expand(-1, 3, -1, -1)
+        return {"pred": self.generator(image * valid, valid)}

@@ -65,3 +65,26 @@ def test_finetune_experiment_freezes_batch_norm(tmp_path):
     norms = [m for m in module.net.generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert norms and not any(m.training for m in norms)
     assert module.discriminator.training
+
+
+def test_init_from_takes_an_official_checkpoint(tmp_path):
+    import hydra
+
+    cfg = compose_config("train", ["experiment=ctsdg", *TINY, *SMALL], tmp_path / "run")
+    trained, fresh = hydra.utils.instantiate(cfg.model), hydra.utils.instantiate(cfg.model)
+    path = tmp_path / "300000.pt"
+    torch.save({"n_iter": 300000, "generator": trained.net.generator.state_dict(),
+                "discriminator": trained.discriminator.state_dict()}, path)
+    fresh.load_weights(str(path))
+    for ours, theirs in ((fresh.net.generator, trained.net.generator), (fresh.discriminator, trained.discriminator)):
+        assert all(torch.equal(v, theirs.state_dict()[k]) for k, v in ours.state_dict().items())
+
+
+def test_misf_table2_demo_row_runs_ctsdg_at_its_smallest_size(tmp_path, capsys):
+    from inpainting.cli import reproduce as rp
+
+    rp.reproduce({"table": "misf_table2", "scale": "demo", "rows": "CTSDG", "dry_run": "true",
+                  "runs_dir": str(tmp_path / "runs")}, [])
+    (command,) = [line.split() for line in capsys.readouterr().out.splitlines() if "inpainting.cli.train" in line]
+    assert "experiment=ctsdg" in command and "data.image_size=128" in command
+    assert "data.image_size=32" not in command and "model.net.generator.width=8" in command

@@ -43,7 +43,7 @@ def test_loss_terms_follow_the_official_definitions(standin_vgg16):
     assert torch.allclose(parts["intermediate"], bce(projected_edge, edge))  # projected image = target
     weights = dict(hole=60, valid=10, perceptual=0.1, style=250, adversarial=0.1, intermediate=1)
     assert torch.allclose(total, sum(weights[k] * v for k, v in parts.items()))
-    perfect, parts = loss.generator_loss(target, target, valid, edge, scores, fake_edge, target, projected_edge)
+    _, parts = loss.generator_loss(target, target, valid, edge, scores, fake_edge, target, projected_edge)
     assert parts["hole"] == parts["valid"] == parts["perceptual"] == parts["style"] == 0
     assert CTSDGLoss({"perceptual": 0, "style": 0}).vgg is None  # no VGG16 file needed
 

@@ -87,7 +87,11 @@ class GANInpaintingModule(InpaintingModule):
         g_loss, parts = self.loss(pred, image, mask, g_scores)
         return g_loss, d_loss, parts
 
-    def training_step(self, batch: dict, batch_idx: int) -> None:
+    def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """One G step and one D step in the official order; returns ``(g_loss, d_loss, parts)`` to log.
+
+        A family whose authors order the steps differently (CTSDG) overrides this method only.
+        """
         g_opt, d_opt = self.optimizers()
         g_opt.zero_grad()
         d_opt.zero_grad()
@@ -98,6 +102,10 @@ class GANInpaintingModule(InpaintingModule):
             d_opt.zero_grad()
         self.manual_backward(d_loss)
         d_opt.step()
+        return g_loss, d_loss, parts
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        g_loss, d_loss, parts = self.optimisation_step(batch)
         self.iteration += 1
 
         batch_size = batch["image"].shape[0]

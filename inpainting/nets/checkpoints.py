@@ -64,11 +64,15 @@ def load_state_dict_strict(module: nn.Module, state_dict: Mapping, source: str =
     if mismatched:
         raise CheckpointError(f"{source}: shape mismatch for {len(mismatched)} key(s):\n  " + "\n  ".join(mismatched))
     result = module.load_state_dict(dict(state_dict), strict=False)
+    # A module registered under two names (the official `conv1 = features` alias) reports its keys
+    # twice, and spectral norm's legacy hook adds a `weight` entry the network does not have.
+    missing = [k for k in dict.fromkeys(result.missing_keys) if k in expected]
+    unexpected = list(dict.fromkeys(result.unexpected_keys))
     problems = []
-    if result.missing_keys:
-        problems.append(f"missing keys ({len(result.missing_keys)}): {list(result.missing_keys)}")
-    if result.unexpected_keys:
-        problems.append(f"unexpected keys ({len(result.unexpected_keys)}): {list(result.unexpected_keys)}")
+    if missing:
+        problems.append(f"missing keys ({len(missing)}): {missing}")
+    if unexpected:
+        problems.append(f"unexpected keys ({len(unexpected)}): {unexpected}")
     if problems:
         raise CheckpointError(f"{source} does not match {type(module).__name__}:\n  " + "\n  ".join(problems))
     return module

@@ -1,0 +1,78 @@
+"""CTSDG training (``trainer.py``; baselines.md 1.4): the GAN module with CTSDG's step order and inputs.
+
+One iteration per batch, as the authors do it:
+
+1. G step: ``O, projections = G(...)``; D frozen (``requires_grad`` off) scores ``O`` (its structure
+   branch sees the edge detector's edges of ``O``); G loss (:class:`~inpainting.losses.ctsdg.CTSDGLoss`)
+   backward, G step;
+2. D step: ``D(I, gray, Canny(I))`` and ``D(O.detach(), gray)``; D loss backward, D step.
+
+Unlike MISF's order (quirk M9) no G gradient reaches D's step. The Canny edges and the gray image
+come from the adapter (full image, unmasked, as the official D and losses use them). Iterations,
+``max_iterations`` and checkpoints behave as in :class:`~inpainting.models.gan_module.GANInpaintingModule`.
+
+Fine-tuning (``finetune=True``): the generator's BatchNorm layers stay in eval mode (official
+``freeze_ec_bn``; see :class:`~inpainting.nets.ctsdg.network.Generator` for its scope); the learning
+rates are the config's (official 5e-5 for G, x0.1 for D). ``load_weights`` (``init_from``) also takes an
+official ``{'n_iter', 'generator', 'discriminator'}`` file, loading both networks strictly.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from inpainting.models.gan_module import GANInpaintingModule
+from inpainting.nets.checkpoints import read_checkpoint
+from inpainting.nets.ctsdg.checkpoint import is_ctsdg_checkpoint, load_ctsdg_checkpoint
+
+
+class CTSDGModule(GANInpaintingModule):
+    def __init__(
+        self,
+        net: nn.Module,
+        discriminator: nn.Module,
+        loss: Callable[[], nn.Module],
+        optimizer: Callable[..., torch.optim.Optimizer],
+        d_optimizer: Callable[..., torch.optim.Optimizer],
+        finetune: bool = False,
+        max_iterations: int | None = None,
+        method_name: str = "CTSDG",
+    ):
+        super().__init__(net, discriminator, loss, optimizer, d_optimizer, max_iterations=max_iterations,
+                         method_name=method_name)
+        self.finetune = finetune
+        net.generator.freeze_ec_bn = finetune
+
+    def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        g_opt, d_opt = self.optimizers()
+        image, mask = batch["image"], batch["mask"]
+        out = self(image, mask)
+        # CTSDG's scale: images in [-1, 1], mask 1 = valid
+        target, output, valid = image * 2 - 1, out["pred"] * 2 - 1, 1 - mask
+        edge, gray = out["edge"], out["gray"]
+
+        self.discriminator.requires_grad_(False)
+        fake_scores, fake_edge = self.discriminator(output, gray)
+        g_loss, parts = self.loss.generator_loss(output, target, valid, edge, fake_scores, fake_edge,
+                                                 out["projected_image"] * 2 - 1, out["projected_edge"])
+        g_opt.zero_grad()
+        self.manual_backward(g_loss)
+        g_opt.step()
+
+        self.discriminator.requires_grad_(True)
+        real_scores, real_edge = self.discriminator(target, gray, edge)
+        fake_scores, fake_edge = self.discriminator(output.detach(), gray)
+        d_loss = self.loss.discriminator_loss(real_scores, fake_scores, real_edge, fake_edge, edge)
+        d_opt.zero_grad()
+        self.manual_backward(d_loss)
+        d_opt.step()
+        return g_loss, d_loss, parts
+
+    def load_weights(self, path: str) -> None:
+        """Warm start from a Lightning checkpoint or from an official CTSDG file (both networks, strict)."""
+        if is_ctsdg_checkpoint(read_checkpoint(path)):
+            load_ctsdg_checkpoint(path, self.net.generator, self.discriminator)
+        else:
+            super().load_weights(path)

@@ -17,6 +17,7 @@ from torch import nn
 from inpainting.eval.evaluator import optional_scorers, table_values
 from inpainting.eval.fid import DEFAULT_MIN_IMAGES, BinnedFID, try_inception_features
 from inpainting.eval.metrics import BinnedInpaintingMetrics, check_protocol, composite
+from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
 
 INPUT_ROW = "Input"
 
@@ -178,4 +179,6 @@ class InpaintingModule(L.LightningModule):
         optimizer = self.optimizer_factory(params=[p for p in self.net.parameters() if p.requires_grad])
         if self.scheduler_factory is None:
             return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer=optimizer)}}
+        # a factory, or {scheduler: factory, interval: step|epoch, ...} (inpainting.models.schedules)
+        scheduler = lightning_scheduler(self.scheduler_factory, optimizer, lambda: optimizer_steps_per_epoch(self.trainer))
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}

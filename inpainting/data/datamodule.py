@@ -71,6 +71,8 @@ class InpaintingDataModule(L.LightningDataModule):
         augment: optional albumentations transform or ``Compose`` applied to TRAINING samples only, after
             the crop and flip, jointly to image and mask (see ``JointAugment``); null: none (official).
         batch_size: GLOBAL training batch size, divided by the world size in ``setup``.
+        shuffle: shuffle the training samples each epoch (seeded); false: list order, as JPGNet's
+            EdgeConnect-folder fusion trainer (batch 1, no shuffle).
         eval_batch_size: GLOBAL val/test batch size (default: ``batch_size``).
         samples_per_epoch: training samples per epoch (default: number of training images).
         images_per_bin: val/test pairs per bin (default: number of images of that split).
@@ -96,6 +98,7 @@ class InpaintingDataModule(L.LightningDataModule):
         hflip: bool = True,
         augment: Optional[Any] = None,
         batch_size: int = 8,
+        shuffle: bool = True,
         eval_batch_size: Optional[int] = None,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -121,6 +124,7 @@ class InpaintingDataModule(L.LightningDataModule):
         self.hflip = hflip
         self.augment = JointAugment(augment) if augment is not None else None
         self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
         self.eval_batch_size = int(eval_batch_size) if eval_batch_size is not None else self.batch_size
         self.num_workers, self.pin_memory = int(num_workers), pin_memory
         self.samples_per_epoch = samples_per_epoch
@@ -179,7 +183,7 @@ class InpaintingDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         dataset = self._dataset("train")
-        sampler = EpochSampler(len(dataset), self.seed, shuffle=True)
+        sampler = EpochSampler(len(dataset), self.seed, shuffle=self.shuffle)
         return self._loader(dataset, self.batch_size_per_device, sampler=sampler, drop_last=True)
 
     def val_dataloader(self) -> DataLoader:

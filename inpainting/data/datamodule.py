@@ -15,6 +15,7 @@ from inpainting.data.augment import JointAugment
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.data.datasets import (EpochSampler, EvalDataset, ProceduralEvalMasks, TrainDataset,
                                       TrainMaskSource, build_eval_pairs, build_paired_eval_pairs)
+from inpainting.data.io import DataError
 from inpainting.data.mask_files import MaskFiles
 from inpainting.data.masks import STREAM_TEST, STREAM_VAL, FreeFormMaskGenerator
 from inpainting.data.sources import ImageList
@@ -144,6 +145,7 @@ class InpaintingDataModule(L.LightningDataModule):
         self.batch_size_per_device = _per_device(self.batch_size, world_size, "batch_size")
         self.eval_batch_size_per_device = _per_device(self.eval_batch_size, world_size, "eval_batch_size")
         if stage in (None, "fit") and "train" not in self.datasets:
+            _check_training_masks(self.train_masks)
             self.datasets["train"] = TrainDataset(self.train_images, self.train_masks, self.preprocess, self.seed,
                                                   self.samples_per_epoch, self.hflip, self.cache_images,
                                                   self.augment)
@@ -233,6 +235,17 @@ class InpaintingDataModule(L.LightningDataModule):
         else:
             path.write_text(json.dumps(rows, indent=1))
         return path
+
+
+def _check_training_masks(masks) -> None:
+    """List training mask files before training starts: a missing folder fails now, with the way out."""
+    if isinstance(masks, MaskFiles):
+        try:
+            len(masks)
+        except DataError as error:
+            raise DataError(f"training masks: {error}; set paths.train_masks_dir=<folder of training mask "
+                            f"files> (or data.train_masks.root), or data.train_masks=null for procedural "
+                            f"free-form masks (0-60 %)") from error
 
 
 def _per_device(global_size: int, world_size: int, key: str) -> int:

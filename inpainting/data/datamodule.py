@@ -16,6 +16,7 @@ from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.data.datasets import (EpochSampler, EvalDataset, ProceduralEvalMasks, TrainDataset,
                                       TrainMaskSource, build_eval_pairs, build_paired_eval_pairs)
 from inpainting.data.io import DataError
+from inpainting.data.kpn_pipeline import TRAIN_PIPELINES, KPNTrainDataset
 from inpainting.data.mask_files import MaskFiles
 from inpainting.data.masks import STREAM_TEST, STREAM_VAL, FreeFormMaskGenerator
 from inpainting.data.sources import ImageList
@@ -69,6 +70,10 @@ class InpaintingDataModule(L.LightningDataModule):
             training, a fixed seeded crop for val/test); see ``Preprocess``.
         resize_short, small_images: options of the ``"crop"`` mode.
         hflip: joint horizontal flip of image and mask in training (p = 0.5).
+        train_pipeline: ``"misf"`` (binarised 1-channel masks, the loader of MISF and JPGNet's fusion
+            stage) or ``"kpn"`` (JPGNet's PFUNet loader: soft 3-channel ``1 - mask/255`` multiplier,
+            no flip or augmentation; samples carry the network input as ``masked``; see
+            ``inpainting.data.kpn_pipeline``). Validation and test pairs are the same for both.
         augment: optional albumentations transform or ``Compose`` applied to TRAINING samples only, after
             the crop and flip, jointly to image and mask (see ``JointAugment``); null: none (official).
         batch_size: GLOBAL training batch size, divided by the world size in ``setup``.
@@ -97,6 +102,7 @@ class InpaintingDataModule(L.LightningDataModule):
         resize_short: Optional[int] = None,
         small_images: str = "upscale",
         hflip: bool = True,
+        train_pipeline: str = "misf",
         augment: Optional[Any] = None,
         batch_size: int = 8,
         shuffle: bool = True,
@@ -123,6 +129,9 @@ class InpaintingDataModule(L.LightningDataModule):
         self.excluded: Dict[str, List[Tuple[str, float]]] = {}
         self.preprocess = Preprocess(image_size, preprocess, resize_short, small_images)
         self.hflip = hflip
+        if train_pipeline not in TRAIN_PIPELINES:
+            raise ValueError(f"train_pipeline must be one of {TRAIN_PIPELINES}, got {train_pipeline!r}")
+        self.train_pipeline = train_pipeline
         self.augment = JointAugment(augment) if augment is not None else None
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -146,9 +155,13 @@ class InpaintingDataModule(L.LightningDataModule):
         self.eval_batch_size_per_device = _per_device(self.eval_batch_size, world_size, "eval_batch_size")
         if stage in (None, "fit") and "train" not in self.datasets:
             _check_training_masks(self.train_masks)
-            self.datasets["train"] = TrainDataset(self.train_images, self.train_masks, self.preprocess, self.seed,
-                                                  self.samples_per_epoch, self.hflip, self.cache_images,
-                                                  self.augment)
+            if self.train_pipeline == "kpn":  # PFUNet's own loader (inpainting.data.kpn_pipeline)
+                self.datasets["train"] = KPNTrainDataset(self.train_images, self.train_masks, self.preprocess,
+                                                         self.seed, self.samples_per_epoch, self.cache_images)
+            else:
+                self.datasets["train"] = TrainDataset(self.train_images, self.train_masks, self.preprocess, self.seed,
+                                                      self.samples_per_epoch, self.hflip, self.cache_images,
+                                                      self.augment)
         for split, stream in (("val", STREAM_VAL), ("test", STREAM_TEST)):
             if split not in self.datasets and self._images(split) is not None:
                 self.datasets[split] = self._eval_dataset(split, stream)

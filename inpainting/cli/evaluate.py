@@ -25,6 +25,9 @@ def evaluate(cfg: DictConfig) -> dict:
         log.info("model config taken from the training run of %s", ckpt)
         with open_dict(cfg):
             cfg.model = trained.model
+    if cfg.get("metrics") is not None and cfg.metrics.get("protocol") is None:
+        with open_dict(cfg):  # the paper protocol the run was trained for (jpgnet rows set it)
+            cfg.metrics.protocol = ((trained or {}).get("metrics") or {}).get("protocol") or "misf"
     output_dir = prepare_run(cfg)
     run = build_run(cfg)
     try:

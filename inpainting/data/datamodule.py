@@ -15,6 +15,8 @@ from inpainting.data.augment import JointAugment
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.data.datasets import (EpochSampler, EvalDataset, ProceduralEvalMasks, TrainDataset,
                                       TrainMaskSource, build_eval_pairs, build_paired_eval_pairs)
+from inpainting.data.io import DataError
+from inpainting.data.kpn_pipeline import TRAIN_PIPELINES, KPNTrainDataset
 from inpainting.data.mask_files import MaskFiles
 from inpainting.data.masks import STREAM_TEST, STREAM_VAL, FreeFormMaskGenerator
 from inpainting.data.sources import ImageList
@@ -68,9 +70,15 @@ class InpaintingDataModule(L.LightningDataModule):
             training, a fixed seeded crop for val/test); see ``Preprocess``.
         resize_short, small_images: options of the ``"crop"`` mode.
         hflip: joint horizontal flip of image and mask in training (p = 0.5).
+        train_pipeline: ``"misf"`` (binarised 1-channel masks, the loader of MISF and JPGNet's fusion
+            stage) or ``"kpn"`` (JPGNet's PFUNet loader: soft 3-channel ``1 - mask/255`` multiplier,
+            no flip or augmentation; samples carry the network input as ``masked``; see
+            ``inpainting.data.kpn_pipeline``). Validation and test pairs are the same for both.
         augment: optional albumentations transform or ``Compose`` applied to TRAINING samples only, after
             the crop and flip, jointly to image and mask (see ``JointAugment``); null: none (official).
         batch_size: GLOBAL training batch size, divided by the world size in ``setup``.
+        shuffle: shuffle the training samples each epoch (seeded); false: list order, as JPGNet's
+            EdgeConnect-folder fusion trainer (batch 1, no shuffle).
         eval_batch_size: GLOBAL val/test batch size (default: ``batch_size``).
         samples_per_epoch: training samples per epoch (default: number of training images).
         images_per_bin: val/test pairs per bin (default: number of images of that split).
@@ -94,8 +102,10 @@ class InpaintingDataModule(L.LightningDataModule):
         resize_short: Optional[int] = None,
         small_images: str = "upscale",
         hflip: bool = True,
+        train_pipeline: str = "misf",
         augment: Optional[Any] = None,
         batch_size: int = 8,
+        shuffle: bool = True,
         eval_batch_size: Optional[int] = None,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -119,8 +129,12 @@ class InpaintingDataModule(L.LightningDataModule):
         self.excluded: Dict[str, List[Tuple[str, float]]] = {}
         self.preprocess = Preprocess(image_size, preprocess, resize_short, small_images)
         self.hflip = hflip
+        if train_pipeline not in TRAIN_PIPELINES:
+            raise ValueError(f"train_pipeline must be one of {TRAIN_PIPELINES}, got {train_pipeline!r}")
+        self.train_pipeline = train_pipeline
         self.augment = JointAugment(augment) if augment is not None else None
         self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
         self.eval_batch_size = int(eval_batch_size) if eval_batch_size is not None else self.batch_size
         self.num_workers, self.pin_memory = int(num_workers), pin_memory
         self.samples_per_epoch = samples_per_epoch
@@ -140,9 +154,14 @@ class InpaintingDataModule(L.LightningDataModule):
         self.batch_size_per_device = _per_device(self.batch_size, world_size, "batch_size")
         self.eval_batch_size_per_device = _per_device(self.eval_batch_size, world_size, "eval_batch_size")
         if stage in (None, "fit") and "train" not in self.datasets:
-            self.datasets["train"] = TrainDataset(self.train_images, self.train_masks, self.preprocess, self.seed,
-                                                  self.samples_per_epoch, self.hflip, self.cache_images,
-                                                  self.augment)
+            _check_training_masks(self.train_masks)
+            if self.train_pipeline == "kpn":  # PFUNet's own loader (inpainting.data.kpn_pipeline)
+                self.datasets["train"] = KPNTrainDataset(self.train_images, self.train_masks, self.preprocess,
+                                                         self.seed, self.samples_per_epoch, self.cache_images)
+            else:
+                self.datasets["train"] = TrainDataset(self.train_images, self.train_masks, self.preprocess, self.seed,
+                                                      self.samples_per_epoch, self.hflip, self.cache_images,
+                                                      self.augment)
         for split, stream in (("val", STREAM_VAL), ("test", STREAM_TEST)):
             if split not in self.datasets and self._images(split) is not None:
                 self.datasets[split] = self._eval_dataset(split, stream)
@@ -179,7 +198,7 @@ class InpaintingDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         dataset = self._dataset("train")
-        sampler = EpochSampler(len(dataset), self.seed, shuffle=True)
+        sampler = EpochSampler(len(dataset), self.seed, shuffle=self.shuffle)
         return self._loader(dataset, self.batch_size_per_device, sampler=sampler, drop_last=True)
 
     def val_dataloader(self) -> DataLoader:
@@ -229,6 +248,17 @@ class InpaintingDataModule(L.LightningDataModule):
         else:
             path.write_text(json.dumps(rows, indent=1))
         return path
+
+
+def _check_training_masks(masks) -> None:
+    """List training mask files before training starts: a missing folder fails now, with the way out."""
+    if isinstance(masks, MaskFiles):
+        try:
+            len(masks)
+        except DataError as error:
+            raise DataError(f"training masks: {error}; set paths.train_masks_dir=<folder of training mask "
+                            f"files> (or data.train_masks.root), or data.train_masks=null for procedural "
+                            f"free-form masks (0-60 %)") from error
 
 
 def _per_device(global_size: int, world_size: int, key: str) -> int:

@@ -40,7 +40,7 @@ class MaskFiles:
     """An ordered set of mask files with their polarity; random masks for training, fixed ones for eval.
 
     Args:
-        root: folder searched recursively (sorted), or ``None`` when ``paths`` is given.
+        root: folder searched recursively (sorted; listed on first use), or ``None`` when ``paths`` is given.
         paths: explicit mask files (e.g. from a list file), used in this order.
         threshold, reverse: ``MaskPolarity`` (papers/NVIDIA test: 0, False; NVIDIA raw train: 0, True;
             Dunhuang: 100, True).
@@ -58,14 +58,28 @@ class MaskFiles:
             raise ValueError("give exactly one of root (a mask folder) or paths (a list of mask files)")
         if interpolation not in _INTERPOLATIONS:
             raise ValueError(f"interpolation must be one of {sorted(_INTERPOLATIONS)}, got {interpolation!r}")
-        self.paths = list_image_files(root) if root is not None else [pathlib.Path(p) for p in paths]
-        if not self.paths:
-            raise DataError(f"{root}: no mask files ({', '.join(IMAGE_EXTENSIONS)})")
+        self.root = None if root is None else pathlib.Path(root)
+        self._paths = None if root is not None else [pathlib.Path(p) for p in paths]
+        if self._paths is not None and not self._paths:
+            raise DataError("MaskFiles: the list of mask files is empty")
         self.polarity = MaskPolarity(int(threshold), bool(reverse))
         self.interpolation = interpolation
         self.augment, self.max_rotation, self.max_dilation = augment, float(max_rotation), int(max_dilation)
         self.crop_range = (float(crop_range[0]), float(crop_range[1]))
         self.max_tries = int(max_tries)
+
+    @property
+    def paths(self) -> List[pathlib.Path]:
+        """The mask files; a ``root`` folder is listed on first use, so that a run which never draws
+        these masks (e.g. testing only, without the training masks) does not need the folder."""
+        if self._paths is None:
+            if not self.root.is_dir():
+                raise DataError(f"{self.root}: mask folder not found")
+            paths = list_image_files(self.root)
+            if not paths:
+                raise DataError(f"{self.root}: no mask files ({', '.join(IMAGE_EXTENSIONS)})")
+            self._paths = paths
+        return self._paths
 
     def __len__(self) -> int:
         return len(self.paths)

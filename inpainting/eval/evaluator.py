@@ -129,6 +129,7 @@ class Evaluator:
         grid_rows: images shown in ``grid.png`` (0 disables it).
         device: where batches are moved (the model must already live there); default: unchanged.
         progress: show a rich progress bar.
+        protocol: the paper's metric protocol, ``misf`` or ``jpgnet`` (see ``inpainting.eval.metrics``).
     """
 
     def __init__(
@@ -144,8 +145,10 @@ class Evaluator:
         grid_rows: int = 8,
         device: str | torch.device | None = None,
         progress: bool = True,
+        protocol: str = "misf",
     ):
         self.bin_names = list(bin_names)
+        self.protocol = protocol
         self.out_dir = Path(out_dir)
         self.lpips, self.lpips_weights = lpips, lpips_weights
         self.fid, self.fid_weights, self.fid_min_images = fid, fid_weights, fid_min_images
@@ -181,7 +184,8 @@ class Evaluator:
         if self.include_input:
             methods = {INPUT_ROW: empty_holes, **methods}
         extra, unavailable = optional_scorers(self.lpips, self.lpips_weights)  # one LPIPS network for all methods
-        accumulators = {name: BinnedInpaintingMetrics(self.bin_names, extra_scorers=extra) for name in methods}
+        accumulators = {name: BinnedInpaintingMetrics(self.bin_names, extra_scorers=extra, protocol=self.protocol)
+                        for name in methods}
         features, fid_note = try_inception_features(self.fid_weights) if self.fid else (None, None)
         if fid_note is not None:
             unavailable = {**unavailable, "fid": fid_note}

@@ -7,7 +7,17 @@ Protocol (both papers' test code): every score is computed per image on the *com
   ``astype(uint8)``), exactly like ``skimage.metrics.peak_signal_noise_ratio`` (data range 255,
   capped at 100) and ``structural_similarity`` (7x7 uniform window, K1 0.01, K2 0.03, sample
   covariance, per channel then averaged, mean over the window-valid region).
-* L1 is the mean absolute difference of the float [0, 1] images.
+* L1 is the mean absolute difference of the float images.
+
+The two papers differ in one place, chosen with ``protocol`` (``PROTOCOLS``):
+
+* ``"misf"``: the composite is clamped to [0, 1] before L1 and LPIPS as well (MISF's ``clamp_``);
+* ``"jpgnet"``: L1 and LPIPS (the extra scorers) see the UNCLAMPED composite, as JPGNet's
+  ``fusion_test`` (``edge_kpn_fusion/src/edge_connect.py``, ``RFR_fusion/model.py``) computes them
+  before its uint8 conversion. PFUNet/UAFNet end in a conv without activation, so their outputs
+  leave [0, 1] and the clamped L1 would be lower (up to 1.4e-2 per image, measured).
+
+PSNR and SSIM clamp in both (both quantise with a clip).
 """
 from __future__ import annotations
 
@@ -17,6 +27,7 @@ import torch
 from torchmetrics import Metric
 
 PSNR_CAP = 100.0
+PROTOCOLS = ("misf", "jpgnet")
 UINT8_RANGE = 255.0
 
 # (composite, ground truth) -> per-image scores, both float (B,3,H,W) in [0,1]
@@ -100,17 +111,29 @@ def hole_ratio(mask: torch.Tensor) -> torch.Tensor:
     return mask.to(torch.float64).flatten(1).mean(1)
 
 
-def inpainting_scores(pred: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+def check_protocol(protocol: str) -> str:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"metric protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    return protocol
+
+
+def scored_composite(pred: torch.Tensor, image: torch.Tensor, mask: torch.Tensor, protocol: str = "misf") -> torch.Tensor:
+    """The composite that L1 and the extra scorers see: clamped to [0, 1] (``misf``) or not (``jpgnet``)."""
+    comp = composite(pred, image, mask)
+    return comp.clamp(0, 1) if check_protocol(protocol) == "misf" else comp
+
+
+def inpainting_scores(pred: torch.Tensor, image: torch.Tensor, mask: torch.Tensor,
+                      protocol: str = "misf") -> dict[str, torch.Tensor]:
     """PSNR, SSIM and L1 per image (each (B,), float64) of the composited prediction vs ``image``.
 
-    The composite is clamped to [0, 1] before L1 as well as before quantisation; this is the
-    identity for the papers' generators, whose outputs already lie in [0, 1].
+    PSNR/SSIM quantise the clamped composite; L1 uses :func:`scored_composite` of ``protocol``.
     """
     if pred.shape != image.shape or image.dim() != 4 or image.shape[1] != 3:
         raise ValueError(f"pred and image must both be (B,3,H,W); got {tuple(pred.shape)} and {tuple(image.shape)}")
     if mask.dim() != 4 or mask.shape[1] != 1 or mask.shape[0] != image.shape[0] or mask.shape[-2:] != image.shape[-2:]:
         raise ValueError(f"mask must be (B,1,H,W) matching image {tuple(image.shape)}; got {tuple(mask.shape)}")
-    comp = composite(pred, image, mask).clamp(0, 1)
+    comp = scored_composite(pred, image, mask, protocol)
     comp_u8, gt_u8 = to_uint8_truncated(comp), to_uint8_truncated(image)
     return {
         "psnr": psnr_uint8(comp_u8, gt_u8),
@@ -146,16 +169,20 @@ class BinnedInpaintingMetrics(Metric):
     Args:
         bin_names: display names of the bins, indexed by the ``bins`` ids given to ``update``
             (e.g. ``["0-20%", "20-40%", "40-60%"]``).
-        extra_scorers: optional ``name -> fn(composite, gt) -> (B,)`` evaluated on float [0,1]
-            images (e.g. ``{"lpips": LpipsScorer(...)}``).
+        extra_scorers: optional ``name -> fn(composite, gt) -> (B,)`` evaluated on float images,
+            the composite as L1 sees it (e.g. ``{"lpips": LpipsScorer(...)}``).
+        protocol: ``"misf"`` (composite clamped to [0, 1] for L1 and the extra scorers) or
+            ``"jpgnet"`` (unclamped); see the module docstring.
     """
 
     full_state_update = False
     higher_is_better = None
     BASE_METRICS = ("psnr", "ssim", "l1")
 
-    def __init__(self, bin_names: Sequence[str], extra_scorers: Mapping[str, ImageScorer] | None = None, **kwargs):
+    def __init__(self, bin_names: Sequence[str], extra_scorers: Mapping[str, ImageScorer] | None = None,
+                 protocol: str = "misf", **kwargs):
         super().__init__(**kwargs)
+        self.protocol = check_protocol(protocol)
         if not bin_names:
             raise ValueError("BinnedInpaintingMetrics needs at least one bin name")
         self.bin_names = list(bin_names)
@@ -178,9 +205,9 @@ class BinnedInpaintingMetrics(Metric):
     ) -> None:
         """Score a batch: ``pred``/``image`` (B,3,H,W) in [0,1], ``mask`` (B,1,H,W) 1 = hole, ``bins`` (B,) ids."""
         bins = checked_bin_ids(bins, self.bin_names, image.shape[0], image.device)
-        scores = inpainting_scores(pred, image, mask)
+        scores = inpainting_scores(pred, image, mask, self.protocol)
         if self.extra_scorers:
-            comp = composite(pred, image, mask).clamp(0, 1)
+            comp = scored_composite(pred, image, mask, self.protocol)
             for name, scorer in self.extra_scorers.items():
                 scores[name] = scorer(comp, image).reshape(-1)
         for name in self.metric_names:

@@ -3,7 +3,10 @@
 The SSIM here reproduces the one JPGNet trains with (``pytorch_ssim.SSIM()``), which is *not* the
 metric SSIM of the evaluation protocol (that one is skimage's 7x7 uniform window on uint8 images):
 
-* an 11x11 Gaussian window, sigma 1.5, normalised to sum 1 (outer product of a 1-D window);
+* an 11x11 Gaussian window, sigma 1.5: the 1-D taps rounded to float32 and normalised to sum 1 in
+  float32, then their float32 outer product, exactly as ``pytorch_ssim.create_window`` builds it (a
+  float64 normalisation differs by up to 7.5e-9 per entry and a training step would not be bitwise
+  the official one); the window is then cast to the images' dtype (``type_as``);
 * local statistics by a per-channel (depthwise) convolution with **zero padding 5**, so the border
   means are pulled towards 0; this border behaviour is part of the training signal and is kept;
 * C1 = 0.01**2, C2 = 0.03**2 (data range 1: images in [0, 1]);
@@ -27,12 +30,15 @@ C2 = 0.03**2
 
 def gaussian_window(channels: int, window_size: int = WINDOW_SIZE, sigma: float = SIGMA,
                     dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
-    """Depthwise conv weight (channels, 1, S, S) holding a normalised 2-D Gaussian window."""
+    """Depthwise conv weight (channels, 1, S, S) holding the normalised 2-D Gaussian window.
+
+    Built in float32 whatever ``dtype`` is (as the official code), then cast to ``dtype``.
+    """
     centre = window_size // 2
-    taps = torch.tensor([math.exp(-((i - centre) ** 2) / (2 * sigma**2)) for i in range(window_size)],
-                        dtype=torch.float64)
-    taps = taps / taps.sum()
-    window = torch.outer(taps, taps).to(dtype=dtype, device=device)
+    taps = torch.tensor([math.exp(-((i - centre) ** 2) / float(2 * sigma**2)) for i in range(window_size)],
+                        dtype=torch.float32)
+    taps = (taps / taps.sum()).unsqueeze(1)
+    window = taps.mm(taps.t()).to(dtype=dtype, device=device)
     return window.expand(channels, 1, window_size, window_size).contiguous()
 
 

@@ -16,7 +16,8 @@ from torch import nn
 
 from inpainting.eval.evaluator import optional_scorers, table_values
 from inpainting.eval.fid import DEFAULT_MIN_IMAGES, BinnedFID, try_inception_features
-from inpainting.eval.metrics import BinnedInpaintingMetrics, composite
+from inpainting.eval.metrics import BinnedInpaintingMetrics, check_protocol, composite
+from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
 
 INPUT_ROW = "Input"
 
@@ -57,14 +58,17 @@ class InpaintingModule(L.LightningModule):
         fid: bool = False,
         fid_weights: str | None = None,
         fid_min_images: int = DEFAULT_MIN_IMAGES,
+        protocol: str | None = "misf",
     ) -> None:
-        """Test metrics beyond PSNR/SSIM/L1 (call before fit/test; the ``metrics`` config does).
+        """Test metrics beyond PSNR/SSIM/L1 and the paper's protocol (call before fit/test; the
+        ``metrics`` config does). ``protocol``: ``misf`` (L1/LPIPS on the clamped composite) or
+        ``jpgnet`` (unclamped), for val and test; None means ``misf``.
 
         LPIPS (VGG) needs the VGG16 trunk file and FID the FID Inception file; without them the tables
         say "n/a (weights missing: ...)". FID is given per bin only for at least ``fid_min_images`` images.
         """
         self.metric_options = dict(lpips=lpips, lpips_weights=lpips_weights, fid=fid, fid_weights=fid_weights,
-                                   fid_min_images=fid_min_images)
+                                   fid_min_images=fid_min_images, protocol=check_protocol(protocol or "misf"))
 
     # -- conventions --------------------------------------------------------------------------
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -81,7 +85,7 @@ class InpaintingModule(L.LightningModule):
         names = list(getattr(datamodule, "bin_names", None) or ["all"])
         if names != self.bin_names or not hasattr(self, "val_metrics"):
             self.bin_names = names
-            self.val_metrics = BinnedInpaintingMetrics(names)
+            self.val_metrics = BinnedInpaintingMetrics(names, protocol=self.metric_options.get("protocol", "misf"))
             self.test_metrics = None
         if stage == "test" and self.test_metrics is None:
             self._build_test_metrics()
@@ -91,8 +95,9 @@ class InpaintingModule(L.LightningModule):
         hundreds of MB that a training run should not hold."""
         names, options = self.bin_names, self.metric_options
         extra, self.test_unavailable = optional_scorers(options.get("lpips", False), options.get("lpips_weights"))
-        self.test_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
-        self.input_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
+        protocol = options.get("protocol", "misf")
+        self.test_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra, protocol=protocol)
+        self.input_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra, protocol=protocol)
         if options.get("fid"):
             extractor, note = try_inception_features(options.get("fid_weights"))
             if extractor is None:
@@ -174,4 +179,6 @@ class InpaintingModule(L.LightningModule):
         optimizer = self.optimizer_factory(params=[p for p in self.net.parameters() if p.requires_grad])
         if self.scheduler_factory is None:
             return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer=optimizer)}}
+        # a factory, or {scheduler: factory, interval: step|epoch, ...} (inpainting.models.schedules)
+        scheduler = lightning_scheduler(self.scheduler_factory, optimizer, lambda: optimizer_steps_per_epoch(self.trainer))
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -18,7 +18,10 @@ class FilterInpaintingModule(InpaintingModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         image, mask = batch["image"], batch["mask"]
-        pred = self(image, mask)["pred"]
+        if "masked" in batch:  # PFUNet's own loader (data.train_pipeline=kpn) gives the soft-masked input itself
+            pred = self(batch["masked"], torch.zeros_like(mask))["pred"]  # x * (1 - 0): the input, unchanged
+        else:
+            pred = self(image, mask)["pred"]
         total, parts = self.training_loss(pred, image, mask)
         self.log("train/loss", total, prog_bar=True, on_step=True, on_epoch=True, batch_size=image.shape[0])
         self.log_dict({f"train/{k}": v for k, v in parts.items()}, on_step=True, on_epoch=False, batch_size=image.shape[0])

@@ -10,7 +10,7 @@ from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 from PIL import Image
 
-from inpainting.data import MaskFiles, image_list, read_file_list
+from inpainting.data import DataError, MaskFiles, image_list, read_file_list
 
 CONF = pathlib.Path(__file__).resolve().parents[2] / "conf" / "data"
 
@@ -37,7 +37,8 @@ def nvidia_like_masks(root, size=32):
 
 
 def instantiate(name, data_dir, **overrides):
-    cfg = OmegaConf.create({"paths": {"data_dir": str(data_dir)}, "data": OmegaConf.load(CONF / f"{name}.yaml")})
+    paths = {"data_dir": str(data_dir), "train_masks_dir": str(data_dir / "masks/train")}
+    cfg = OmegaConf.create({"paths": paths, "data": OmegaConf.load(CONF / f"{name}.yaml")})
     cfg.data.merge_with(OmegaConf.create(overrides))
     return hydra.utils.instantiate(cfg.data)
 
@@ -58,6 +59,7 @@ def test_places2_layout(tmp_path):
     for i in range(1, 6):
         save_image(root / f"test_256/Places365_test_{i:08d}.jpg", 24, 24, seed=i)
     nvidia_like_masks(tmp_path / "masks/testing_mask_dataset")
+    nvidia_like_masks(tmp_path / "masks/train")
     dm = instantiate("places2", tmp_path, **SMALL, test_images={"num_images": 3, "subset_seed": 5},
                      val_images={"num_images": None})
     dm.setup("fit")
@@ -81,6 +83,7 @@ def test_celeba_layout(tmp_path):
     for name, _ in rows:
         save_image(root / "img_align_celeba" / name, 218, 178)
     nvidia_like_masks(tmp_path / "masks/testing_mask_dataset")
+    nvidia_like_masks(tmp_path / "masks/train")
     dm = instantiate("celeba", tmp_path, **SMALL)
     dm.setup("fit")
     assert [len(dm.train_images), len(dm.val_images), len(dm.test_images)] == [2, 1, 2]
@@ -101,7 +104,7 @@ def test_dunhuang_layout_reverses_and_thresholds_at_100(tmp_path):
             mask[rows:rows + 2] = 90  # JPEG-like soft edge below 100: still damaged
             (root / split).mkdir(parents=True, exist_ok=True)
             Image.fromarray(mask).save(root / f"{split}/{i:03d}_mask.png")
-    dm = instantiate("dunhuang", tmp_path, **SMALL, eval_masks={"suffix": "_mask.png"})
+    dm = instantiate("dunhuang", tmp_path, **SMALL, eval_masks={"suffix": "_mask.png"}, train_images={"count": 1})
     batch = next(iter(dm.test_dataloader()))
     assert batch["name"] == ["000", "001", "002"]
     assert batch["ratio"].tolist() == pytest.approx([6 / 32, 10 / 32, 18 / 32])
@@ -109,9 +112,37 @@ def test_dunhuang_layout_reverses_and_thresholds_at_100(tmp_path):
     assert batch["mask"][0, 0, :3].eq(1).all() and batch["mask"][0, 0, 3:].eq(0).all()  # 6 of 32 rows at 16 px
     train = next(iter(dm.train_dataloader()))
     assert train["mask"].shape == (2, 1, 16, 16)
+    # validation: a fixed held-out part of train (never the test split, never trained on)
+    assert dm.val_images.paths == [root / "train_gt/002.jpg"]
+    assert dm.train_images.paths == [root / "train_gt/000.jpg", root / "train_gt/001.jpg"]
+    val = next(iter(dm.val_dataloader()))
+    assert val["name"] == ["002"] and val["ratio"].tolist() == pytest.approx([18 / 32])
+    again = instantiate("dunhuang", tmp_path, **SMALL, eval_masks={"suffix": "_mask.png"}, train_images={"count": 1})
+    assert again.val_images.paths == dm.val_images.paths
     (root / "test/001_mask.png").unlink()
     with pytest.raises(InstantiationException, match="paired mask file.*missing.*001_mask.png"):
-        instantiate("dunhuang", tmp_path, **SMALL, eval_masks={"suffix": "_mask.png"})
+        instantiate("dunhuang", tmp_path, **SMALL, eval_masks={"suffix": "_mask.png"}, train_images={"count": 1})
+
+
+def test_paper_datasets_train_on_random_mask_files_with_procedural_as_the_switch(tmp_path):
+    root = tmp_path / "celeba"
+    root.mkdir()
+    (root / "list_eval_partition.txt").write_text("a.jpg 0\nb.jpg 0\nc.jpg 1\nd.jpg 2\n")
+    for name in "abcd":
+        save_image(root / "img_align_celeba" / f"{name}.jpg", 40, 32)
+    nvidia_like_masks(tmp_path / "masks/testing_mask_dataset")
+    dm = instantiate("celeba", tmp_path, **SMALL, samples_per_epoch=8, hflip=False)
+    dm.setup("test")  # testing needs no training masks
+    with pytest.raises(DataError, match=r"training masks: .*masks/train: mask folder not found.*data.train_masks=null"):
+        dm.setup("fit")
+    save_mask(tmp_path / "masks/train/only.png", 32, (0, 0, 8, 32))  # the one training mask: ratio 0.25
+    dm = instantiate("celeba", tmp_path, **SMALL, samples_per_epoch=8, hflip=False)
+    masks = torch.cat([batch["mask"] for batch in dm.train_dataloader()])
+    assert masks.shape == (8, 1, 16, 16) and masks.mean(dim=(1, 2, 3)).tolist() == [0.25] * 8
+    assert masks[:, :, :4].eq(1).all()
+    procedural = instantiate("celeba", tmp_path, **SMALL, samples_per_epoch=8, train_masks=None)
+    ratios = torch.cat([batch["mask"] for batch in procedural.train_dataloader()]).mean(dim=(1, 2, 3))
+    assert len(set(ratios.tolist())) > 1 and (ratios <= 0.6).all()
 
 
 def test_folder_and_file_lists(tmp_path):

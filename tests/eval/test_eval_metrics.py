@@ -147,3 +147,56 @@ def test_sync_concatenates_every_rank_so_bin_means_are_exact():
     assert out["psnr/a"].item() == pytest.approx(scores["psnr"][[0, 2]].mean().item())
     assert out["ssim/b"].item() == pytest.approx(scores["ssim"][[1, 3]].mean().item())
     assert [r["name"] for r in this_rank.per_image()] == ["mine"]  # local rows again after compute
+
+
+# -- per-paper protocol: JPGNet scores L1/LPIPS on the unclamped composite, MISF on the clamped one -----
+def _out_of_range_batch():
+    g = torch.Generator().manual_seed(3)
+    image = torch.rand(2, 3, 16, 16, generator=g)
+    mask = torch.zeros(2, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 1
+    # a PFUNet/UAFNet-like raw output: its last conv has no activation, so it leaves [0, 1]
+    pred = image + torch.where(torch.rand(2, 3, 16, 16, generator=g) > 0.5, 0.6, -0.6)
+    return pred, image, mask
+
+
+def test_jpgnet_protocol_scores_l1_on_the_unclamped_composite():
+    pred, image, mask = _out_of_range_batch()
+    comp = composite(pred, image, mask)
+    assert comp.min() < 0 and comp.max() > 1
+    jpgnet = inpainting_scores(pred, image, mask, protocol="jpgnet")
+    misf = inpainting_scores(pred, image, mask, protocol="misf")
+    for i in range(2):  # the official per-image F.l1_loss, unclamped (JPGNet) and clamped (MISF)
+        assert jpgnet["l1"][i].item() == pytest.approx(torch.nn.functional.l1_loss(comp[i], image[i]).item(), rel=1e-6)
+        assert misf["l1"][i].item() == pytest.approx(torch.nn.functional.l1_loss(comp[i].clamp(0, 1), image[i]).item(), rel=1e-6)
+    assert (jpgnet["l1"] > misf["l1"] + 1e-3).all()
+    # PSNR/SSIM quantise with a clip in both papers
+    assert torch.equal(jpgnet["psnr"], misf["psnr"]) and torch.equal(jpgnet["ssim"], misf["ssim"])
+
+
+def test_protocol_reaches_l1_and_the_extra_scorers_of_the_accumulator():
+    pred, image, mask = _out_of_range_batch()
+    seen = {}
+
+    def spy(name):
+        def scorer(comp, gt):
+            seen[name] = comp
+            return (comp - gt).abs().flatten(1).mean(1)
+        return scorer
+
+    results = {}
+    for protocol in ("misf", "jpgnet"):
+        metric = BinnedInpaintingMetrics(["all"], extra_scorers={"lpips": spy(protocol)}, protocol=protocol)
+        metric.update(pred, image, mask, [0, 0])
+        results[protocol] = metric.compute()["l1/overall"].item()
+    assert seen["misf"].min() >= 0 and seen["misf"].max() <= 1
+    assert torch.equal(seen["jpgnet"], composite(pred, image, mask))
+    assert results["jpgnet"] > results["misf"] + 1e-3
+
+
+def test_unknown_protocol_is_an_error():
+    pred, image, mask = _out_of_range_batch()
+    with pytest.raises(ValueError, match="protocol"):
+        inpainting_scores(pred, image, mask, protocol="edgeconnect")
+    with pytest.raises(ValueError, match="protocol"):
+        BinnedInpaintingMetrics(["all"], protocol="clamped")

@@ -1,17 +1,25 @@
+import math
+
 import numpy as np
 import pytest
 import torch
 from scipy import ndimage
 
-from inpainting.losses.ssim import SSIM, L1SSIMLoss, l1_ssim_loss, l1_ssim_terms, ssim
+from inpainting.losses.ssim import SSIM, L1SSIMLoss, gaussian_window, l1_ssim_loss, l1_ssim_terms, ssim
+
+
+def pytorch_ssim_window() -> torch.Tensor:
+    """The 11x11 window as ``pytorch_ssim.create_window`` makes it: float32 taps from Python floats,
+    float32 normalisation, float32 outer product (written here from its formula)."""
+    taps = torch.tensor([math.exp(-((x - 11 // 2) ** 2) / float(2 * 1.5**2)) for x in range(11)], dtype=torch.float32)
+    taps = taps / taps.sum()
+    return taps[:, None] * taps[None, :]
 
 
 def reference_ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Float64 SSIM written independently: scipy correlation, zero border, per image and channel."""
-    x = np.arange(11) - 5
-    g = np.exp(-(x**2) / (2 * 1.5**2))
-    g /= g.sum()
-    window = np.outer(g, g)
+    """Float64 SSIM written independently: scipy correlation, zero border, per image and channel,
+    with the official float32 window."""
+    window = pytorch_ssim_window().double().numpy()
     c1, c2 = 0.01**2, 0.03**2
     maps = []
     for img_a, img_b in zip(a.reshape(-1, *a.shape[2:]), b.reshape(-1, *b.shape[2:])):
@@ -32,6 +40,20 @@ def pair():
     a = torch.rand(2, 3, 20, 27, generator=gen)
     b = (a + 0.2 * torch.randn(2, 3, 20, 27, generator=gen)).clamp(0, 1)
     return a, b
+
+
+def test_window_is_bitwise_the_official_float32_window():
+    expected = pytorch_ssim_window()
+    window = gaussian_window(3)
+    assert window.dtype == torch.float32 and window.shape == (3, 1, 11, 11)
+    for channel in range(3):
+        assert torch.equal(window[channel, 0], expected)
+    # float64 images get the float32 window cast up (pytorch_ssim's type_as), not a float64 window
+    assert torch.equal(gaussian_window(1, dtype=torch.float64)[0, 0], expected.double())
+    # the check can fail: a float64 normalisation gives different entries
+    taps = torch.tensor([math.exp(-((x - 5) ** 2) / 4.5) for x in range(11)], dtype=torch.float64)
+    taps = taps / taps.sum()
+    assert not torch.equal(torch.outer(taps, taps).float(), expected)
 
 
 def test_ssim_of_identical_images_is_one(pair):

@@ -143,3 +143,18 @@ def test_edgeconnect_loads_stage_runs_and_official_files(tmp_path):
     assert torch.equal(first["pred"], second["pred"]) and torch.equal(first["edges"], second["edges"])
     with pytest.raises(CheckpointError, match=r"last.ckpt \(net.generator.\*\): shape mismatch"):  # G1's run as G2
         _edgeconnect_module(tmp_path, runs["jpgnet_dgnet_edge"], runs["jpgnet_dgnet_edge"])
+
+
+def test_jpgnet_rows_score_with_jpgnet_protocol_and_misf_rows_with_misf(tmp_path):
+    from omegaconf import OmegaConf
+
+    from inpainting.models.base import InpaintingModule
+    for experiment in EXPERIMENTS:  # every JPGNet row sets it; the MISF rows keep train.yaml's misf
+        metrics = OmegaConf.load(CONFIG_DIR / "experiment" / f"{experiment}.yaml").get("metrics") or {}
+        assert metrics.get("protocol", "misf") == ("jpgnet" if experiment.startswith("jpgnet_") else "misf"), experiment
+    assert compose_config("train", ["experiment=jpgnet_uafnet"], tmp_path).metrics.protocol == "jpgnet"
+    assert compose_config("train", ["experiment=misf"], tmp_path).metrics.protocol == "misf"
+    module = InpaintingModule(torch.nn.Identity())
+    module.configure_test_metrics(protocol="jpgnet")
+    module.setup("validate")
+    assert module.val_metrics.protocol == "jpgnet"

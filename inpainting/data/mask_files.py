@@ -19,7 +19,7 @@ import numpy as np
 from inpainting.data.bins import bin_index
 from inpainting.data.io import DataError, PathLike, load_mask_file
 from inpainting.data.masks import MaskPolarity, hole_ratio
-from inpainting.data.sources import IMAGE_EXTENSIONS, list_image_files
+from inpainting.data.sources import IMAGE_EXTENSIONS, scan_image_files
 
 _INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
 
@@ -58,7 +58,8 @@ class MaskFiles:
             raise ValueError("give exactly one of root (a mask folder) or paths (a list of mask files)")
         if interpolation not in _INTERPOLATIONS:
             raise ValueError(f"interpolation must be one of {sorted(_INTERPOLATIONS)}, got {interpolation!r}")
-        self.paths = list_image_files(root) if root is not None else [pathlib.Path(p) for p in paths]
+        # skipped: (path, reason) of links a folder scan left out, for inpaint-check-data
+        self.paths, self.skipped = scan_image_files(root) if root is not None else ([pathlib.Path(p) for p in paths], [])
         if not self.paths:
             raise DataError(f"{root}: no mask files ({', '.join(IMAGE_EXTENSIONS)})")
         self.polarity = MaskPolarity(int(threshold), bool(reverse))

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 from inpainting.cli.common import CONFIG_DIR
-from inpainting.data.io import DataError, load_image, load_mask_file
+from inpainting.data.io import DataError, load_image, load_mask_file, set_max_image_pixels
 from inpainting.data.masks import MaskPolarity
 
 log = logging.getLogger(__name__)
@@ -197,6 +197,7 @@ def save_png(result: torch.Tensor, path: pathlib.Path) -> None:
 # -- entry point ---------------------------------------------------------------------------------
 def predict(cfg: DictConfig) -> list[pathlib.Path]:
     """Inpaint every (image, mask) pair; returns the written PNG paths."""
+    set_max_image_pixels(cfg.get("max_image_pixels"))
     pairs = pair_inputs(cfg.images, cfg.masks)
     output_dir = pathlib.Path(cfg.output_dir)
     outputs = [output_dir / f"{image.stem}.png" for image, _ in pairs]

@@ -61,7 +61,8 @@ def _open(path: PathLike) -> Image.Image:
         image.load()  # decode now so truncated files fail here, not later
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise DataError(f"{path}: image too large to decode ({_bomb_size(error)} pixels, the limit is "
-                        f"{Image.MAX_IMAGE_PIXELS}); if you trust the file, raise data.max_image_pixels") from error
+                        f"{Image.MAX_IMAGE_PIXELS}); if you trust the file, raise the limit: data.max_image_pixels=<pixels> "
+                        f"(inpaint-predict: max_image_pixels=<pixels>)") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise DataError(f"{path}: cannot decode image ({error})") from error
     return image

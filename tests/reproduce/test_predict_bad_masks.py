@@ -24,3 +24,11 @@ def test_too_small_image_error_names_the_image(tmp_path):
     image, mask = _write_pair(tmp_path / "in", "tiny", 3, 3)
     with pytest.raises(DataError, match=r"tiny\.jpg: image of 3x3 is too small to reflect-pad to a multiple of 16"):
         predict(_cfg(image, mask, tmp_path / "out", "telea", "pad.multiple=16"))
+
+
+def test_pixel_limit_names_the_image_and_can_be_raised(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # predict sets it process-wide
+    image, mask = _write_pair(tmp_path / "in", "big", 24, 24)
+    with pytest.raises(DataError, match=r"big\.jpg: image too large to decode \(576 pixels, the limit is 500\)"):
+        predict(_cfg(image, mask, tmp_path / "out", "telea", "max_image_pixels=500"))
+    predict(_cfg(image, mask, tmp_path / "out", "telea", "max_image_pixels=576"))

@@ -3,7 +3,11 @@
     python -m inpainting.cli.check_data data=places2 paths.data_dir=/datasets [--max-images 1000]
 
 Positional arguments are Hydra overrides of the training config; only its ``data`` node is built.
-Exit status: 0 when no problem was found, 1 otherwise, 2 when the DataModule cannot even be built.
+Problems: files that cannot be used (undecodable, over the pixel limit, masks in no bin), files a
+folder scan skipped (broken links, link loops), tiny or strip-shaped images, unpaired images and masks.
+Warnings: grey-level (e.g. JPEG) masks, with the share of grey pixels and what the threshold makes of them.
+Exit status: 0 when no problem was found (warnings allowed), 1 otherwise, 2 when the DataModule cannot
+even be built.
 """
 from __future__ import annotations
 
@@ -14,13 +18,14 @@ from collections import Counter
 from typing import List, Optional, Tuple
 
 import hydra
+import numpy as np
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from inpainting.data import DataError, InpaintingDataModule, MaskFiles, bin_index, hole_ratio
+from inpainting.data import DataError, InpaintingDataModule, MaskFiles, MaskPolarity, bin_index, hole_ratio, load_mask_file
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf"
 Problem = Tuple[str, str]  # (where, message)
@@ -40,31 +45,60 @@ def scan_images(dm: InpaintingDataModule, split: str, max_images: Optional[int])
     if images is None:
         return 0, 0, []
     count = len(images) if max_images is None else min(max_images, len(images))
-    problems = []
+    problems = skipped_problems(split, images.skipped)
     for index in track(range(count), description=f"{split} images", transient=True):
         try:
-            dm.preprocess.prepare(images.load(index), str(images.paths[index]))
+            image = images.load(index)
+            dm.preprocess.prepare(image, str(images.paths[index]))
         except (DataError, OSError) as error:
             problems.append((split, str(error)))
+            continue
+        why = dm.preprocess.unsuitable(*image.shape[:2])
+        if why:
+            problems.append((split, f"{images.paths[index]}: {why}"))
     return len(images), count, problems
 
 
-def scan_masks(dm: InpaintingDataModule, masks: MaskFiles, label: str) -> Tuple[Counter, List[Problem]]:
-    """Measure every mask file at the working size: counts per bin (-1 = in no bin) and problems."""
+def skipped_problems(where: str, skipped) -> List[Problem]:
+    """One problem per entry a folder scan left out, and their count."""
+    if not skipped:
+        return []
+    return [(where, f"{len(skipped)} file(s) or folder(s) skipped by the folder scan")] + [
+        (where, f"{path}: skipped: {why}") for path, why in skipped]
+
+
+def grey_mask_warning(path, polarity: MaskPolarity) -> Optional[str]:
+    """A warning for a mask file with grey levels (JPEG, anti-aliased): the share of grey pixels and
+    the hole ratio the configured threshold gives compared to a mid-grey one (official: > 0 grows holes)."""
+    raw = load_mask_file(path)
+    grey = float(np.mean((raw > 0) & (raw < 255)))
+    if grey == 0:
+        return None
+    here = hole_ratio(polarity.holes(raw))
+    mid = hole_ratio(MaskPolarity(127, polarity.reverse).holes(raw))
+    return (f"{path}: grey-level mask: {100 * grey:.1f} % of its pixels are neither black nor white; threshold "
+            f"{polarity.threshold} gives a hole ratio of {100 * here:.1f} % (a mid-grey threshold 127: {100 * mid:.1f} %)")
+
+
+def scan_masks(dm: InpaintingDataModule, masks: MaskFiles, label: str) -> Tuple[Counter, List[Problem], List[Problem]]:
+    """Measure every mask file at the working size: counts per bin (-1 = in no bin), problems, warnings."""
     size = dm.preprocess.size
     counts: Counter = Counter()
-    problems = []
+    problems, warnings = skipped_problems(label, masks.skipped), []
     for path in track(masks.paths, description=f"{label} masks", transient=True):
         try:
             ratio = hole_ratio(masks.load(path, size, size))
+            grey = grey_mask_warning(path, masks.polarity)
         except (DataError, OSError) as error:
             problems.append((label, str(error)))
             continue
+        if grey:
+            warnings.append((label, grey))
         b = bin_index(ratio, dm.bin_edges)
         counts[b] += 1
         if b < 0:
             problems.append((label, f"{path}: hole ratio {ratio:.4f} lies in no bin of {dm.bin_names}"))
-    return counts, problems
+    return counts, problems, warnings
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -81,6 +115,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
 
     problems: List[Problem] = []
+    warnings: List[Problem] = []
     splits = Table(title="Images per split")
     for column in ("split", "listed", "checked", "problems"):
         splits.add_column(column, justify="right" if column != "split" else "left")
@@ -99,8 +134,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     for label, masks in mask_sources.items():
         if isinstance(masks, MaskFiles) and id(masks) not in seen:
             seen.add(id(masks))
-            counts, found = scan_masks(dm, masks, label)
+            counts, found, noted = scan_masks(dm, masks, label)
             problems += found
+            warnings += noted
             bins.add_row(label, *(str(counts[b]) for b in range(len(dm.bin_names))), str(counts[-1]))
     if bins.rows:
         console.print(bins)
@@ -119,18 +155,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (DataError, OSError, RuntimeError) as error:
         problems.append(("eval pairs", str(error)))
 
+    print_findings(console, warnings, "warning")
     if problems:
-        report = Table(title=f"{len(problems)} problem(s)")
-        report.add_column("where")
-        report.add_column("problem", overflow="fold")
-        for where, message in problems[:50]:
-            report.add_row(where, message)
-        console.print(report)
-        if len(problems) > 50:
-            console.print(f"... and {len(problems) - 50} more")
+        print_findings(console, problems, "problem")
         return 1
-    console.print("[green]no problems found[/green]")
+    console.print("[green]no problems found[/green]" + (f" ({len(warnings)} warning(s) above)" if warnings else ""))
     return 0
+
+
+def print_findings(console: Console, findings: List[Problem], kind: str, shown: int = 50) -> None:
+    if not findings:
+        return
+    report = Table(title=f"{len(findings)} {kind}(s)")
+    report.add_column("where")
+    report.add_column(kind, overflow="fold")
+    for where, message in findings[:shown]:
+        report.add_row(where, message)
+    console.print(report)
+    if len(findings) > shown:
+        console.print(f"... and {len(findings) - shown} more")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import hydra
 from omegaconf import DictConfig, open_dict
 
 from inpainting.cli.common import CONFIG_DIR, build_run, finish_loggers, prepare_run, write_test_outputs
+from inpainting.utils.instantiate import run_model_config
 from inpainting.utils.runs import resolve_checkpoint, training_run_config, write_json
 
 log = logging.getLogger(__name__)
@@ -20,18 +21,19 @@ log = logging.getLogger(__name__)
 
 def evaluate(cfg: DictConfig) -> dict:
     ckpt = resolve_checkpoint(cfg.ckpt_path, cfg.paths.output_dir, prefer_best=True)
-    trained = training_run_config(ckpt)
-    if trained is not None and "model" in trained:
+    trained = run_model_config(ckpt)  # allow-listed targets only: the folder may come from anyone
+    if trained is not None:
         log.info("model config taken from the training run of %s", ckpt)
         with open_dict(cfg):
-            cfg.model = trained.model
+            cfg.model = trained
     if cfg.get("metrics") is not None and cfg.metrics.get("protocol") is None:
+        run_cfg = training_run_config(ckpt) or {}  # read only: nothing of it is instantiated
         with open_dict(cfg):  # the paper protocol the run was trained for (jpgnet rows set it)
-            cfg.metrics.protocol = ((trained or {}).get("metrics") or {}).get("protocol") or "misf"
+            cfg.metrics.protocol = (run_cfg.get("metrics") or {}).get("protocol") or "misf"
     output_dir = prepare_run(cfg)
     run = build_run(cfg)
     try:
-        run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=ckpt)
+        run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=ckpt, weights_only=True)
         metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
         write_test_outputs(run.model, output_dir, cfg)
         summary = {"metrics": metrics, "checkpoint": ckpt}

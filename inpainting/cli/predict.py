@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 from inpainting.cli.common import CONFIG_DIR
-from inpainting.data.io import DataError, load_image, load_mask_file
+from inpainting.data.io import DataError, load_image, load_mask_file, set_max_image_pixels
 from inpainting.data.masks import MaskPolarity
 
 log = logging.getLogger(__name__)
@@ -71,13 +71,14 @@ def _composited(net: torch.nn.Module) -> Inpaint:
 
 
 def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
-    from inpainting.utils.runs import resolve_checkpoint, training_run_config
+    from inpainting.utils.instantiate import run_model_config
+    from inpainting.utils.runs import resolve_checkpoint
 
     ckpt = resolve_checkpoint(str(source), source, prefer_best=True)
-    trained = training_run_config(ckpt)
-    if trained is None or "model" not in trained:
+    model_cfg = run_model_config(ckpt)  # allow-listed targets only: the folder may come from anyone
+    if model_cfg is None:
         raise FileNotFoundError(f"{ckpt}: no config_resolved.yaml in its run folder (or the one above), so the model cannot be rebuilt")
-    model = hydra.utils.instantiate(trained.model)
+    model = hydra.utils.instantiate(model_cfg)
     model.load_weights(ckpt)
     model.eval().to(device)
     return Predictor(model.inpaint, size_multiple(model.net), f"run checkpoint {ckpt}")
@@ -163,6 +164,17 @@ def read_pair(image_path: pathlib.Path, mask_path: pathlib.Path, hole_is_white: 
     return image_t, torch.tensor(hole)[None, None].float()
 
 
+def warn_degenerate_mask(mask: torch.Tensor, image_path: pathlib.Path, mask_path: pathlib.Path) -> None:
+    """Warn when a mask (1 = hole) leaves nothing to fill, or nothing known to fill from."""
+    holes = int(mask.sum())
+    if holes == 0:
+        log.warning("%s (mask of %s) has no hole pixels: the output is the input (check mask.hole_is_white "
+                    "and mask.threshold)", mask_path, image_path.name)
+    elif holes == mask.numel():
+        log.warning("%s (mask of %s) is all hole: nothing is known to fill it from (check mask.hole_is_white "
+                    "and mask.threshold)", mask_path, image_path.name)
+
+
 def pad_to_multiple(image: torch.Tensor, mask: torch.Tensor, multiple: int, mode: str) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
     """Pad bottom/right to a multiple of ``multiple``; the padding is known (mask 0). Returns the original (H, W)."""
     height, width = image.shape[-2:]
@@ -185,6 +197,7 @@ def save_png(result: torch.Tensor, path: pathlib.Path) -> None:
 # -- entry point ---------------------------------------------------------------------------------
 def predict(cfg: DictConfig) -> list[pathlib.Path]:
     """Inpaint every (image, mask) pair; returns the written PNG paths."""
+    set_max_image_pixels(cfg.get("max_image_pixels"))
     pairs = pair_inputs(cfg.images, cfg.masks)
     output_dir = pathlib.Path(cfg.output_dir)
     outputs = [output_dir / f"{image.stem}.png" for image, _ in pairs]
@@ -203,7 +216,11 @@ def predict(cfg: DictConfig) -> list[pathlib.Path]:
         steps = track(list(steps), description="inpainting")
     for (image_path, mask_path), out_path in steps:
         image, mask = read_pair(image_path, mask_path, bool(cfg.mask.hole_is_white), int(cfg.mask.threshold))
-        padded, padded_mask, (height, width) = pad_to_multiple(image, mask, multiple, str(cfg.pad.mode))
+        warn_degenerate_mask(mask, image_path, mask_path)
+        try:
+            padded, padded_mask, (height, width) = pad_to_multiple(image, mask, multiple, str(cfg.pad.mode))
+        except ValueError as error:
+            raise DataError(f"{image_path}: {error}") from error
         result = predictor.inpaint(padded.to(device), padded_mask.to(device))[..., :height, :width]
         save_png(result, out_path)
     log.info("wrote %d image(s) to %s", len(outputs), output_dir)

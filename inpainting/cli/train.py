@@ -6,7 +6,11 @@ Everything a run produces lands in its Hydra run folder (``paths.output_dir``):
 markdown and CSV, per-image scores), ``images/``, ``wandb_id.txt`` with the W&B logger.
 
 Resuming (``ckpt_path=last``, a run folder, or a ``<run>/checkpoints/*.ckpt``) continues in that
-run's folder with the same W&B run; see ``resume_run_dir_override``.
+run's folder with the same W&B run; see ``resume_run_dir_override``. The checkpoint (and an
+``init_from`` file) is checked before anything is written; the run's ``config_resolved.yaml`` and
+``.hydra/`` stay its record (a resume's own config goes to ``resumes/<n>/``), and an override that
+changes the model is an error showing the difference. Under DDP ``status.json`` names the first
+rank's error (``status.rank<r>.json`` holds each failed rank's).
 """
 from __future__ import annotations
 
@@ -26,7 +30,17 @@ from inpainting.cli.common import (
     write_test_outputs,
 )
 from inpainting.launch.ddp_children import ddp_job_scope
-from inpainting.utils.runs import resolve_checkpoint, run_folder_of, write_json, write_status
+from inpainting.utils.runs import (
+    RESOLVED_CONFIG,
+    RankErrorRecorder,
+    check_checkpoint_file,
+    check_resume_model,
+    clear_rank_errors,
+    resolve_checkpoint,
+    run_folder_of,
+    write_json,
+    write_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +51,18 @@ def train(cfg: DictConfig) -> dict:
     ``<run>/status.json`` records success or the error (a failed sweep job keeps its row).
     """
     output_dir = pathlib.Path(cfg.paths.output_dir)
-    run = None
+    run, checked = None, False
     try:
+        ckpt = _checked_inputs(cfg, output_dir)
+        checked = True
         prepare_run(cfg)
         run = build_run(cfg)
+        _record_rank_errors(run.trainer, output_dir)
         with ddp_job_scope(run.trainer, output_dir):
-            summary = _fit_and_test(cfg, run, output_dir)
+            summary = _fit_and_test(cfg, run, output_dir, ckpt)
     except BaseException as error:
-        if _is_rank_zero(run):
+        # a resume refused by the checks leaves an existing run's record (status.json included) as it was
+        if _is_rank_zero(run) and (checked or not (output_dir / RESOLVED_CONFIG).is_file()):
             write_status(output_dir, error)
         raise
     finally:
@@ -55,20 +73,40 @@ def train(cfg: DictConfig) -> dict:
     return summary
 
 
-def _fit_and_test(cfg: DictConfig, run, output_dir: pathlib.Path) -> dict:
+def _checked_inputs(cfg: DictConfig, output_dir: pathlib.Path) -> str | None:
+    """Check the resume checkpoint and the ``init_from`` file before anything is written; returns
+    the checkpoint to resume from (None: a fresh start)."""
+    if cfg.get("init_from"):
+        if not pathlib.Path(cfg.init_from).is_file():
+            raise FileNotFoundError(f"init_from={cfg.init_from}: no such checkpoint file")
+        check_checkpoint_file(cfg.init_from)
+    if not cfg.get("train", True):
+        return None
+    ckpt = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
+    if ckpt:
+        check_resume_model(cfg.model, ckpt)
+    return ckpt
+
+
+def _record_rank_errors(trainer, output_dir: pathlib.Path) -> None:
+    if trainer.is_global_zero:
+        clear_rank_errors(output_dir)  # an earlier attempt's; the other ranks start later
+    trainer.callbacks.append(RankErrorRecorder(output_dir))
+
+
+def _fit_and_test(cfg: DictConfig, run, output_dir: pathlib.Path, ckpt: str | None) -> dict:
     if cfg.get("init_from"):
         run.model.load_weights(cfg.init_from)
     if cfg.get("train", True):
-        ckpt = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
         if ckpt:
             log.info("resuming from %s", ckpt)
-        run.trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=ckpt)
+        run.trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=ckpt, weights_only=True)
     metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
     if cfg.get("test", True) and not run.trainer.fast_dev_run:
         best = getattr(run.trainer.checkpoint_callback, "best_model_path", "") or None
         if best is None:
             log.warning("no best checkpoint recorded: testing the current weights")
-        run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=best)
+        run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=best, weights_only=True)
         metrics.update({k: float(v) for k, v in run.trainer.callback_metrics.items()})
         if run.trainer.is_global_zero:
             write_test_outputs(run.model, output_dir, cfg)
@@ -109,10 +147,14 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 
 
 def main() -> float | None:
-    """Console entry point (``inpaint-train``): Hydra's main, with the resume folder filled in."""
+    """Console entry point (``inpaint-train``): Hydra's main, with the resume folder filled in.
+
+    A resumed run's ``.hydra/`` is left as its record (Hydra would rewrite it before any check);
+    the resume's own config and overrides go to ``resumes/<n>/`` (``save_resolved_config``).
+    """
     override = resume_run_dir_override(sys.argv[1:])
     if override is not None:
-        sys.argv.append(override)
+        sys.argv += [override, "hydra.output_subdir=null"]
     return _hydra_main()
 
 

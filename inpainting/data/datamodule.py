@@ -17,6 +17,7 @@ from inpainting.data.datasets import (EpochSampler, EvalDataset, ProceduralEvalM
                                       TrainMaskSource, build_eval_pairs, build_paired_eval_pairs)
 from inpainting.data.io import DataError
 from inpainting.data.kpn_pipeline import TRAIN_PIPELINES, KPNTrainDataset
+from inpainting.data.io import set_max_image_pixels
 from inpainting.data.mask_files import MaskFiles
 from inpainting.data.masks import STREAM_TEST, STREAM_VAL, FreeFormMaskGenerator
 from inpainting.data.sources import ImageList
@@ -85,6 +86,8 @@ class InpaintingDataModule(L.LightningDataModule):
         bin_edges: hole-ratio bin edges; bins are (lo, hi].
         seed: seed of every crop, flip, mask and shuffle.
         cache_images: keep prepared images in memory (small sets such as the embedded photos only).
+        max_image_pixels: decoding limit per image file (null: Pillow's 89.5 Mpx); larger files are
+            an error naming them (``io.set_max_image_pixels``).
     """
 
     def __init__(
@@ -114,8 +117,10 @@ class InpaintingDataModule(L.LightningDataModule):
         bin_edges: Sequence[float] = PAPER_BIN_EDGES,
         seed: int = 0,
         cache_images: bool = False,
+        max_image_pixels: Optional[int] = None,
     ) -> None:
         super().__init__()
+        set_max_image_pixels(max_image_pixels)
         self.train_images, self.val_images = train_images, val_images
         self.test_images = test_images if test_images is not None else val_images
         self.train_masks = train_masks if train_masks is not None else FreeFormMaskGenerator()

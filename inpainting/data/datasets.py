@@ -1,6 +1,7 @@
 """Datasets: random training samples and fixed, binned evaluation pairs; plus an epoch-aware sampler."""
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -137,14 +138,41 @@ def build_eval_pairs(images: ImageList, per_bin: int, num_bins: int,
     return pairs
 
 
+def match_masks_by_stem(images: ImageList, mask_paths: Sequence) -> List[str]:
+    """The mask of every image, matched by file stem: ``<stem>.*`` or ``<stem>_mask.*``.
+
+    Every image without a mask, every mask without an image and every ambiguous match is an error
+    that names them all (pairing by position would score an image with another one's mask).
+    """
+    by_stem = {pathlib.PurePath(p).stem: str(p) for p in mask_paths}
+    matched, without_mask, errors = [], [], []
+    for path in images.paths:
+        found = [by_stem[s] for s in (path.stem, f"{path.stem}_mask") if s in by_stem]
+        if len(found) > 1:
+            errors.append(f"two masks for image {path.stem!r}: {found}")
+        elif not found:
+            without_mask.append(path.stem)
+        matched.append(found[0] if found else "")
+    claimed = [m for m in matched if m]
+    errors += [f"mask {m} matches two images" for m in sorted({m for m in claimed if claimed.count(m) > 1})]
+    without_image = sorted(set(map(str, mask_paths)) - set(claimed))
+    if without_mask:
+        errors.append(f"{len(without_mask)} image(s) without a mask: {without_mask}")
+    if without_image:
+        errors.append(f"{len(without_image)} mask(s) without an image: {without_image}")
+    if errors:
+        raise DataError("paired masks are matched to images by file stem (<stem>.* or <stem>_mask.*): "
+                        + "; ".join(errors))
+    return matched
+
+
 def build_paired_eval_pairs(images: ImageList, mask_paths: Sequence, ratios: Dict[str, float],
                             bin_edges: Sequence[float]) -> Tuple[List[EvalPair], List[Tuple[str, float]]]:
-    """Image i with mask i (datasets that ship one mask per image); the bin is the measured one.
-    Returns the pairs and the (mask, ratio) of pairs whose ratio lies in no bin (left out)."""
-    if len(mask_paths) != len(images):
-        raise DataError(f"{len(mask_paths)} masks for {len(images)} images: paired evaluation needs one each")
+    """Each image with its own mask (``match_masks_by_stem``; datasets that ship one mask per image);
+    the bin is the measured one. Returns the pairs and the (mask, ratio) of pairs whose ratio lies
+    in no bin (left out)."""
     pairs, outside = [], []
-    for i, mask_path in enumerate(map(str, mask_paths)):
+    for i, mask_path in enumerate(match_masks_by_stem(images, mask_paths)):
         b = bin_index(ratios[mask_path], bin_edges)
         if b < 0:
             outside.append((mask_path, ratios[mask_path]))

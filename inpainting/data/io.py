@@ -9,7 +9,9 @@ replaced by another sample):
   8 bits with ``round(v / 257)``; 16-bit RGB PNGs are reduced by Pillow itself (it keeps the high byte);
 * images with an alpha channel are accepted only when the alpha is fully opaque (the channel is
   then dropped); any transparent pixel is an error, because there is no faithful colour to use;
-* truncated or undecodable files, missing files and 32-bit float images are errors.
+* truncated or undecodable files, missing files and 32-bit float images are errors;
+* an image with more pixels than the decoding limit (Pillow's decompression-bomb guard, 89.5 Mpx by
+  default; ``set_max_image_pixels``, the data config's ``max_image_pixels``) is an error naming its size.
 
 Masks are read as one channel: an RGB(A) mask is accepted only when its colour channels are
 identical (a grey mask saved as RGB); a coloured mask is an error.
@@ -17,7 +19,9 @@ identical (a grey mask saved as RGB); a coloured mask is an error.
 from __future__ import annotations
 
 import pathlib
-from typing import Union
+import re
+import warnings
+from typing import Optional, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -27,8 +31,22 @@ PathLike = Union[str, pathlib.Path]
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 
 
+PILLOW_MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS  # Pillow's own default
+
+
 class DataError(ValueError):
     """A data file that cannot be used as it is; the message names the file and the problem."""
+
+
+def set_max_image_pixels(limit: Optional[int]) -> None:
+    """Set the decoding limit (pixels per image) for this process; None: Pillow's default.
+
+    It is Pillow's process-wide ``Image.MAX_IMAGE_PIXELS``, so DataLoader workers forked afterwards
+    and the DDP ranks (which build their own DataModule) use it too.
+    """
+    if limit is not None and int(limit) <= 0:
+        raise ValueError(f"max_image_pixels must be a positive number of pixels or null, got {limit}")
+    Image.MAX_IMAGE_PIXELS = PILLOW_MAX_IMAGE_PIXELS if limit is None else int(limit)
 
 
 def _open(path: PathLike) -> Image.Image:
@@ -36,11 +54,23 @@ def _open(path: PathLike) -> Image.Image:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its limit: the configured limit is the limit
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
         image.load()  # decode now so truncated files fail here, not later
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise DataError(f"{path}: image too large to decode ({_bomb_size(error)} pixels, the limit is "
+                        f"{Image.MAX_IMAGE_PIXELS}); if you trust the file, raise the limit: data.max_image_pixels=<pixels> "
+                        f"(inpaint-predict: max_image_pixels=<pixels>)") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise DataError(f"{path}: cannot decode image ({error})") from error
     return image
+
+
+def _bomb_size(error: Exception) -> str:
+    found = re.search(r"\((\d+) pixels\)", str(error))  # "Image size (N pixels) exceeds limit of M pixels"
+    return found.group(1) if found else "?"
 
 
 def _sixteen_to_eight(array: np.ndarray) -> np.ndarray:

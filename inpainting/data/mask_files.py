@@ -19,7 +19,7 @@ import numpy as np
 from inpainting.data.bins import bin_index
 from inpainting.data.io import DataError, PathLike, load_mask_file
 from inpainting.data.masks import MaskPolarity, hole_ratio
-from inpainting.data.sources import IMAGE_EXTENSIONS, list_image_files
+from inpainting.data.sources import IMAGE_EXTENSIONS, scan_image_files
 
 _INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
 
@@ -62,6 +62,7 @@ class MaskFiles:
         self._paths = None if root is not None else [pathlib.Path(p) for p in paths]
         if self._paths is not None and not self._paths:
             raise DataError("MaskFiles: the list of mask files is empty")
+        self._skipped: list = []  # (path, reason) of links a folder scan left out, for inpaint-check-data
         self.polarity = MaskPolarity(int(threshold), bool(reverse))
         self.interpolation = interpolation
         self.augment, self.max_rotation, self.max_dilation = augment, float(max_rotation), int(max_dilation)
@@ -75,11 +76,17 @@ class MaskFiles:
         if self._paths is None:
             if not self.root.is_dir():
                 raise DataError(f"{self.root}: mask folder not found")
-            paths = list_image_files(self.root)
+            paths, self._skipped = scan_image_files(self.root)
             if not paths:
                 raise DataError(f"{self.root}: no mask files ({', '.join(IMAGE_EXTENSIONS)})")
             self._paths = paths
         return self._paths
+
+    @property
+    def skipped(self) -> list:
+        """(path, reason) of what the folder scan left out (links that are broken or loop)."""
+        _ = self.paths
+        return self._skipped
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -7,20 +7,31 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
+import os
 import pathlib
-from typing import Dict, List, Optional, Sequence
+import re
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
 from inpainting.data.io import PathLike, load_image
 
+log = logging.getLogger(__name__)
+Skipped = Tuple[str, str]  # (path, why it was left out)
+
 
 class ImageList:
-    """An ordered, indexable list of image files; ``names`` default to the file stems."""
+    """An ordered, indexable list of image files; ``names`` default to the file stems.
 
-    def __init__(self, paths: Sequence[PathLike], names: Optional[Sequence[str]] = None) -> None:
+    ``skipped``: (path, reason) of entries a folder scan left out (broken links, link loops), for reports.
+    """
+
+    def __init__(self, paths: Sequence[PathLike], names: Optional[Sequence[str]] = None,
+                 skipped: Sequence[Skipped] = ()) -> None:
         self.paths = [pathlib.Path(p) for p in paths]
         self.names = list(names) if names is not None else [p.stem for p in self.paths]
+        self.skipped = list(skipped)
         if len(self.names) != len(self.paths):
             raise ValueError(f"{len(self.names)} names for {len(self.paths)} image paths")
         if not self.paths:
@@ -87,18 +98,70 @@ def embedded_photos(split: str) -> ImageList:
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
-def list_image_files(root: PathLike) -> List[pathlib.Path]:
-    """Image files under ``root``, recursively, sorted by path (as the official list builder)."""
+class FolderScan(NamedTuple):
+    paths: List[pathlib.Path]
+    skipped: List[Skipped]
+
+
+def scan_image_files(root: PathLike) -> FolderScan:
+    """Image files under ``root``, recursively, sorted by path (as the official list builder).
+
+    Symbolic links to folders are followed; a link to a folder already being walked (a loop, or a
+    second way into the same folder) is skipped, as are broken links and unreadable folders, each
+    with the reason, so that no image disappears silently.
+    """
     root = pathlib.Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: folder not found")
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    paths: List[pathlib.Path] = []
+    skipped: List[Skipped] = []
+    visited: Dict[Tuple[int, int], pathlib.Path] = {}
+
+    def walk(folder: pathlib.Path) -> None:
+        stat = folder.stat()
+        visited[(stat.st_dev, stat.st_ino)] = folder
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as error:
+            skipped.append((str(folder), f"unreadable folder ({error.strerror or error})"))
+            return
+        for entry in entries:
+            path = folder / entry.name
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()  # both follow links
+            except OSError as error:
+                skipped.append((str(path), f"cannot stat ({error.strerror or error})"))
+                continue
+            if is_dir:
+                target = path.stat()
+                seen = visited.get((target.st_dev, target.st_ino))
+                if seen is not None:
+                    skipped.append((str(path), f"directory link loop (leads back to {seen})"))
+                else:
+                    walk(path)
+            elif is_file:
+                if path.suffix.lower() in IMAGE_EXTENSIONS:
+                    paths.append(path)
+            elif entry.is_symlink():
+                skipped.append((str(path), f"broken symbolic link (to {os.readlink(path)})"))
+        del visited[(stat.st_dev, stat.st_ino)]  # a later sibling link to this folder is no loop
+
+    walk(root)
+    if skipped:
+        log.warning("%s: %d file(s) or folder(s) skipped, first: %s (%s)", root, len(skipped), *skipped[0])
+    return FolderScan(sorted(paths), skipped)
+
+
+def list_image_files(root: PathLike) -> List[pathlib.Path]:
+    """The image files of ``scan_image_files(root)`` (what it skipped is logged as a warning)."""
+    return scan_image_files(root).paths
 
 
 def read_file_list(list_file: PathLike, root: Optional[PathLike] = None,
                    all_relative: bool = False) -> List[pathlib.Path]:
     """Paths from a list file: a JSON array (what the official code writes, despite the .txt name) or
-    one path per line (anything after the first whitespace, e.g. a class label, is ignored).
+    one path per line (a trailing integer after whitespace, the class label of the Places365 lists, is
+    dropped; the rest of the line, spaces included, is the path).
     Relative paths are resolved against ``root`` (default: the list file's folder); with
     ``all_relative`` a leading '/' is read as relative too (the Places365 lists)."""
     list_file = pathlib.Path(list_file)
@@ -111,18 +174,23 @@ def read_file_list(list_file: PathLike, root: Optional[PathLike] = None,
         except json.JSONDecodeError as error:
             raise ValueError(f"{list_file}: looks like a JSON array but does not parse ({error})") from error
     else:
-        entries = [line.split()[0] for line in text.splitlines() if line.strip()]
+        entries = [_list_line_path(line) for line in text.splitlines() if line.strip()]
     base = pathlib.Path(root) if root is not None else list_file.parent
     return [pathlib.Path(e) if pathlib.Path(e).is_absolute() and not all_relative else base / e.lstrip("/")
             for e in entries]
 
 
+def _list_line_path(line: str) -> str:
+    labelled = re.fullmatch(r"(.*\S)\s+\d+", line.strip())
+    return labelled.group(1) if labelled else line.strip()
+
+
 def image_folder(root: PathLike) -> ImageList:
-    """Every image under ``root`` (recursive, sorted); names are paths relative to ``root``."""
-    paths = list_image_files(root)
+    """Every image under ``root`` (recursive, sorted, folder links followed); names are paths relative to ``root``."""
+    paths, skipped = scan_image_files(root)
     if not paths:
         raise FileNotFoundError(f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
-    return ImageList(paths, [str(p.relative_to(root).with_suffix("")) for p in paths])
+    return ImageList(paths, [str(p.relative_to(root).with_suffix("")) for p in paths], skipped)
 
 
 def image_list(list_file: PathLike, root: Optional[PathLike] = None) -> ImageList:
@@ -188,7 +256,7 @@ def celeba(root: PathLike, split: str, image_dir: str = "img_align_celeba",
 def dunhuang_images(root: PathLike, split: str) -> ImageList:
     """Dunhuang ground truths: ``root/<split>_gt/<id>.<ext>`` (masks: ``dunhuang_masks``)."""
     folder = pathlib.Path(root) / f"{split}_gt"
-    paths = list_image_files(folder)
+    paths, skipped = scan_image_files(folder)
     if not paths:
         raise FileNotFoundError(f"{folder}: no Dunhuang ground-truth images")
-    return ImageList(paths)
+    return ImageList(paths, skipped=skipped)

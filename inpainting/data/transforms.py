@@ -1,6 +1,7 @@
 """Image geometry (crop/resize), joint flips and conversion to the framework's tensors."""
 from __future__ import annotations
 
+import numbers
 from typing import Optional, Tuple
 
 import cv2
@@ -11,6 +12,8 @@ from inpainting.data.io import DataError
 
 PREPROCESS_MODES = ("official", "crop")
 SMALL_IMAGE_RULES = ("upscale", "error")
+MAX_UPSCALE = 4  # inpaint-check-data flags images blown up more (CelebA's 178 px at 512 is 2.9x)
+MAX_ASPECT = 4  # ... and strips longer than this to one
 
 
 def center_crop_square(array: np.ndarray) -> np.ndarray:
@@ -35,11 +38,14 @@ class Preprocess:
     ``mode="crop"``: optionally resize so the shorter side is ``resize_short``, then take a
     ``size`` crop at a position drawn from ``rng`` (random for training; for evaluation the rng is
     seeded per pair, so the crop is fixed). An image whose shorter side is below ``size`` is
-    upscaled to it (``small_images="upscale"``, LaMa's rule) or rejected (``"error"``).
+    upscaled to it (``small_images="upscale"``, LaMa's rule; in ``official`` mode the official
+    loaders' own resize) or rejected (``"error"``, in both modes).
     """
 
     def __init__(self, size: int, mode: str = "official", resize_short: Optional[int] = None,
                  small_images: str = "upscale") -> None:
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0:
+            raise ValueError(f"image_size must be a positive number of pixels, got {size}")
         if mode not in PREPROCESS_MODES:
             raise ValueError(f"preprocess mode must be one of {PREPROCESS_MODES}, got {mode!r}")
         if small_images not in SMALL_IMAGE_RULES:
@@ -53,15 +59,35 @@ class Preprocess:
     def prepare(self, image: np.ndarray, source: str = "") -> np.ndarray:
         """The deterministic part (cacheable): official crop + resize, or the ``crop`` mode's resizes."""
         if self.mode == "official":
+            self._check_size(image, source)
             return cv2.resize(center_crop_square(image), (self.size, self.size), interpolation=cv2.INTER_LINEAR)
         if self.resize_short is not None:
             image = _resize_short_side(image, self.resize_short)
         if min(image.shape[:2]) < self.size:
-            if self.small_images == "error":
-                raise DataError(f"{source}: image {image.shape[0]}x{image.shape[1]} is smaller than the "
-                                f"{self.size}x{self.size} crop (set small_images=upscale to enlarge it)")
+            self._check_size(image, source)
             image = _resize_short_side(image, self.size)
         return image
+
+    def _check_size(self, image: np.ndarray, source: str) -> None:
+        if self.small_images == "error" and min(image.shape[:2]) < self.size:
+            raise DataError(f"{source}: image {image.shape[0]}x{image.shape[1]} is smaller than the "
+                            f"{self.size}x{self.size} crop (set small_images=upscale to enlarge it)")
+
+    def unsuitable(self, height: int, width: int) -> Optional[str]:
+        """Why a decoded ``height`` x ``width`` image makes a poor sample, or None (for inpaint-check-data).
+
+        Tiny images (blown up more than ``MAX_UPSCALE`` times) and strips (aspect ratio beyond
+        ``MAX_ASPECT``, whose centre crop or random crops see a small part) are flagged.
+        """
+        short, long = min(height, width), max(height, width)
+        # crop mode first brings the short side to resize_short (never below size)
+        target = self.resize_short if self.mode == "crop" and self.resize_short is not None else self.size
+        reasons = []
+        if short * MAX_UPSCALE < target:
+            reasons.append(f"would be upscaled {target / short:.1f}x (to {target} px)")
+        if long > MAX_ASPECT * short:
+            reasons.append(f"has an aspect ratio of {long / short:.1f}:1 (a square crop sees {100 * short / long:.1f} % of it)")
+        return f"image {height}x{width} " + " and ".join(reasons) if reasons else None
 
     def crop(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The random part: a ``size`` crop of a prepared image at a position drawn from ``rng``."""

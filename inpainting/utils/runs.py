@@ -4,33 +4,93 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import time
 import traceback
 import uuid
 import zipfile
 from typing import Any
 
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 RESOLVED_CONFIG = "config_resolved.yaml"
+RESUMES_DIR = "resumes"
 STATUS_FILE = "status.json"
+RANK_ERROR_FILE = "status.rank{rank}.json"  # one per failed DDP rank; status.json names the first
+ABSENT = "<absent>"
 WANDB_ID_FILE = "wandb_id.txt"
 
 
 def save_resolved_config(cfg: DictConfig, output_dir: str | pathlib.Path) -> pathlib.Path:
-    path = pathlib.Path(output_dir) / RESOLVED_CONFIG
+    """Write ``<run>/config_resolved.yaml``; returns the file written.
+
+    A run's config is never overwritten with a different one: when the folder already holds another
+    (a resumed run, e.g. with more epochs), that one stays the run's record and this config goes to
+    ``<run>/resumes/<n>/`` with the overrides typed for it.
+    """
+    output_dir = pathlib.Path(output_dir)
+    path, text = output_dir / RESOLVED_CONFIG, OmegaConf.to_yaml(cfg, resolve=True)
+    if path.is_file():
+        if path.read_text() == text:
+            return path
+        folder = output_dir / RESUMES_DIR / str(len(list((output_dir / RESUMES_DIR).glob("*"))) + 1)
+        folder.mkdir(parents=True)
+        overrides = _typed_overrides()
+        if overrides is not None:
+            (folder / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(overrides)))
+        path = folder / RESOLVED_CONFIG
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    path.write_text(text)
     return path
 
 
-def training_run_config(ckpt_file: str | pathlib.Path) -> DictConfig | None:
-    """The resolved config of the run a checkpoint belongs to (``<run>/checkpoints/x.ckpt`` or ``<run>/x.ckpt``)."""
+def _typed_overrides() -> list[str] | None:
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
+
+
+def check_resume_model(model_cfg: DictConfig, ckpt_file: str | pathlib.Path) -> None:
+    """Raise ValueError showing every difference when ``model_cfg`` is not the model of the run that
+    ``ckpt_file`` belongs to (an override that changes the model on resume); no run config: no check."""
+    path = training_run_config_path(ckpt_file)
+    trained = OmegaConf.load(path) if path is not None else None
+    if trained is None or "model" not in trained:
+        return
+    differences = config_differences(trained.model, model_cfg, "model")
+    if differences:
+        raise ValueError(f"resuming {ckpt_file} with another model than its run's ({path}):\n  "
+                         + "\n  ".join(differences) + "\nResume without model overrides, or start a new run with "
+                         f"init_from={ckpt_file} to warm-start a changed model")
+
+
+def config_differences(before: Any, after: Any, key: str) -> list[str]:
+    """``key.path: before -> after`` for every leaf that differs (missing: ``<absent>``)."""
+    if isinstance(before, (DictConfig, ListConfig)):
+        before = OmegaConf.to_container(before, resolve=True)
+    if isinstance(after, (DictConfig, ListConfig)):
+        after = OmegaConf.to_container(after, resolve=True)
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [line for name in sorted(set(before) | set(after), key=str)
+                for line in config_differences(before.get(name, ABSENT), after.get(name, ABSENT), f"{key}.{name}")]
+    return [] if before == after else [f"{key}: {before} -> {after}"]
+
+
+def training_run_config_path(ckpt_file: str | pathlib.Path) -> pathlib.Path | None:
+    """The resolved config file of the run a checkpoint belongs to (``<run>/checkpoints/x.ckpt`` or ``<run>/x.ckpt``)."""
     for folder in pathlib.Path(ckpt_file).resolve().parents[:2]:
         path = folder / RESOLVED_CONFIG
         if path.is_file():
-            return OmegaConf.load(path)
+            return path
     return None
+
+
+def training_run_config(ckpt_file: str | pathlib.Path) -> DictConfig | None:
+    """The resolved config of the run a checkpoint belongs to, for reading only: a run folder may
+    come from someone else, so build objects from it through ``instantiate.run_model_config``."""
+    path = training_run_config_path(ckpt_file)
+    return OmegaConf.load(path) if path is not None else None
 
 
 def resolve_checkpoint(ckpt_path: str | None, output_dir: str | pathlib.Path, prefer_best: bool = False) -> str | None:
@@ -104,11 +164,15 @@ def latest_run_folder(runs_root: str | pathlib.Path) -> str:
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Write each checkpoint to a temporary file, then rename it over the target.
+    """Write each checkpoint to a temporary file, then rename it over the target; load weights-only.
 
     ``os.replace`` is atomic on one filesystem, so a crash while saving leaves the previous
     ``last.ckpt`` intact instead of a truncated file. Remote (``scheme://``) paths are written directly.
     """
+
+    def load_checkpoint(self, path, *args: Any, weights_only: bool | None = None, **kwargs: Any) -> dict[str, Any]:
+        # weights-only unless a caller asks otherwise: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD cannot undo it
+        return super().load_checkpoint(path, *args, weights_only=True if weights_only is None else weights_only, **kwargs)
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
         target = str(path)
@@ -137,14 +201,52 @@ def wandb_run_id(output_dir: str | pathlib.Path, create: bool = True) -> str | N
 
 
 def write_status(output_dir: str | pathlib.Path, error: BaseException | None = None, **extra: Any) -> pathlib.Path:
-    """``<run>/status.json``: ``{"status": "ok"}`` or ``"failed"`` with the error and its traceback."""
+    """``<run>/status.json``: ``{"status": "ok"}`` or ``"failed"`` with the error and its traceback.
+
+    Under DDP the error is the first one any rank recorded (``status.rank<r>.json``, see
+    ``RankErrorRecorder``), with its ``rank``, and ``ranks`` lists every rank's error: when one rank
+    hits a bad file, the others only see their peer vanish ("Connection closed by peer").
+    """
     data: dict[str, Any] = {"status": "ok" if error is None else "failed", **extra}
     if error is not None:
-        data["error"] = f"{type(error).__name__}: {error}"
-        data["traceback"] = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        data.update(_error_record(error))
+        ranks = rank_errors(output_dir)
+        if ranks:
+            first = min(ranks, key=lambda r: r["time"])
+            data.update(error=first["error"], traceback=first["traceback"], rank=first["rank"],
+                        ranks={str(r["rank"]): r["error"] for r in ranks})
     path = pathlib.Path(output_dir) / STATUS_FILE
     write_json(data, path)
     return path
+
+
+def _error_record(error: BaseException) -> dict[str, str]:
+    return {"error": f"{type(error).__name__}: {error}",
+            "traceback": "".join(traceback.format_exception(type(error), error, error.__traceback__))}
+
+
+def rank_errors(output_dir: str | pathlib.Path) -> list[dict]:
+    """The errors DDP ranks recorded in ``output_dir`` (``status.rank<r>.json``)."""
+    return [json.loads(p.read_text()) for p in sorted(pathlib.Path(output_dir).glob(RANK_ERROR_FILE.format(rank="*")))]
+
+
+def clear_rank_errors(output_dir: str | pathlib.Path) -> None:
+    """Remove an earlier attempt's rank errors (rank 0, before the other ranks start)."""
+    for path in pathlib.Path(output_dir).glob(RANK_ERROR_FILE.format(rank="*")):
+        path.unlink()
+
+
+class RankErrorRecorder(Callback):
+    """Under DDP, every rank writes the exception Lightning hands it to ``status.rank<r>.json``, with
+    the time, as soon as it is raised (before the rank tears down and its peers fail in turn)."""
+
+    def __init__(self, output_dir: str | pathlib.Path) -> None:
+        self.output_dir = pathlib.Path(output_dir)
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        if trainer.world_size > 1:
+            record = {"rank": trainer.global_rank, "time": time.time(), **_error_record(exception)}
+            write_json(record, self.output_dir / RANK_ERROR_FILE.format(rank=trainer.global_rank))
 
 
 def write_json(data: dict, path: str | pathlib.Path) -> None:

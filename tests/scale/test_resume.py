@@ -35,6 +35,11 @@ def test_interrupted_and_resumed_equals_straight_run(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     run_dir = single_folder(logs)  # resumed in the same folder
     assert "resuming from" in (run_dir / "train.log").read_text()
+    # the run's record is kept; the resume's own config and overrides are stored beside it
+    assert "max_epochs: 1" in (run_dir / "config_resolved.yaml").read_text()
+    assert "ckpt_path=last" not in (run_dir / ".hydra" / "overrides.yaml").read_text()
+    assert "max_epochs: 2" in (run_dir / "resumes" / "1" / "config_resolved.yaml").read_text()
+    assert "ckpt_path=last" in (run_dir / "resumes" / "1" / "overrides.yaml").read_text()
 
     assert _losses(run_dir) == _losses(straight) and len(_losses(straight)) == 4
     a, b = _weights(straight), _weights(run_dir)

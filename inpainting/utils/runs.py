@@ -51,14 +51,20 @@ def _typed_overrides() -> list[str] | None:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
 
 
+# schedule keys a resumed run may change (e.g. training longer re-derives a decay over the new length)
+SCHEDULE_KEYS = ("optimizer", "d_optimizer", "scheduler", "max_iterations")
+
+
 def check_resume_model(model_cfg: DictConfig, ckpt_file: str | pathlib.Path) -> None:
     """Raise ValueError showing every difference when ``model_cfg`` is not the model of the run that
-    ``ckpt_file`` belongs to (an override that changes the model on resume); no run config: no check."""
+    ``ckpt_file`` belongs to (an override that changes the model on resume; its schedule may change);
+    no run config: no check."""
     path = training_run_config_path(ckpt_file)
     trained = OmegaConf.load(path) if path is not None else None
     if trained is None or "model" not in trained:
         return
-    differences = config_differences(trained.model, model_cfg, "model")
+    differences = [d for d in config_differences(trained.model, model_cfg, "model")
+                   if not d.startswith(tuple(f"model.{k}" for k in SCHEDULE_KEYS))]
     if differences:
         raise ValueError(f"resuming {ckpt_file} with another model than its run's ({path}):\n  "
                          + "\n  ".join(differences) + "\nResume without model overrides, or start a new run with "

@@ -5,7 +5,7 @@ import csv
 import json
 import pathlib
 import logging
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import lightning as L
 import torch
@@ -77,6 +77,9 @@ class InpaintingDataModule(L.LightningDataModule):
         bin_edges: hole-ratio bin edges; bins are (lo, hi].
         seed: seed of every crop, flip, mask and shuffle.
         cache_images: keep prepared images in memory (small sets such as the embedded photos only).
+        structures: optional ``ImageList -> ImageList`` applied to every split's images, whose samples
+            then carry a ``structure`` (e.g. :func:`inpainting.data.rtv.rtv_structures`, StructureFlow's
+            cached RTV images): it travels through the same crop, resize and flip as the image.
     """
 
     def __init__(
@@ -104,8 +107,15 @@ class InpaintingDataModule(L.LightningDataModule):
         bin_edges: Sequence[float] = PAPER_BIN_EDGES,
         seed: int = 0,
         cache_images: bool = False,
+        structures: Optional[Callable[[ImageList], ImageList]] = None,
     ) -> None:
         super().__init__()
+        if structures is not None:
+            if augment is not None:
+                raise ValueError("data.augment cannot be combined with data.structures (the augmentations "
+                                 "expect 3-channel images)")
+            train_images, val_images, test_images = (None if images is None else structures(images)
+                                                     for images in (train_images, val_images, test_images))
         self.train_images, self.val_images = train_images, val_images
         self.test_images = test_images if test_images is not None else val_images
         self.train_masks = train_masks if train_masks is not None else FreeFormMaskGenerator()

@@ -12,7 +12,7 @@
 * :class:`MultiDiscriminator` (two scales, the second on a 3x3/2 average-pooled input; spectral norm,
   LeakyReLU 0.2, no normalisation, no sigmoid): returns the list ``[scores at 1/8, scores at 1/16]``.
 
-Sizes must be multiples of 16 (the flow column reaches H/16). ``dim`` and ``n_res`` are the official
+Sizes must be multiples of 16 (the flow column reaches H/16) and at least 64. ``dim`` and ``n_res`` are the official
 width and residual-block count; smaller values are for tests.
 """
 from __future__ import annotations
@@ -21,9 +21,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inpainting.nets.meta import NetMeta
 from inpainting.ops.resample2d import Resample2d
 
 SIZE_MULTIPLE = 16
+MIN_SIZE = 64  # the 5x5 reflect-padded convs at H/16 need at least 3 pixels there
+META = NetMeta(
+    name="StructureFlow",
+    size_multiple=SIZE_MULTIPLE,
+    mask_polarity="hole",
+    value_range=(-1.0, 1.0),
+    param_count=36_057_411 + 56_473_475,  # Gs + Gt at dim=64
+    source="RenYurui/StructureFlow @ 1ac8f559475452e6b674699671c6b34f000d9ebd (src/network.py)",
+)
 
 
 class LayerNorm(nn.Module):

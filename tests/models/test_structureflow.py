@@ -146,6 +146,13 @@ def test_flow_and_joint_experiments_train_one_batch(experiment, tmp_path, vgg_fi
     assert summary["global_step"] == 2
 
 
+def test_joint_stage_without_structure_weights_fails_clearly(tmp_path):
+    cfg = compose_config("train", ["experiment=structureflow_joint", *TINY_SF, *_tiny_nets(), "model.net.structure=image",
+                                   "data.structures=null", "debug=fdr"], tmp_path / "run")
+    with pytest.raises(ValueError, match="model.net.structure_weights"):
+        train(cfg)
+
+
 def test_rtv_training_without_structures_fails_clearly(tmp_path):
     cfg = compose_config("train", ["experiment=structureflow_flow", *TINY_SF, "data.structures=null",
                                    "model.loss.weights.correctness=0",

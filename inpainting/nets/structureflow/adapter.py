@@ -66,11 +66,13 @@ class StructureFlowInpainter(nn.Module):
         self.structure_generator = structure_generator
         self.flow_generator = flow_generator
         self.structure = structure
+        self.loaded: dict[str, str] = {}  # generator -> the file its weights came from
         for name, path in (("structure_generator", structure_weights), ("flow_generator", flow_weights)):
             if path:
                 if getattr(self, name) is None:
                     raise ValueError(f"{name} weights given ({path}) but no {name} configured")
                 _load(getattr(self, name), path, LIGHTNING_PREFIX[name])
+                self.loaded[name] = str(path)
 
     def structure_of(self, image: torch.Tensor, structure: torch.Tensor | None = None) -> torch.Tensor:
         """``S`` in [0,1]: the given one, else the image or its RTV smoothing (``self.structure``)."""

@@ -5,7 +5,7 @@ import csv
 import json
 import pathlib
 import logging
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import lightning as L
 import torch
@@ -88,6 +88,9 @@ class InpaintingDataModule(L.LightningDataModule):
         cache_images: keep prepared images in memory (small sets such as the embedded photos only).
         max_image_pixels: decoding limit per image file (null: Pillow's 89.5 Mpx); larger files are
             an error naming them (``io.set_max_image_pixels``).
+        structures: optional ``ImageList -> ImageList`` applied to every split's images, whose samples
+            then carry a ``structure`` (e.g. :func:`inpainting.data.rtv.rtv_structures`, StructureFlow's
+            cached RTV images): it travels through the same crop, resize and flip as the image.
     """
 
     def __init__(
@@ -118,9 +121,16 @@ class InpaintingDataModule(L.LightningDataModule):
         seed: int = 0,
         cache_images: bool = False,
         max_image_pixels: Optional[int] = None,
+        structures: Optional[Callable[[ImageList], ImageList]] = None,
     ) -> None:
         super().__init__()
         set_max_image_pixels(max_image_pixels)
+        if structures is not None:
+            if augment is not None:
+                raise ValueError("data.augment cannot be combined with data.structures (the augmentations "
+                                 "expect 3-channel images)")
+            train_images, val_images, test_images = (None if images is None else structures(images)
+                                                     for images in (train_images, val_images, test_images))
         self.train_images, self.val_images = train_images, val_images
         self.test_images = test_images if test_images is not None else val_images
         self.train_masks = train_masks if train_masks is not None else FreeFormMaskGenerator()

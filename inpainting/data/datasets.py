@@ -20,6 +20,14 @@ TrainMaskSource = Callable[[int, int, np.random.Generator], np.ndarray]
 SampleKey = Union[int, Tuple[int, int]]
 
 
+def _image_entries(image: np.ndarray) -> Dict[str, object]:
+    """``image``, plus ``structure`` when the source stacks one behind the RGB channels (6 channels)."""
+    tensor = image_to_tensor(image)
+    if tensor.shape[0] == 6:
+        return {"image": tensor[:3], "structure": tensor[3:]}
+    return {"image": tensor}
+
+
 class EpochSampler(Sampler):
     """Yields ``(epoch, index)`` keys, shuffled from (seed, epoch).
 
@@ -104,7 +112,7 @@ class TrainDataset(Dataset):
             image, mask = joint_hflip(image, mask, rng)
         if self.augment is not None:
             image, mask = self.augment(image, mask, rng)
-        return {"image": image_to_tensor(image), "mask": mask_to_tensor(mask)}
+        return {**_image_entries(image), "mask": mask_to_tensor(mask)}
 
 
 @dataclass(frozen=True)
@@ -216,7 +224,7 @@ class EvalDataset(Dataset):
 
     def __getitem__(self, index: int) -> Dict[str, object]:
         image, mask, ratio, pair = self.sample_arrays(index)
-        return {"image": image_to_tensor(image), "mask": mask_to_tensor(mask),
+        return {**_image_entries(image), "mask": mask_to_tensor(mask),
                 "ratio": ratio, "bin": pair.bin, "name": pair.name}
 
 

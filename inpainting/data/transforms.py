@@ -24,10 +24,19 @@ def center_crop_square(array: np.ndarray) -> np.ndarray:
     return array[top:top + side, left:left + side]
 
 
+def _cv2_resize(array: np.ndarray, height: int, width: int, interpolation: int) -> np.ndarray:
+    """``cv2.resize``, also for images with more than 4 channels (an image stacked with its structure),
+    which cv2 only takes up to 4 at a time."""
+    if array.ndim == 3 and array.shape[2] > 4:
+        return np.concatenate([_cv2_resize(array[:, :, i:i + 3], height, width, interpolation)
+                               for i in range(0, array.shape[2], 3)], axis=2)
+    return cv2.resize(array, (width, height), interpolation=interpolation)
+
+
 def resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
     """Resize with cv2: INTER_AREA when shrinking both sides (avoids aliasing), else INTER_LINEAR."""
     shrinking = height <= array.shape[0] and width <= array.shape[1]
-    return cv2.resize(array, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    return _cv2_resize(array, height, width, cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
 class Preprocess:
@@ -60,7 +69,7 @@ class Preprocess:
         """The deterministic part (cacheable): official crop + resize, or the ``crop`` mode's resizes."""
         if self.mode == "official":
             self._check_size(image, source)
-            return cv2.resize(center_crop_square(image), (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+            return _cv2_resize(center_crop_square(image), self.size, self.size, cv2.INTER_LINEAR)
         if self.resize_short is not None:
             image = _resize_short_side(image, self.resize_short)
         if min(image.shape[:2]) < self.size:

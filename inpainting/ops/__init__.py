@@ -1,4 +1,6 @@
-"""Filtering operators (per-pixel predictive filtering)."""
+"""Custom operators: per-pixel predictive filtering (JPGNet/MISF) and StructureFlow's Gaussian sampler."""
 from inpainting.ops.filtering import IMPLEMENTATIONS, PredictiveFilter, predictive_filter
+from inpainting.ops.resample2d import Resample2d, resample2d, resample2d_reference
 
-__all__ = ["IMPLEMENTATIONS", "PredictiveFilter", "predictive_filter"]
+__all__ = ["IMPLEMENTATIONS", "PredictiveFilter", "predictive_filter", "Resample2d", "resample2d",
+           "resample2d_reference"]

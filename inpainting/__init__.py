@@ -1,0 +1,8 @@
+"""Predictive-filtering image inpainting (JPGNet, MISF) with PyTorch Lightning and Hydra."""
+import os
+
+from omegaconf import OmegaConf
+
+# `${inpainting_cwd:}`: the launch directory. `${hydra:runtime.cwd}` cannot serve as the default of
+# paths.root_dir: a sweeper resolves hydra.sweep.dir before HydraConfig exists ("HydraConfig was not set").
+OmegaConf.register_new_resolver("inpainting_cwd", os.getcwd, replace=True)

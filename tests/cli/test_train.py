@@ -34,7 +34,7 @@ def test_demo_writes_run_folder(demo_run):
     out, summary = demo_run
     for rel in ["config_resolved.yaml", "checkpoints/last.ckpt", "csv/metrics.csv", "metrics.json",
                 "tables/test_metrics.md", "tables/test_metrics.csv", "tables/test_per_image.csv",
-                "images/test.png", "images/val_epoch000.png"]:
+                "images/test.png", "images/val_epoch000_step0000002.png", "curves.png"]:
         assert (out / rel).is_file(), f"missing {rel}"
     table = (out / "tables/test_metrics.md").read_text()
     for row in ("Input", "Img-Filter"):

@@ -6,3 +6,13 @@ from omegaconf import OmegaConf
 # `${inpainting_cwd:}`: the launch directory. `${hydra:runtime.cwd}` cannot serve as the default of
 # paths.root_dir: a sweeper resolves hydra.sweep.dir before HydraConfig exists ("HydraConfig was not set").
 OmegaConf.register_new_resolver("inpainting_cwd", os.getcwd, replace=True)
+
+
+def __getattr__(name: str):
+    # `from inpainting import load_model`: the API module is imported on first use, so that
+    # `import inpainting` (done by every submodule) stays light
+    if name in ("load_model", "Inpainter"):
+        from inpainting import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'inpainting' has no attribute {name!r}")

@@ -11,7 +11,8 @@ from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
 from inpainting.cli.common import CONFIG_DIR
-from inpainting.cli.predict import pad_to_multiple, predict
+from inpainting.api import pad_to_multiple
+from inpainting.cli.predict import predict
 from inpainting.data.io import DataError
 from tests.cli.helpers import TINY, TINY_FILTER, compose_config
 from tests.conftest import shared_path

@@ -12,6 +12,7 @@ import logging
 import hydra
 from omegaconf import DictConfig, open_dict
 
+from inpainting.cli.options import evaluation_data_config, exit_if_missing
 from inpainting.cli.common import CONFIG_DIR, build_run, finish_loggers, prepare_run, write_test_outputs
 from inpainting.utils.runs import resolve_checkpoint, training_run_config, write_json
 
@@ -22,9 +23,10 @@ def evaluate(cfg: DictConfig) -> dict:
     ckpt = resolve_checkpoint(cfg.ckpt_path, cfg.paths.output_dir, prefer_best=True)
     trained = training_run_config(ckpt)
     if trained is not None and "model" in trained:
-        log.info("model config taken from the training run of %s", ckpt)
+        log.info("model and data configs taken from the training run of %s (data=<name> picks another test set)", ckpt)
         with open_dict(cfg):
             cfg.model = trained.model
+            cfg.data = evaluation_data_config(cfg, ckpt, _task_overrides())
     output_dir = prepare_run(cfg)
     run = build_run(cfg)
     try:
@@ -38,8 +40,15 @@ def evaluate(cfg: DictConfig) -> dict:
         finish_loggers(run.loggers)
 
 
+def _task_overrides() -> list[str]:
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
 def main(cfg: DictConfig) -> None:
+    exit_if_missing(cfg, "inpaint-eval")
     evaluate(cfg)
 
 

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from inpainting.api import Inpainter, build_predictor, to_pil, to_tensors
 from inpainting.cli.common import CONFIG_DIR
+from inpainting.cli.options import exit_if_missing
 from inpainting.data.io import DataError, load_image, load_mask_file
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,15 @@ def _image_files(folder: pathlib.Path) -> dict[str, pathlib.Path]:
     return files
 
 
+MASK_SUFFIX = "_mask"  # MISF release / Dunhuang naming: 10.jpg <-> 10_mask.png
+
+
 def pair_inputs(images: str | pathlib.Path, masks: str | pathlib.Path) -> list[tuple[pathlib.Path, pathlib.Path]]:
-    """(image, mask) pairs: file + file, folder + folder (by stem), or folder + one mask for all."""
+    """(image, mask) pairs: file + file, folder + folder, or folder + one mask for all.
+
+    Folders pair by file stem: ``photo.jpg`` with ``photo.png`` or ``photo_mask.png``. When images and
+    masks share one folder, files named ``<stem>_mask.*`` are the masks and the others the images.
+    """
     images, masks = pathlib.Path(images), pathlib.Path(masks)
     for path, what in ((images, "images"), (masks, "masks")):
         if not path.exists():
@@ -47,15 +55,22 @@ def pair_inputs(images: str | pathlib.Path, masks: str | pathlib.Path) -> list[t
             raise DataError(f"images={images} is one file but masks={masks} is a folder; give the mask file")
         return [(images, masks)]
     image_files = _image_files(images)
+    same_folder = masks.is_dir() and masks.resolve() == images.resolve()
+    if same_folder:
+        image_files = {stem: path for stem, path in image_files.items() if not stem.endswith(MASK_SUFFIX)}
     if not image_files:
         raise DataError(f"images={images}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
     if masks.is_file():
         return [(path, masks) for path in image_files.values()]
     mask_files = _image_files(masks)
-    unpaired = sorted(set(image_files) - set(mask_files))
+    pairs, unpaired = [], []
+    for stem, path in image_files.items():
+        mask = mask_files.get(stem + MASK_SUFFIX) or (None if same_folder else mask_files.get(stem))
+        (pairs.append((path, mask)) if mask is not None else unpaired.append(stem))
     if unpaired:
-        raise DataError(f"no mask in {masks} for {len(unpaired)} image(s) (paired by file stem): {unpaired[:5]}")
-    return [(image_files[stem], mask_files[stem]) for stem in image_files]
+        raise DataError(f"no mask in {masks} for {len(unpaired)} image(s) (paired by file stem, <stem> or "
+                        f"<stem>{MASK_SUFFIX}): {unpaired[:5]}")
+    return pairs
 
 
 def read_pair(image_path: pathlib.Path, mask_path: pathlib.Path, hole_is_white: bool, threshold: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,6 +110,7 @@ def predict(cfg: DictConfig) -> list[pathlib.Path]:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def main(cfg: DictConfig) -> None:
+    exit_if_missing(cfg, "inpaint-predict")
     predict(cfg)
 
 

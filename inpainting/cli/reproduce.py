@@ -16,7 +16,8 @@ UAFNet, run in a later sweep). The job folders (``status.json``, ``metrics.json`
 paper's numbers (``experiments/paper_tables``) side by side. A row that failed or never ran stays in
 the table as missing, with its error.
 
-Options: ``out_dir=`` (default ``experiments/results``), ``runs_dir=`` (default ``outputs/reproduce``),
+Options: ``out_dir=`` (default: the job folders' own ``<runs_dir>/<table>/<scale>/<stamp>/``),
+``runs_dir=`` (default ``outputs/reproduce``),
 ``rows=a,b`` (only these row names/ids, plus what they need), ``dry_run=true`` (print the sweeps only).
 """
 from __future__ import annotations
@@ -38,7 +39,6 @@ from inpainting.cli.common import CONFIG_DIR
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TABLES_DIR = ROOT / "experiments" / "tables"
-RESULTS_DIR = ROOT / "experiments" / "results"
 OPTIONS = {"table", "scale", "out_dir", "runs_dir", "rows", "dry_run"}
 INPUT_ROW = "Input"
 MISSING_CELL = "missing"
@@ -442,7 +442,10 @@ def reproduce(options: Mapping[str, str], extra: Sequence[str]) -> pathlib.Path:
     """Run (or plan, with dry_run) a table at a scale; returns the markdown table written."""
     spec = load_spec(options["table"])
     scale_name = options.get("scale", "demo")
-    out_dir = pathlib.Path(options.get("out_dir", RESULTS_DIR))
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
+    runs_root = pathlib.Path(options.get("runs_dir", "outputs/reproduce")).resolve() / spec.name / scale_name / stamp
+    # the report goes next to its job folders unless out_dir= is given (never into the source tree)
+    out_dir = pathlib.Path(options.get("out_dir", runs_root))
     out_stem = out_dir / (spec.name if scale_name == "full" else f"{spec.name}_{scale_name}")
     dry_run = options.get("dry_run", "false").lower() in ("1", "true", "yes")
     if spec.kind == "timing":
@@ -458,8 +461,6 @@ def reproduce(options: Mapping[str, str], extra: Sequence[str]) -> pathlib.Path:
         if problem:
             raise SystemExit(f"[reproduce] {spec.name} scale={scale_name}: not starting.\n{problem}")
 
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
-    runs_root = pathlib.Path(options.get("runs_dir", "outputs/reproduce")).resolve() / spec.name / scale_name / stamp
     outcomes: dict[str, Outcome] = {r.id: Outcome("pending", error=f"pending: {r.pending}") for r in rows if r.pending}
     checkpoints: dict[str, str] = {}
     sweep_index = 0
@@ -491,7 +492,9 @@ def reproduce(options: Mapping[str, str], extra: Sequence[str]) -> pathlib.Path:
                     checkpoints[row_id] = checkpoint_of(outcome.job_dir)
     if dry_run:
         return out_stem.with_suffix(".md")
-    notes = [*(scale.get("notes") or []), f"Job folders: {runs_root}."]
+    jobs = os.path.relpath(runs_root, out_dir.resolve())
+    notes = [*(scale.get("notes") or []), "Job folders: the numbered folders next to this report." if jobs == "."
+             else f"Job folders: {jobs} (relative to this report)."]
     md_path, _ = aggregate(spec, outcomes, out_stem, notes, rows)
     print(md_path.read_text(encoding="utf-8"))
     print(f"[reproduce] wrote {md_path} and {md_path.with_suffix('.csv')}")

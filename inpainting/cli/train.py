@@ -25,6 +25,7 @@ from inpainting.cli.common import (
     prepare_run,
     write_test_outputs,
 )
+from inpainting.cli.options import exit_if_missing
 from inpainting.launch.ddp_children import ddp_job_scope
 from inpainting.utils.runs import resolve_checkpoint, run_folder_of, write_json, write_status
 
@@ -117,6 +118,7 @@ def resume_run_dir_override(argv: list[str]) -> str | None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
+    exit_if_missing(cfg, "inpaint-train")
     return train(cfg)["objective"]
 
 

@@ -143,3 +143,10 @@ def test_demo_misf_ablation_table_end_to_end(tmp_path):
         assert table[name]["status"] == "ok", table[name]["error"]
         assert 0 < float(table[name]["psnr/overall"]) < 100
     assert "VGG19 perceptual and style losses are off" in md.read_text()
+
+
+def test_report_defaults_to_the_job_folder(tmp_path, capsys):
+    md = rp.reproduce({"table": "jpgnet_table3", "scale": "demo", "rows": "EdgeConnect", "dry_run": "true",
+                       "runs_dir": str(tmp_path / "runs")}, [])
+    assert md.parent.parent == (tmp_path / "runs/jpgnet_table3/demo").resolve()  # <runs_dir>/<table>/<scale>/<stamp>/
+    assert md.name == "jpgnet_table3_demo.md"

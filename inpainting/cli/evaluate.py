@@ -12,8 +12,8 @@ import logging
 import hydra
 from omegaconf import DictConfig, open_dict
 
-from inpainting.cli.options import evaluation_data_config, exit_if_missing
 from inpainting.cli.common import CONFIG_DIR, build_run, finish_loggers, prepare_run, write_test_outputs
+from inpainting.cli.options import evaluation_data_config, exit_if_missing
 from inpainting.utils.runs import resolve_checkpoint, training_run_config, write_json
 
 log = logging.getLogger(__name__)

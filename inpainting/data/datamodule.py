@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import csv
 import json
-import pathlib
 import logging
+import pathlib
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import lightning as L
@@ -13,8 +13,15 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from inpainting.data.augment import JointAugment
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
-from inpainting.data.datasets import (EpochSampler, EvalDataset, ProceduralEvalMasks, TrainDataset,
-                                      TrainMaskSource, build_eval_pairs, build_paired_eval_pairs)
+from inpainting.data.datasets import (
+    EpochSampler,
+    EvalDataset,
+    ProceduralEvalMasks,
+    TrainDataset,
+    TrainMaskSource,
+    build_eval_pairs,
+    build_paired_eval_pairs,
+)
 from inpainting.data.mask_files import MaskFiles
 from inpainting.data.masks import STREAM_TEST, STREAM_VAL, FreeFormMaskGenerator
 from inpainting.data.sources import ImageList

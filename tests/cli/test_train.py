@@ -94,8 +94,9 @@ def test_evaluate_run_folder(demo_run, tmp_path):
 
 def test_checkpoint_hyperparameters_are_plain_values(demo_run):
     # Hydra hands mappings over as DictConfig; weights_only=True loading must still accept the file
-    from inpainting.models.base import _plain
     from omegaconf import OmegaConf
+
+    from inpainting.models.base import _plain
 
     assert _plain({"a": OmegaConf.create({"b": [1, 2]})}) == {"a": {"b": [1, 2]}}
     out, _ = demo_run

@@ -14,6 +14,7 @@ import logging
 import pathlib
 
 import hydra
+import torch
 from omegaconf import DictConfig
 
 from inpainting.api import Inpainter, build_predictor, to_pil, to_tensors

@@ -37,7 +37,8 @@ InpaintFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (image, mask
 class Predictor:
     """A model as a function on framework tensors, with the size multiple its network needs.
 
-    ``net``: the network (adapter or LightningModule) behind ``inpaint``; None for classical methods."""
+    ``net``: the network adapter behind ``inpaint`` (``forward(image, mask) -> {"pred": ...}``); None for
+    classical methods."""
 
     inpaint: InpaintFn
     multiple: int
@@ -86,7 +87,7 @@ def load_run_module(source: str | pathlib.Path, device: torch.device | str = "cp
 
 def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
     model, ckpt = load_run_module(source, device)
-    return Predictor(model.inpaint, size_multiple(model.net), f"run checkpoint {ckpt}", model)
+    return Predictor(model.inpaint, size_multiple(model.net), f"run checkpoint {ckpt}", model.net)
 
 
 def _official_model(source: pathlib.Path, kind: str, device: torch.device) -> Predictor:

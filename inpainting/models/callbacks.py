@@ -144,6 +144,9 @@ class ImagePanel(L.Callback):
         labels = tile_labels({k: v.detach().float().cpu() for k, v in outputs.items() if k == "pred"},
                              image.cpu(), mask.cpu())
         header = f"{key.split('/')[0]} | epoch {trainer.current_epoch} | step {trainer.global_step}"
+        if key.startswith("test"):  # the tested weights, not where training stopped
+            tested = getattr(trainer, "ckpt_path", None)
+            header = f"test | {pathlib.Path(tested).name if tested else f'current weights, step {trainer.global_step}'}"
         panel = labelled_panel(columns, header, labels, self.num_images, self.min_tile)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         panel.save(self.output_dir / f"{stem}.png", format="PNG")

@@ -18,7 +18,7 @@ install: $(VENV)/.installed  ## create .venv and install the package with its de
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) tools/tvshim.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev,search,loggers,export]'
 	$(BIN)/python tools/install_tvshim.py
 	$(BIN)/python -c "import torchvision, lightning, lpips; print('torch', __import__('torch').__version__, '| torchvision', torchvision.__version__, '| lightning', lightning.__version__)"
 	touch $@
@@ -38,7 +38,7 @@ bench: install  ## operator benchmark (prints fast/reference ratios)
 TABLE ?= misf_table3
 SCALE ?= demo
 reproduce: install  ## one paper table: make reproduce TABLE=misf_table3 SCALE=demo|small|full|released [WEIGHTS=<dir>] [ARGS="paths.data_dir=/data"]
-	$(BIN)/python -m inpainting.cli.reproduce table=$(TABLE) scale=$(SCALE) $(if $(WEIGHTS),weights=$(WEIGHTS)) $(ARGS)
+	$(BIN)/python -m inpainting.cli.reproduce table=$(TABLE) scale=$(SCALE) out_dir=experiments/results $(if $(WEIGHTS),weights=$(WEIGHTS)) $(ARGS)
 
 clean:  ## remove run outputs (not the venv)
 	rm -rf outputs multirun logs

@@ -4,3 +4,18 @@ import os
 # albumentations (data.augment) asks PyPI for a newer version on every import unless this is set;
 # set before any albumentations import, a user's own value kept
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+from omegaconf import OmegaConf
+
+# `${inpainting_cwd:}`: the launch directory. `${hydra:runtime.cwd}` cannot serve as the default of
+# paths.root_dir: a sweeper resolves hydra.sweep.dir before HydraConfig exists ("HydraConfig was not set").
+OmegaConf.register_new_resolver("inpainting_cwd", os.getcwd, replace=True)
+
+
+def __getattr__(name: str):
+    # `from inpainting import load_model`: the API module is imported on first use, so that
+    # `import inpainting` (done by every submodule) stays light
+    if name in ("load_model", "Inpainter"):
+        from inpainting import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'inpainting' has no attribute {name!r}")

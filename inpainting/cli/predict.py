@@ -12,110 +12,19 @@ from __future__ import annotations
 
 import logging
 import pathlib
-from dataclasses import dataclass
-from typing import Callable
 
 import hydra
-import numpy as np
 import torch
-import torch.nn.functional as F
-from omegaconf import DictConfig, OmegaConf
-from PIL import Image
+from omegaconf import DictConfig
 
+from inpainting.api import Inpainter, build_predictor, to_pil, to_tensors
 from inpainting.cli.common import CONFIG_DIR
+from inpainting.cli.options import exit_if_missing
 from inpainting.data.io import DataError, load_image, load_mask_file, set_max_image_pixels
-from inpainting.data.masks import MaskPolarity
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-CLASSICAL = {"telea": "telea", "ns": "navier_stokes", "navier_stokes": "navier_stokes", "biharmonic": "biharmonic"}
-KPN_MULTIPLE = 16  # four 2x poolings in the KPN U-Net
-ENCODER_MULTIPLE = 4  # two stride-2 stages in the MISF / EdgeConnect encoders
-
-Inpaint = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (image, mask) -> composited result
-
-
-@dataclass
-class Predictor:
-    """A model as a function on framework tensors, with the size multiple its network needs."""
-
-    inpaint: Inpaint
-    multiple: int
-    description: str
-
-
-# -- models --------------------------------------------------------------------------------------
-def size_multiple(net: torch.nn.Module) -> int:
-    """The input side multiple a network needs: 16 with a KPN inside, 4 for MISF/EdgeConnect encoders, else 1."""
-    from inpainting.nets.edgeconnect import EdgeGenerator, InpaintGenerator
-    from inpainting.nets.kpn import KPN
-    from inpainting.nets.misf import MISFGenerator
-
-    modules = list(net.modules())
-    if any(isinstance(m, KPN) for m in modules):
-        return KPN_MULTIPLE
-    if any(isinstance(m, (MISFGenerator, EdgeGenerator, InpaintGenerator)) for m in modules):
-        return ENCODER_MULTIPLE
-    return 1
-
-
-def _composited(net: torch.nn.Module) -> Inpaint:
-    from inpainting.eval.metrics import composite
-
-    @torch.no_grad()
-    def run(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return composite(net(image, mask)["pred"], image, mask)
-
-    return run
-
-
-def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
-    from inpainting.utils.instantiate import run_model_config
-    from inpainting.utils.runs import resolve_checkpoint
-
-    ckpt = resolve_checkpoint(str(source), source, prefer_best=True)
-    model_cfg = run_model_config(ckpt)  # allow-listed targets only: the folder may come from anyone
-    if model_cfg is None:
-        raise FileNotFoundError(f"{ckpt}: no config_resolved.yaml in its run folder (or the one above), so the model cannot be rebuilt")
-    model = hydra.utils.instantiate(model_cfg)
-    model.load_weights(ckpt)
-    model.eval().to(device)
-    return Predictor(model.inpaint, size_multiple(model.net), f"run checkpoint {ckpt}")
-
-
-def _official_model(source: pathlib.Path, kind: str, device: torch.device) -> Predictor:
-    from inpainting.models.adapters import MISFInpainter, PFUNetInpainter
-    from inpainting.nets.checkpoints import load_jpgnet_kpn
-    from inpainting.nets.kpn import pfunet
-    from inpainting.nets.misf import MISFGenerator
-
-    if kind == "misf":
-        net = MISFInpainter(MISFGenerator(variant="misf"), weights=str(source))
-    elif kind == "pfunet":
-        net = PFUNetInpainter(pfunet())
-        load_jpgnet_kpn(net.kpn, source)
-    else:
-        raise ValueError(f"model.official={kind!r}: choose misf or pfunet")
-    net.eval().to(device)
-    return Predictor(_composited(net), size_multiple(net), f"official {kind} weights {source}")
-
-
-def build_predictor(model_cfg: DictConfig, device: torch.device) -> Predictor:
-    """The model named by ``model.source`` (see the module doc)."""
-    source = str(model_cfg.source)
-    if source.lower() in CLASSICAL:
-        from inpainting.eval.classical import classical_inpainter
-        from inpainting.eval.metrics import composite
-
-        method = classical_inpainter(CLASSICAL[source.lower()])
-        return Predictor(lambda image, mask: composite(method(image, mask), image, mask), 1, f"classical {source}")
-    path = pathlib.Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"model.source={source}: no such file or folder, and not one of {sorted(CLASSICAL)}")
-    if model_cfg.get("official"):
-        return _official_model(path, str(model_cfg.official), device)
-    return _run_model(path, device)
 
 
 # -- inputs --------------------------------------------------------------------------------------
@@ -129,8 +38,15 @@ def _image_files(folder: pathlib.Path) -> dict[str, pathlib.Path]:
     return files
 
 
+MASK_SUFFIX = "_mask"  # MISF release / Dunhuang naming: 10.jpg <-> 10_mask.png
+
+
 def pair_inputs(images: str | pathlib.Path, masks: str | pathlib.Path) -> list[tuple[pathlib.Path, pathlib.Path]]:
-    """(image, mask) pairs: file + file, folder + folder (by stem), or folder + one mask for all."""
+    """(image, mask) pairs: file + file, folder + folder, or folder + one mask for all.
+
+    Folders pair by file stem: ``photo.jpg`` with ``photo.png`` or ``photo_mask.png``. When images and
+    masks share one folder, files named ``<stem>_mask.*`` are the masks and the others the images.
+    """
     images, masks = pathlib.Path(images), pathlib.Path(masks)
     for path, what in ((images, "images"), (masks, "masks")):
         if not path.exists():
@@ -140,15 +56,22 @@ def pair_inputs(images: str | pathlib.Path, masks: str | pathlib.Path) -> list[t
             raise DataError(f"images={images} is one file but masks={masks} is a folder; give the mask file")
         return [(images, masks)]
     image_files = _image_files(images)
+    same_folder = masks.is_dir() and masks.resolve() == images.resolve()
+    if same_folder:
+        image_files = {stem: path for stem, path in image_files.items() if not stem.endswith(MASK_SUFFIX)}
     if not image_files:
         raise DataError(f"images={images}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
     if masks.is_file():
         return [(path, masks) for path in image_files.values()]
     mask_files = _image_files(masks)
-    unpaired = sorted(set(image_files) - set(mask_files))
+    pairs, unpaired = [], []
+    for stem, path in image_files.items():
+        mask = mask_files.get(stem + MASK_SUFFIX) or (None if same_folder else mask_files.get(stem))
+        (pairs.append((path, mask)) if mask is not None else unpaired.append(stem))
     if unpaired:
-        raise DataError(f"no mask in {masks} for {len(unpaired)} image(s) (paired by file stem): {unpaired[:5]}")
-    return [(image_files[stem], mask_files[stem]) for stem in image_files]
+        raise DataError(f"no mask in {masks} for {len(unpaired)} image(s) (paired by file stem, <stem> or "
+                        f"<stem>{MASK_SUFFIX}): {unpaired[:5]}")
+    return pairs
 
 
 def read_pair(image_path: pathlib.Path, mask_path: pathlib.Path, hole_is_white: bool, threshold: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -158,10 +81,7 @@ def read_pair(image_path: pathlib.Path, mask_path: pathlib.Path, hole_is_white: 
     if raw.shape != image.shape[:2]:
         log.warning("%s: mask %s is %dx%d, image is %dx%d: resizing the mask (nearest)", image_path.name, mask_path,
                     raw.shape[1], raw.shape[0], image.shape[1], image.shape[0])
-        raw = np.asarray(Image.fromarray(raw).resize((image.shape[1], image.shape[0]), Image.NEAREST))
-    hole = MaskPolarity(threshold=threshold, reverse=not hole_is_white).holes(raw)
-    image_t = torch.tensor(image).permute(2, 0, 1)[None].float() / 255
-    return image_t, torch.tensor(hole)[None, None].float()
+    return to_tensors(image, raw, hole_is_white, threshold)
 
 
 def warn_degenerate_mask(mask: torch.Tensor, image_path: pathlib.Path, mask_path: pathlib.Path) -> None:
@@ -175,25 +95,6 @@ def warn_degenerate_mask(mask: torch.Tensor, image_path: pathlib.Path, mask_path
                     "and mask.threshold)", mask_path, image_path.name)
 
 
-def pad_to_multiple(image: torch.Tensor, mask: torch.Tensor, multiple: int, mode: str) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
-    """Pad bottom/right to a multiple of ``multiple``; the padding is known (mask 0). Returns the original (H, W)."""
-    height, width = image.shape[-2:]
-    pad_h, pad_w = (-height) % multiple, (-width) % multiple
-    if pad_h or pad_w:
-        if mode == "reflect" and (pad_h >= height or pad_w >= width):
-            raise ValueError(f"image of {width}x{height} is too small to reflect-pad to a multiple of {multiple}; use pad.mode=zero")
-        if mode not in ("reflect", "zero"):
-            raise ValueError(f"pad.mode={mode!r}: choose reflect or zero")
-        image = F.pad(image, (0, pad_w, 0, pad_h), mode="reflect" if mode == "reflect" else "constant")
-        mask = F.pad(mask, (0, pad_w, 0, pad_h))
-    return image, mask, (height, width)
-
-
-def save_png(result: torch.Tensor, path: pathlib.Path) -> None:
-    array = (result[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
-    Image.fromarray(array).save(path)
-
-
 # -- entry point ---------------------------------------------------------------------------------
 def predict(cfg: DictConfig) -> list[pathlib.Path]:
     """Inpaint every (image, mask) pair; returns the written PNG paths."""
@@ -204,10 +105,9 @@ def predict(cfg: DictConfig) -> list[pathlib.Path]:
     existing = [p for p in outputs if p.exists()]
     if existing and not cfg.overwrite:
         raise FileExistsError(f"{len(existing)} output(s) already exist, e.g. {existing[0]}; pass overwrite=true to replace them")
-    device = torch.device(cfg.device)
-    predictor = build_predictor(cfg.model, device)
-    multiple = int(cfg.pad.multiple or predictor.multiple)
-    log.info("%s; padding to a multiple of %d (%s)", predictor.description, multiple, cfg.pad.mode)
+    inpainter = Inpainter(build_predictor(str(cfg.model.source), cfg.model.get("official"), cfg.device), cfg.device,
+                          str(cfg.pad.mode), cfg.pad.multiple)
+    log.info("%s; padding to a multiple of %d (%s)", inpainter.description, inpainter.multiple, cfg.pad.mode)
     output_dir.mkdir(parents=True, exist_ok=True)
     from rich.progress import track
 
@@ -218,17 +118,17 @@ def predict(cfg: DictConfig) -> list[pathlib.Path]:
         image, mask = read_pair(image_path, mask_path, bool(cfg.mask.hole_is_white), int(cfg.mask.threshold))
         warn_degenerate_mask(mask, image_path, mask_path)
         try:
-            padded, padded_mask, (height, width) = pad_to_multiple(image, mask, multiple, str(cfg.pad.mode))
-        except ValueError as error:
+            result = inpainter.inpaint_tensor(image, mask)
+        except ValueError as error:  # e.g. too small to pad: name the image
             raise DataError(f"{image_path}: {error}") from error
-        result = predictor.inpaint(padded.to(device), padded_mask.to(device))[..., :height, :width]
-        save_png(result, out_path)
+        to_pil(result).save(out_path)
     log.info("wrote %d image(s) to %s", len(outputs), output_dir)
     return outputs
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def main(cfg: DictConfig) -> None:
+    exit_if_missing(cfg, "inpaint-predict")
     predict(cfg)
 
 

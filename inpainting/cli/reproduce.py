@@ -17,7 +17,8 @@ into ``<out_dir>/<table>[_<scale>].{md,csv}``, one section per dataset, with the
 (``experiments/paper_tables``) and the difference beside ours. A row that failed or never ran stays in
 the table as missing, with its error.
 
-Options: ``out_dir=`` (default ``experiments/results``), ``runs_dir=`` (default ``outputs/reproduce``),
+Options: ``out_dir=`` (default: next to the job folders, ``<runs_dir>/<table>/<scale>/<stamp>/``; ``make
+reproduce`` gives ``experiments/results``), ``runs_dir=`` (default ``outputs/reproduce``),
 ``rows=a,b`` (only these row names/ids, plus what they need), ``datasets=Places2,CelebA`` (only these
 paper columns), ``weights=<dir>`` (``scale=released``: the authors' files), ``dry_run=true`` (print, per
 dataset, the stages with their commands, the missing data, and each job's estimated training time on
@@ -42,7 +43,6 @@ from inpainting.cli.common import CONFIG_DIR
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TABLES_DIR = ROOT / "experiments" / "tables"
-RESULTS_DIR = ROOT / "experiments" / "results"
 SCALES_DIR = CONFIG_DIR / "scale"
 OPTIONS = {"table", "scale", "out_dir", "runs_dir", "rows", "dry_run", "estimate", "weights", "datasets"}
 INPUT_ROW = "Input"
@@ -544,7 +544,10 @@ def reproduce(options: Mapping[str, str], extra: Sequence[str]) -> pathlib.Path:
     """Run (or plan, with dry_run) a table at a scale; returns the markdown table written."""
     spec = load_spec(options["table"])
     scale_name = options.get("scale", "demo")
-    out_dir = pathlib.Path(options.get("out_dir", RESULTS_DIR))
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
+    runs_root = pathlib.Path(options.get("runs_dir", "outputs/reproduce")).resolve() / spec.name / scale_name / stamp
+    # the report goes next to its job folders unless out_dir= is given (never into the source tree)
+    out_dir = pathlib.Path(options.get("out_dir", runs_root))
     out_stem = out_dir / (spec.name if scale_name == "full" else f"{spec.name}_{scale_name}")
     dry_run = options.get("dry_run", "false").lower() in ("1", "true", "yes")
     if spec.kind == "timing":
@@ -569,8 +572,6 @@ def reproduce(options: Mapping[str, str], extra: Sequence[str]) -> pathlib.Path:
                 raise SystemExit(message + "\n".join(problems.values()))
             print(message + "\n".join(problems.values()))
 
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
-    runs_root = pathlib.Path(options.get("runs_dir", "outputs/reproduce")).resolve() / spec.name / scale_name / stamp
     sections = {}
     for label, data in passes.items():
         if dry_run:
@@ -582,7 +583,9 @@ def reproduce(options: Mapping[str, str], extra: Sequence[str]) -> pathlib.Path:
     if dry_run:
         return out_stem.with_suffix(".md")
     first_paper_dataset = next(iter(spec.datasets), None)
-    notes = [*(scale.get("notes") or []), f"Job folders: {runs_root}."]
+    jobs = os.path.relpath(runs_root, out_dir.resolve())
+    notes = [*(scale.get("notes") or []), "Job folders: the numbered folders next to this report." if jobs == "."
+             else f"Job folders: {jobs} (relative to this report)."]
     if not scale.get("per_dataset") and first_paper_dataset:
         notes.append(f"The paper column is the paper's {first_paper_dataset} column; our numbers come from the scale's own data.")
     md_path, _ = aggregate(spec, sections, out_stem, notes, rows, paper_dataset=first_paper_dataset)

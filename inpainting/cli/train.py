@@ -29,6 +29,7 @@ from inpainting.cli.common import (
     prepare_run,
     write_test_outputs,
 )
+from inpainting.cli.options import exit_if_missing
 from inpainting.launch.ddp_children import ddp_job_scope
 from inpainting.utils.runs import (
     RESOLVED_CONFIG,
@@ -110,11 +111,23 @@ def _fit_and_test(cfg: DictConfig, run, output_dir: pathlib.Path, ckpt: str | No
         metrics.update({k: float(v) for k, v in run.trainer.callback_metrics.items()})
         if run.trainer.is_global_zero:
             write_test_outputs(run.model, output_dir, cfg)
-    objective = metrics.get(cfg.get("optimized_metric", ""))
+    objective = _objective(run.trainer, metrics, cfg.get("optimized_metric"))
     summary = {"metrics": metrics, "objective": objective, "global_step": run.trainer.global_step}
     if run.trainer.is_global_zero:
         write_json(summary, output_dir / "metrics.json")
     return summary
+
+
+def _objective(trainer, metrics: dict, name: str | None) -> float | None:
+    """``name``'s value for the checkpoint that was tested: the best score when the checkpoint
+    callback monitors ``name`` (the last epoch's value would reward a run that peaked and fell back)."""
+    if not name:
+        return None
+    checkpoint = trainer.checkpoint_callback
+    best = getattr(checkpoint, "best_model_score", None)
+    if best is not None and getattr(checkpoint, "monitor", None) == name:
+        return float(best)
+    return metrics.get(name)
 
 
 def _is_rank_zero(run) -> bool:
@@ -143,6 +156,7 @@ def resume_run_dir_override(argv: list[str]) -> str | None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
+    exit_if_missing(cfg, "inpaint-train")
     return train(cfg)["objective"]
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import csv
 import json
-import pathlib
 import logging
+import pathlib
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import lightning as L

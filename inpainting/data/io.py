@@ -105,17 +105,22 @@ def _to_single_or_rgb(image: Image.Image, path: PathLike) -> np.ndarray:
     return np.asarray(image)
 
 
-def load_image(path: PathLike) -> np.ndarray:
-    """Read an image file as an RGB uint8 array of shape (H, W, 3), following the module rules."""
-    array = _to_single_or_rgb(_open(path), path)
+def _decoded(source: PathLike | Image.Image) -> Image.Image:
+    """A file opened (and decoded), or an in-memory PIL image as it is (the Python API's input)."""
+    return source if isinstance(source, Image.Image) else _open(source)
+
+
+def load_image(path: PathLike | Image.Image) -> np.ndarray:
+    """Read an image file (or a PIL image) as an RGB uint8 array (H, W, 3), following the module rules."""
+    array = _to_single_or_rgb(_decoded(path), path)
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     return np.ascontiguousarray(array)
 
 
-def load_mask_file(path: PathLike) -> np.ndarray:
-    """Read a mask file as a raw single-channel uint8 array (H, W); polarity is NOT applied here."""
-    array = _to_single_or_rgb(_open(path), path)
+def load_mask_file(path: PathLike | Image.Image) -> np.ndarray:
+    """Read a mask file (or a PIL image) as a raw single-channel uint8 array (H, W); polarity is NOT applied here."""
+    array = _to_single_or_rgb(_decoded(path), path)
     if array.ndim == 3:
         if not (np.array_equal(array[..., 0], array[..., 1]) and np.array_equal(array[..., 0], array[..., 2])):
             raise DataError(f"{path}: mask is a colour image (RGB channels differ); masks must be grayscale")

@@ -137,7 +137,7 @@ class FreeFormMaskGenerator:
             angle = mean_angle + rng.uniform(-angle_jitter, angle_jitter)
             angle = angle if i % 2 == 0 else 2 * math.pi - angle
             length = float(np.clip(rng.normal(mean_length, mean_length / 2), 0, 2 * mean_length))
-            heading = rng.uniform(0, 2 * math.pi) if i == 0 else heading + angle
+            heading = rng.uniform(0, 2 * math.pi) if i == 0 else heading + angle  # noqa: F821 (set at i == 0)
             nx = float(np.clip(x + length * math.cos(heading), 0, width - 1))
             ny = float(np.clip(y + length * math.sin(heading), 0, height - 1))
             cv2.line(mask, (int(x), int(y)), (int(nx), int(ny)), 1, brush)

@@ -165,6 +165,20 @@ class InpaintingModule(L.LightningModule):
         if "hyper_parameters" in checkpoint:
             checkpoint["hyper_parameters"] = _plain(checkpoint["hyper_parameters"])
 
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, map_location=None, **kwargs):
+        """The module of a checkpoint of ours, rebuilt from its run's ``config_resolved.yaml`` (the
+        networks are constructor arguments, so Lightning's hparams-based loader cannot rebuild it)."""
+        from inpainting.api import load_run_module
+
+        if kwargs:
+            raise TypeError(f"load_from_checkpoint takes no overrides ({', '.join(kwargs)}): edit the run's "
+                            "config_resolved.yaml, or instantiate the model and call load_weights(path)")
+        model, _ = load_run_module(checkpoint_path, map_location or "cpu")
+        if not isinstance(model, cls):
+            raise TypeError(f"{checkpoint_path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
+
     def load_weights(self, path: str) -> None:
         """Warm start from a Lightning checkpoint's weights only (no optimizer or loop state)."""
         state = torch.load(path, map_location="cpu", weights_only=True)

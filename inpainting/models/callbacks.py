@@ -1,15 +1,24 @@
-"""Callbacks: the fixed image panel (PNG grids in the run folder, and W&B when attached)."""
+"""Callbacks: the fixed image panel (PNG grids in the run folder, and W&B when attached), training
+curves as a PNG from the CSV metrics, and a progress bar that shows the validation PSNR."""
 from __future__ import annotations
 
+import csv
+import logging
 import pathlib
 
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
+from PIL import Image, ImageDraw, ImageFont
 from torch.utils.data import default_collate
 
-from inpainting.eval.grid import grid_image, inpainting_columns, save_grid
+from inpainting.eval.grid import PAD, TITLE_HEIGHT, grid_image, inpainting_columns
+from inpainting.eval.metrics import hole_ratio, inpainting_scores
+
+log = logging.getLogger(__name__)
+COLOUR_MAP = "viridis"  # single-channel maps (uncertainty, off-centre weight), scale 0..1
 
 
 def _first_items(dataloader, count: int) -> dict | None:
@@ -35,8 +44,70 @@ def panel_columns(outputs: dict, image: torch.Tensor, mask: torch.Tensor) -> dic
     return inpainting_columns(image, mask, outputs["pred"].clamp(0, 1), extra)
 
 
+def colourise(x: torch.Tensor, cmap: str = COLOUR_MAP) -> torch.Tensor:
+    """(B,1,H,W) in [0,1] -> (B,3,H,W) through a matplotlib colour map."""
+    from matplotlib import colormaps
+
+    rgba = colormaps[cmap](x[:, 0].clamp(0, 1).numpy())
+    return torch.from_numpy(rgba[..., :3]).permute(0, 3, 1, 2).float()
+
+
+def _colour_bar(width: int, names: list[str], font: ImageFont.ImageFont) -> Image.Image:
+    """A strip 'names: 0 [colour ramp] 1' explaining the colourised columns."""
+    from matplotlib import colormaps
+
+    strip = Image.new("RGB", (width, TITLE_HEIGHT + PAD), (255, 255, 255))
+    draw = ImageDraw.Draw(strip)
+    label = f"{', '.join(names)}: 0"
+    draw.text((PAD, 2), label, fill=(0, 0, 0), font=font)
+    left = PAD + int(draw.textlength(label, font=font)) + 4
+    ramp_width = max(16, min(256, width - left - 24))
+    ramp = (colormaps[COLOUR_MAP](np.linspace(0, 1, ramp_width))[:, :3] * 255).astype(np.uint8)
+    strip.paste(Image.fromarray(np.repeat(ramp[None], TITLE_HEIGHT - 4, axis=0)), (left, 2))
+    draw.text((left + ramp_width + 4, 2), "1", fill=(0, 0, 0), font=font)
+    return strip
+
+
+def labelled_panel(columns: dict[str, torch.Tensor], header: str, row_labels: list[str], max_rows: int,
+                   min_tile: int) -> Image.Image:
+    """The grid with a header line, a label after each row and a colour scale for single-channel maps."""
+    maps = [name for name, x in columns.items() if x.shape[1] == 1]
+    shown = {name: colourise(x) if name in maps else x for name, x in columns.items()}
+    grid = grid_image(shown, max_rows=max_rows, min_tile=min_tile)
+    font = ImageFont.load_default()
+    rows = min(max_rows, next(iter(columns.values())).shape[0])
+    tile = (grid.height - TITLE_HEIGHT - PAD) // rows - PAD
+    measure = ImageDraw.Draw(grid)
+    label_width = PAD + max([int(measure.textlength(s, font=font)) for s in row_labels] + [0]) + PAD
+    bar = _colour_bar(grid.width + label_width, maps, font) if maps else None
+    height = TITLE_HEIGHT + grid.height + (bar.height if bar else 0)
+    canvas = Image.new("RGB", (grid.width + label_width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((PAD, 2), header, fill=(0, 0, 0), font=font)
+    canvas.paste(grid, (0, TITLE_HEIGHT))
+    for row, text in enumerate(row_labels[:rows]):
+        y = 2 * TITLE_HEIGHT + PAD + row * (tile + PAD) + tile // 2 - 6
+        draw.text((grid.width, y), text, fill=(0, 0, 0), font=font)
+    if bar:
+        canvas.paste(bar, (0, TITLE_HEIGHT + grid.height))
+    return canvas
+
+
+def tile_labels(outputs: dict, image: torch.Tensor, mask: torch.Tensor) -> list[str]:
+    """'hole 13% | 21.4 dB' per tile: hole ratio and PSNR of the composite (PSNR only for RGB outputs)."""
+    ratios = hole_ratio(mask).tolist()
+    pred = outputs["pred"]
+    if pred.shape != image.shape:
+        return [f"hole {100 * r:.0f}%" for r in ratios]
+    psnr = inpainting_scores(pred.clamp(0, 1), image, mask)["psnr"].tolist()
+    return [f"hole {100 * r:.0f}% | {p:.1f} dB" for r, p in zip(ratios, psnr)]
+
+
 class ImagePanel(L.Callback):
-    """Same images, same masks, every time: ``images/val_epochNNN.png``, ``images/test.png``."""
+    """Same images, same masks, every time: ``images/val_epochNNN_stepNNNNNNN.png`` (one per validation,
+    so mid-epoch validations do not overwrite each other), ``images/test.png``. The header says the
+    stage, epoch and step; each row ends with its hole ratio and PSNR; single-channel maps are
+    colourised with a scale at the bottom."""
 
     def __init__(self, num_images: int = 6, every_n_epochs: int = 1, output_dir: str = "images", min_tile: int = 128):
         self.num_images = num_images
@@ -49,7 +120,8 @@ class ImagePanel(L.Callback):
             return
         loaders = trainer.val_dataloaders
         loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
-        self._render(trainer, pl_module, loader, f"val_epoch{trainer.current_epoch:03d}", "val/panel")
+        stem = f"val_epoch{trainer.current_epoch:03d}_step{trainer.global_step:07d}"
+        self._render(trainer, pl_module, loader, stem, "val/panel")
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         loaders = trainer.test_dataloaders
@@ -69,14 +141,100 @@ class ImagePanel(L.Callback):
         outputs = pl_module(image, mask)
         pl_module.train(was_training)
         columns = {k: v.detach().float().cpu() for k, v in panel_columns(outputs, image, mask).items()}
-        save_grid(self.output_dir / f"{stem}.png", columns, max_rows=self.num_images, min_tile=self.min_tile)
+        labels = tile_labels({k: v.detach().float().cpu() for k, v in outputs.items() if k == "pred"},
+                             image.cpu(), mask.cpu())
+        header = f"{key.split('/')[0]} | epoch {trainer.current_epoch} | step {trainer.global_step}"
+        if key.startswith("test"):  # the tested weights, not where training stopped
+            tested = getattr(trainer, "ckpt_path", None)
+            header = f"test | {pathlib.Path(tested).name if tested else f'current weights, step {trainer.global_step}'}"
+        panel = labelled_panel(columns, header, labels, self.num_images, self.min_tile)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        panel.save(self.output_dir / f"{stem}.png", format="PNG")
+        for lg in trainer.loggers:
+            if isinstance(lg, TensorBoardLogger):
+                lg.experiment.add_image(key, np.asarray(panel), trainer.global_step, dataformats="HWC")
         wandb_loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
         if wandb_loggers:
             # one uint8 image per panel: wandb casts float arrays with a bare uint8 cast (black images)
-            panel = np.asarray(grid_image(columns, max_rows=self.num_images, min_tile=self.min_tile))
-            ratios = batch.get("ratio")
-            caption = " | ".join(columns)
-            if ratios is not None:
-                caption += "; hole ratios " + ", ".join(f"{100 * float(r):.0f}%" for r in ratios)
+            caption = " | ".join(columns) + "; " + ", ".join(labels)
             for lg in wandb_loggers:
-                lg.log_image(key=key, images=[panel], caption=[caption], step=trainer.global_step)
+                lg.log_image(key=key, images=[np.asarray(panel)], caption=[caption], step=trainer.global_step)
+
+
+class ValueProgressBar(TQDMProgressBar):
+    """Lightning's TQDM bar plus the latest values of ``show`` (e.g. val/psnr) once they exist."""
+
+    def __init__(self, show: list[str] | tuple[str, ...] = ("val/psnr",), **kwargs):
+        super().__init__(**kwargs)
+        self.show = list(show)
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict:
+        items = super().get_metrics(trainer, pl_module)
+        for name in self.show:
+            value = trainer.callback_metrics.get(name)
+            if value is not None:
+                items[name] = f"{float(value):.3f}"
+        return items
+
+
+def plot_curves(metrics_csv: str | pathlib.Path, png: str | pathlib.Path) -> pathlib.Path | None:
+    """Training and validation curves from a Lightning ``metrics.csv`` (x = step): one axis for the
+    ``train/`` losses, one per validation metric (overall and per bin). None when nothing was logged."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed; also inside DDP children and on clusters
+    import matplotlib.pyplot as plt
+
+    with open(metrics_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    series: dict[str, list[tuple[float, float]]] = {}
+    for row in rows:
+        if not row.get("step"):
+            continue
+        for key, value in row.items():
+            if key.startswith(("train/", "val/")) and value not in ("", None):
+                series.setdefault(key, []).append((float(row["step"]), float(value)))
+    groups: dict[str, list[str]] = {}
+    for key in sorted(series):
+        if key == "train/iteration":
+            continue
+        group = "train losses" if key.startswith("train/") else key.split("_")[0]
+        groups.setdefault(group, []).append(key)
+    if not groups:
+        return None
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
+    for ax, (group, keys) in zip(axes[0], groups.items()):
+        for key in keys:
+            steps, values = zip(*series[key])
+            overall = key == group or key.endswith("_epoch")
+            ax.plot(steps, values, marker="o" if len(steps) < 30 else None, markersize=3,
+                    linewidth=2 if overall else 1, alpha=1 if overall else 0.6, label=key)
+        ax.set_title(group)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    png = pathlib.Path(png)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    return png
+
+
+class CurvePlot(L.Callback):
+    """At the end of fitting, ``<run>/curves.png`` from the CSV logger's ``metrics.csv`` (no W&B or
+    TensorBoard needed). Does nothing without a CSV logger."""
+
+    def __init__(self, output_path: str = "curves.png"):
+        self.output_path = pathlib.Path(output_path)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.is_global_zero or trainer.fast_dev_run:
+            return
+        for logger in trainer.loggers:
+            if isinstance(logger, CSVLogger):
+                logger.save()  # rows still buffered in memory
+                metrics = pathlib.Path(logger.log_dir) / "metrics.csv"
+                if metrics.is_file() and plot_curves(metrics, self.output_path):
+                    log.info("training curves: %s", self.output_path)
+                return

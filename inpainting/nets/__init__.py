@@ -1,4 +1,5 @@
 """Networks (plain nn.Modules) and loaders for the authors' checkpoint formats."""
+from inpainting.nets.blocks import init_normal_
 from inpainting.nets.checkpoints import (
     CheckpointError,
     edgeconnect_to_misf_sifb,
@@ -10,7 +11,6 @@ from inpainting.nets.checkpoints import (
     read_checkpoint,
     warm_start_misf_from_edgeconnect,
 )
-from inpainting.nets.blocks import init_normal_
 from inpainting.nets.discriminator import PatchDiscriminator
 from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator, canny_edges, rgb_to_gray
 from inpainting.nets.fusion import SmartFusion, naive_fusion

@@ -34,7 +34,7 @@ def test_demo_writes_run_folder(demo_run):
     out, summary = demo_run
     for rel in ["config_resolved.yaml", "checkpoints/last.ckpt", "csv/metrics.csv", "metrics.json",
                 "tables/test_metrics.md", "tables/test_metrics.csv", "tables/test_per_image.csv",
-                "images/test.png", "images/val_epoch000.png"]:
+                "images/test.png", "images/val_epoch000_step0000002.png", "curves.png"]:
         assert (out / rel).is_file(), f"missing {rel}"
     table = (out / "tables/test_metrics.md").read_text()
     for row in ("Input", "Img-Filter"):
@@ -94,8 +94,9 @@ def test_evaluate_run_folder(demo_run, tmp_path):
 
 def test_checkpoint_hyperparameters_are_plain_values(demo_run):
     # Hydra hands mappings over as DictConfig; weights_only=True loading must still accept the file
-    from inpainting.models.base import _plain
     from omegaconf import OmegaConf
+
+    from inpainting.models.base import _plain
 
     assert _plain({"a": OmegaConf.create({"b": [1, 2]})}) == {"a": {"b": [1, 2]}}
     out, _ = demo_run

@@ -2,7 +2,6 @@
 import pathlib
 
 import hydra
-import numpy as np
 import pytest
 import torch
 from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
@@ -10,7 +9,7 @@ from omegaconf import OmegaConf
 
 from inpainting.data import InpaintingDataModule, bin_index
 from inpainting.data.datasets import EpochSampler
-from inpainting.data.sources import EMBEDDED_SPLITS, embedded_photos
+from inpainting.data.sources import embedded_photos
 
 DEMO_CONFIG = pathlib.Path(__file__).resolve().parents[2] / "conf" / "data" / "demo.yaml"
 

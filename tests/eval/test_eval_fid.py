@@ -19,7 +19,7 @@ from inpainting.eval.fid import (
     try_inception_features,
 )
 from inpainting.eval.perceptual import WeightsMissingError
-from tests.eval.test_eval_evaluator import ToyPairs, Oracle
+from tests.eval.test_eval_evaluator import Oracle, ToyPairs
 
 MISSING_NOTE = f"n/a (weights missing: {INCEPTION_WEIGHTS_FILE})"
 

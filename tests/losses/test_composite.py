@@ -1,8 +1,14 @@
 import pytest
 import torch
 
-from inpainting.losses import (AdversarialLoss, HoleNormalisedL1Loss, InpaintingGeneratorLoss,
-                               InpaintingLossWeights, PerceptualLoss, StyleLoss)
+from inpainting.losses import (
+    AdversarialLoss,
+    HoleNormalisedL1Loss,
+    InpaintingGeneratorLoss,
+    InpaintingLossWeights,
+    PerceptualLoss,
+    StyleLoss,
+)
 
 
 @pytest.fixture(scope="module")

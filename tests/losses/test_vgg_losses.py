@@ -3,10 +3,22 @@ import pytest
 import torch
 from torch import nn
 
-from inpainting.losses.feature_losses import (IMAGENET_MEAN, IMAGENET_STD, PERCEPTUAL_LAYERS, STYLE_LAYERS,
-                                              PerceptualLoss, StyleLoss, gram_matrix)
-from inpainting.losses.vgg import (LAYER_ENDS, VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_URL, VGG19Features,
-                                   default_vgg19_weights_path)
+from inpainting.losses.feature_losses import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    PERCEPTUAL_LAYERS,
+    STYLE_LAYERS,
+    PerceptualLoss,
+    StyleLoss,
+    gram_matrix,
+)
+from inpainting.losses.vgg import (
+    LAYER_ENDS,
+    VGG19_WEIGHTS_FILE,
+    VGG19_WEIGHTS_URL,
+    VGG19Features,
+    default_vgg19_weights_path,
+)
 
 SPEC_SPLITS = (2, 4, 7, 9, 12, 14, 16, 18, 21, 23, 25, 27, 30, 32, 34, 36)
 

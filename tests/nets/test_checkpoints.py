@@ -5,8 +5,8 @@ import torch
 from inpainting.nets import (
     CheckpointError,
     EdgeGenerator,
-    load_jpgnet_kpn,
     load_edgeconnect_generator,
+    load_jpgnet_kpn,
     load_misf_generator,
     pfunet,
     read_checkpoint,

@@ -10,8 +10,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
+from inpainting.api import pad_to_multiple
 from inpainting.cli.common import CONFIG_DIR
-from inpainting.cli.predict import pad_to_multiple, predict
+from inpainting.cli.predict import pair_inputs, predict
 from inpainting.data.io import DataError
 from tests.cli.helpers import TINY, TINY_FILTER, compose_config
 from tests.conftest import shared_path
@@ -122,3 +123,21 @@ def test_errors_name_the_file_and_existing_outputs_are_kept(tmp_path):
     with pytest.raises(FileExistsError, match="overwrite=true"):
         predict(_cfg(image, mask, tmp_path / "out2", "telea"))
     predict(_cfg(image, mask, tmp_path / "out2", "telea", "overwrite=true"))
+
+
+def test_folders_pair_stem_with_stem_mask(tmp_path):
+    # the MISF release and Dunhuang name masks <stem>_mask.png, next to the images or in their own folder
+    pixel = Image.fromarray(np.zeros((4, 4, 3), np.uint8))
+    for name in ("10.jpg", "10_mask.png", "11.jpg", "11_mask.png"):
+        pixel.save(tmp_path / name)
+    assert [(i.name, m.name) for i, m in pair_inputs(tmp_path, tmp_path)] == [("10.jpg", "10_mask.png"), ("11.jpg", "11_mask.png")]
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "masks").mkdir()
+    for name in ("10.jpg", "11.jpg"):
+        pixel.save(tmp_path / "imgs" / name)
+    pixel.save(tmp_path / "masks" / "10_mask.png")
+    pixel.save(tmp_path / "masks" / "11.png")
+    assert [m.name for _, m in pair_inputs(tmp_path / "imgs", tmp_path / "masks")] == ["10_mask.png", "11.png"]
+    (tmp_path / "12.jpg").write_bytes((tmp_path / "10.jpg").read_bytes())
+    with pytest.raises(DataError, match=r"no mask .* \['12'\]"):
+        pair_inputs(tmp_path, tmp_path)  # an image is never its own mask

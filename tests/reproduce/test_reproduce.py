@@ -215,3 +215,12 @@ def test_dry_run_estimates_the_time_from_a_measured_throughput(tmp_path, capsys)
     per_batch, batches = re.search(r"([0-9.e-]+) s/batch x (\d+) batches = about", line).groups()
     assert float(per_batch) > 0 and int(batches) == 32  # 1 epoch of 64 samples at batch 2 (scale=demo)
     assert not (tmp_path / "runs").exists()  # nothing ran for real
+        assert 0 < float(table[name]["psnr/overall"]) < 100
+    assert "VGG19 perceptual and style losses are off" in md.read_text()
+
+
+def test_report_defaults_to_the_job_folder(tmp_path, capsys):
+    md = rp.reproduce({"table": "jpgnet_table3", "scale": "demo", "rows": "Predictive Filtering", "dry_run": "true",
+                       "estimate": "false", "runs_dir": str(tmp_path / "runs")}, [])
+    assert md.parent.parent == (tmp_path / "runs/jpgnet_table3/demo").resolve()  # <runs_dir>/<table>/<scale>/<stamp>/
+    assert md.name == "jpgnet_table3_demo.md"

@@ -2,12 +2,10 @@
 import json
 
 import pytest
-import torch
 
 from inpainting.cli.common import build_run
 from tests.cli.helpers import compose_config
 from tests.scale.helpers import TINY_RUN, run_cli, single_folder
-
 
 # the GAN module (MISF, both optimizers, spectral-norm D) at a tiny size, VGG terms off
 TINY_GAN_RUN = [o for o in TINY_RUN if not o.startswith(("experiment=", "model.net.kpn"))] + [

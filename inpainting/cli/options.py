@@ -1,0 +1,54 @@
+"""Checks on a composed command config before anything runs."""
+from __future__ import annotations
+
+import sys
+
+from omegaconf import DictConfig, OmegaConf
+
+
+def exit_if_missing(cfg: DictConfig, command: str) -> None:
+    """One line on stderr and exit status 2 when required options (``???``) are not given.
+
+    Without it, OmegaConf raises deep inside the run (or inside Hydra's error formatting)."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        given = " ".join(f"{key}=..." for key in missing)
+        print(f"{command}: missing required option(s): {given}  (see {command} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _override_key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def evaluation_data_config(cfg: DictConfig, ckpt: str, overrides: list[str]) -> DictConfig:
+    """The data config ``inpaint-eval`` tests ``ckpt`` on: its training run's, unless ``data=<name>`` is given.
+
+    The run's unresolved ``.hydra/config.yaml`` is preferred, so ``paths.data_dir=...`` still moves it
+    (else its ``config_resolved.yaml``); ``data.<key>=...`` overrides apply on top of it. ``cfg``: this
+    command's composed config; ``overrides``: its command-line overrides. No run config: ``cfg.data``."""
+    import pathlib
+
+    from inpainting.utils.runs import RESOLVED_CONFIG
+
+    if any(_override_key(o) == "data" for o in overrides):
+        return cfg.data
+    for folder in pathlib.Path(ckpt).resolve().parents[:2]:  # <run>/checkpoints/x.ckpt or <run>/x.ckpt
+        if (folder / RESOLVED_CONFIG).is_file():
+            break
+    else:
+        return cfg.data
+    for name in (".hydra/config.yaml", RESOLVED_CONFIG):
+        path = folder / name
+        trained = OmegaConf.load(path) if path.is_file() else None
+        if trained is not None and "data" in trained:
+            break
+    else:
+        return cfg.data
+    from inpainting.utils.instantiate import check_run_config_targets
+
+    check_run_config_targets(trained.data, "data", path)  # the folder may come from anyone: allow-listed targets only
+    dotted = [o.lstrip("+") for o in overrides if _override_key(o).startswith("data.")]
+    if not dotted:
+        return trained.data
+    return OmegaConf.merge(trained.data, OmegaConf.from_dotlist(dotted).data)

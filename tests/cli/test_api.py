@@ -1,0 +1,82 @@
+"""The Python API: load a run folder, an authors' file or a classical method; inpaint PIL images and
+tensors with the CLI's conventions."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from inpainting import load_model
+from inpainting.cli.train import train
+from inpainting.models.base import InpaintingModule
+from inpainting.models.filter_module import FilterInpaintingModule
+from tests.cli.helpers import TINY, TINY_FILTER, compose_config
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("api") / "run"
+    train(compose_config("train", ["experiment=demo", *TINY, *TINY_FILTER, "trainer.max_epochs=1", "test=false"], out))
+    return out
+
+
+def photo_and_mask(size=(40, 36)):
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+    mask = np.zeros((size[1], size[0]), np.uint8)
+    mask[10:20, 5:25] = 255  # white = hole, as inpaint-predict reads masks
+    return photo, Image.fromarray(mask)
+
+
+def test_run_folder_inpaints_a_pil_photo(demo_run):
+    model = load_model(demo_run)
+    assert "run checkpoint" in model.description and model.multiple == 16
+    photo, mask = photo_and_mask()  # 40x36: not a multiple of 16, padded and cropped back
+    result = model(photo, mask)
+    assert isinstance(result, Image.Image) and result.size == photo.size and result.mode == "RGB"
+    known = np.asarray(mask) == 0
+    assert np.array_equal(np.asarray(result)[known], np.asarray(photo)[known]), "known pixels are kept"
+    assert not np.array_equal(np.asarray(result)[~known], np.asarray(photo)[~known])
+
+
+def test_tensor_input_matches_pil_input(demo_run):
+    model = load_model(demo_run)
+    photo, mask = photo_and_mask()
+    image = torch.from_numpy(np.asarray(photo).copy()).permute(2, 0, 1).float() / 255
+    hole = torch.from_numpy(np.asarray(mask) > 127).float()[None]
+    single = model(image, hole)
+    assert single.shape == image.shape
+    batch = model(image[None], hole[None])
+    assert torch.equal(batch[0], single)
+    from_pil = torch.from_numpy(np.asarray(model(photo, mask)).copy()).permute(2, 0, 1).float() / 255
+    assert (single - from_pil).abs().max() <= 0.5 / 255 + 1e-6  # the PIL result is rounded to uint8
+
+
+def test_classical_method_and_errors():
+    model = load_model("telea")
+    photo, mask = photo_and_mask()
+    assert model(photo, mask).size == photo.size
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_model("no/such/run")
+    with pytest.raises(TypeError, match="PIL image or a torch tensor"):
+        model(np.zeros((4, 4, 3)), None)
+
+
+def test_official_pfunet_file(tmp_path):
+    from inpainting.nets.kpn import pfunet
+
+    path = tmp_path / "pfunet.pth"
+    torch.save(pfunet().state_dict(), path)
+    model = load_model(path, official="pfunet")
+    photo, mask = photo_and_mask((32, 32))
+    assert model(photo, mask).size == (32, 32)
+    with pytest.raises(ValueError, match="misf, pfunet"):
+        load_model(path, official="lama")
+
+
+def test_load_from_checkpoint(demo_run):
+    ckpt = next((demo_run / "checkpoints").glob("best*.ckpt"))
+    module = FilterInpaintingModule.load_from_checkpoint(ckpt)
+    assert isinstance(module, FilterInpaintingModule) and not module.training
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    assert all(torch.equal(module.state_dict()[k], v) for k, v in state.items())
+    assert isinstance(InpaintingModule.load_from_checkpoint(demo_run / "checkpoints/last.ckpt"), FilterInpaintingModule)

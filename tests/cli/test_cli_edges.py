@@ -1,0 +1,73 @@
+"""CLI rough edges: each command's own --help, a one-line message for a missing required option, and
+inpaint-eval testing on the run's own data config unless data= is given."""
+import sys
+
+import pytest
+import yaml
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import open_dict
+
+from inpainting.cli import evaluate as eval_cli
+from inpainting.cli import predict as predict_cli
+from inpainting.cli import train as train_cli
+from inpainting.cli.options import evaluation_data_config
+from tests.cli.helpers import compose_config
+
+
+def run_cli(main, argv, monkeypatch, cwd):
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "argv", argv)
+    GlobalHydra.instance().clear()
+    try:
+        return main()
+    finally:
+        GlobalHydra.instance().clear()
+
+
+@pytest.mark.parametrize("main, name, expected, unexpected", [
+    (train_cli.main, "inpaint-train", ["hparams_search: demo_optuna", "experiment=demo logger=tensorboard"], []),
+    (eval_cli.main, "inpaint-eval", ["ckpt_path", "data=<name>"], ["experiment:"]),
+    (predict_cli.main, "inpaint-predict", ["model:", "hole_is_white", "10_mask.png"], ["experiment:", "trainer"]),
+])
+def test_help_is_the_commands_own(main, name, expected, unexpected, capsys, monkeypatch, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        run_cli(main, [name, "--help"], monkeypatch, tmp_path)
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"{name}: ") and "powered by Hydra" not in text
+    assert all(e in text for e in expected) and not any(u in text for u in unexpected)
+
+
+def test_missing_required_option_is_one_line(capsys, monkeypatch, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        run_cli(predict_cli.main, ["inpaint-predict", "images=a.jpg", "masks=a.png", "model.source=telea"],
+                monkeypatch, tmp_path)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["inpaint-predict: missing required option(s): output_dir=...  (see inpaint-predict --help)"]
+    assert list(tmp_path.iterdir()) == [], "nothing written into the working directory"
+
+
+def fake_run(folder, data_dir):
+    """A run folder as inpaint-train leaves it: unresolved .hydra/config.yaml and config_resolved.yaml."""
+    data = {"_target_": "inpainting.data.InpaintingDataModule", "root": "${paths.data_dir}/places2", "image_size": 256}
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra/config.yaml").write_text(yaml.safe_dump({"data": data}))
+    resolved = dict(data, root=f"{data_dir}/places2")
+    (folder / "config_resolved.yaml").write_text(yaml.safe_dump({"data": resolved, "model": {}}))
+    (folder / "checkpoints").mkdir()
+    return str(folder / "checkpoints/best.ckpt")
+
+
+def test_eval_uses_the_runs_data_config(tmp_path):
+    ckpt = fake_run(tmp_path / "run", "/train/machine/data")
+    cfg = compose_config("eval", ["paths.data_dir=/here", "ckpt_path=x"], tmp_path / "eval")
+    chosen = evaluation_data_config(cfg, ckpt, ["data=demo"])
+    assert "train_images" in chosen, "data=<name> picks the composed test set"
+    data = evaluation_data_config(cfg, ckpt, ["paths.data_dir=/here"])
+    with open_dict(cfg):
+        cfg.data = data  # as inpaint-eval does: interpolations resolve against this command's paths
+    assert cfg.data.root == "/here/places2" and cfg.data.image_size == 256  # the run's data, moved by paths.data_dir
+    assert evaluation_data_config(cfg, ckpt, ["data.image_size=64"]).image_size == 64
+    (tmp_path / "run/.hydra/config.yaml").unlink()
+    assert evaluation_data_config(cfg, ckpt, []).root == "/train/machine/data/places2"  # resolved fallback

@@ -1,0 +1,34 @@
+"""inpaint-export: TorchScript and ONNX files whose output equals the eager model's on CPU."""
+import pytest
+import torch
+
+from inpainting import load_model
+from inpainting.cli.export import example_inputs, export_model, run_onnx
+from inpainting.cli.train import train
+from tests.cli.helpers import TINY, TINY_FILTER, compose_config
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "run"
+    train(compose_config("train", ["experiment=demo", *TINY, *TINY_FILTER, "trainer.max_epochs=1", "test=false"], out))
+    return out
+
+
+def test_exported_models_equal_the_eager_one(demo_run, tmp_path):
+    pytest.importorskip("onnxruntime", reason="the `export` extra is not installed")
+    files = export_model(str(demo_run), tmp_path, height=32, width=48)
+    eager = load_model(demo_run)
+    image, mask = example_inputs(32, 48, batch=2, seed=1)  # not the tracing input, and another batch size
+    expected = eager.inpaint_tensor(image, mask)
+    scripted = torch.jit.load(str(files["torchscript"]))
+    assert (scripted(image, mask) - expected).abs().max() < 1e-5
+    assert (run_onnx(files["onnx"], image, mask) - expected).abs().max() < 1e-5
+    assert not torch.equal(expected, image), "the holes were filled"
+
+
+def test_export_errors(tmp_path, demo_run):
+    with pytest.raises(ValueError, match="no network to export"):
+        export_model("telea", tmp_path)
+    with pytest.raises(ValueError, match="multiples of 16"):
+        export_model(str(demo_run), tmp_path, height=40, width=32, formats=["torchscript"])

@@ -1,0 +1,86 @@
+"""What a run leaves without W&B: TensorBoard event files, the curve PNG, one labelled panel per
+validation (mid-epoch ones included), and val/psnr on the progress bar."""
+import csv
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from inpainting.cli.train import train
+from inpainting.models.callbacks import ValueProgressBar, labelled_panel, plot_curves, tile_labels
+from tests.cli.helpers import TINY, TINY_FILTER, compose_config
+
+
+@pytest.fixture(scope="module")
+def tb_run(tmp_path_factory):
+    pytest.importorskip("tensorboard", reason="the tensorboard package is not installed")
+    out = tmp_path_factory.mktemp("tb") / "run"
+    # 2 steps per epoch, validation after each step: two validations inside epoch 0
+    cfg = compose_config("train", ["experiment=demo", *TINY, *TINY_FILTER, "logger=tensorboard",
+                                   "trainer.max_epochs=1", "+trainer.val_check_interval=1", "test=false"], out)
+    summary = train(cfg)
+    return out, summary
+
+
+def test_tensorboard_writes_event_files(tb_run):
+    out, _ = tb_run
+    events = list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and all(e.stat().st_size > 0 for e in events)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = EventAccumulator(str(events[0].parent)).Reload().Tags()
+    assert "val/psnr" in tags["scalars"] and "val/panel" in tags["images"]
+
+
+def test_mid_epoch_validations_keep_their_panels(tb_run):
+    out, _ = tb_run
+    panels = sorted(p.name for p in (out / "images").glob("val_*.png"))
+    assert panels == ["val_epoch000_step0000001.png", "val_epoch000_step0000002.png"]
+
+
+def test_curve_png_after_training(tb_run):
+    out, _ = tb_run
+    png = Image.open(out / "curves.png")
+    assert png.width > 2 * png.height  # one axis per metric group, side by side
+    assert np.asarray(png.convert("L")).std() > 10  # drawn, not blank
+
+
+def test_plot_curves_groups_train_and_val(tmp_path):
+    path = tmp_path / "metrics.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["epoch", "step", "train/loss_step", "val/psnr", "val/psnr_0-20%"])
+        writer.writeheader()
+        writer.writerows([{"epoch": 0, "step": 1, "train/loss_step": 0.5}, {"epoch": 0, "step": 1, "val/psnr": 12,
+                          "val/psnr_0-20%": 15}, {"epoch": 1, "step": 3, "val/psnr": 13, "val/psnr_0-20%": 16}])
+    assert plot_curves(path, tmp_path / "c.png").is_file()
+    empty = tmp_path / "empty.csv"
+    empty.write_text("epoch,step\n")
+    assert plot_curves(empty, tmp_path / "none.png") is None
+
+
+def test_panel_labels_and_colour_scale():
+    image = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(2, 1, 16, 16)
+    mask[0, :, :4] = 1  # 25% hole
+    pred = image.clone()
+    pred[0] = 0.5
+    labels = tile_labels({"pred": pred}, image, mask)
+    assert labels[0].startswith("hole 25% | ") and labels[0].endswith(" dB")
+    assert labels[1] == "hole 0% | 100.0 dB"  # no hole: the capped PSNR
+    columns = {"ground truth": image, "uncertainty": torch.linspace(0, 1, 16).expand(2, 1, 16, 16)}
+    plain = labelled_panel({"ground truth": image}, "val | epoch 0 | step 2", labels, 6, 32)
+    mapped = labelled_panel(columns, "val | epoch 0 | step 2", labels, 6, 32)
+    assert mapped.height > plain.height  # the colour scale strip
+    tile = np.asarray(mapped)[40:60, 32 + 4 * 2 + 4:32 * 2 + 4 * 2]  # inside the uncertainty column
+    assert (tile[..., 0] != tile[..., 2]).any(), "single-channel maps are colourised"
+
+
+def test_progress_bar_shows_val_psnr():
+    class Trainer:
+        callback_metrics = {"val/psnr": torch.tensor(12.3456)}
+        progress_bar_metrics = {}
+        loggers = []
+
+    items = ValueProgressBar(show=["val/psnr", "val/ssim"]).get_metrics(Trainer(), None)
+    assert items["val/psnr"] == "12.346" and "val/ssim" not in items

@@ -16,8 +16,8 @@ import argparse
 import statistics
 
 import torch
-
 from bench_filter import alloc_peak_cpu, alloc_peak_cuda, describe_machine, load_average, mib, time_step
+
 from inpainting.ops import resample2d, resample2d_reference
 
 SETTINGS = ((16, 4.0), (4, 2.0))  # Gt samples its features with both

@@ -25,7 +25,15 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from inpainting.data import DataError, InpaintingDataModule, MaskFiles, MaskPolarity, bin_index, hole_ratio, load_mask_file
+from inpainting.data import (
+    DataError,
+    InpaintingDataModule,
+    MaskFiles,
+    MaskPolarity,
+    bin_index,
+    hole_ratio,
+    load_mask_file,
+)
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf"
 Problem = Tuple[str, str]  # (where, message)

@@ -13,11 +13,17 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from inpainting.data.augment import JointAugment
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
-from inpainting.data.datasets import (EpochSampler, EvalDataset, ProceduralEvalMasks, TrainDataset,
-                                      TrainMaskSource, build_eval_pairs, build_paired_eval_pairs)
-from inpainting.data.io import DataError
+from inpainting.data.datasets import (
+    EpochSampler,
+    EvalDataset,
+    ProceduralEvalMasks,
+    TrainDataset,
+    TrainMaskSource,
+    build_eval_pairs,
+    build_paired_eval_pairs,
+)
+from inpainting.data.io import DataError, set_max_image_pixels
 from inpainting.data.kpn_pipeline import TRAIN_PIPELINES, KPNTrainDataset
-from inpainting.data.io import set_max_image_pixels
 from inpainting.data.mask_files import MaskFiles
 from inpainting.data.masks import STREAM_TEST, STREAM_VAL, FreeFormMaskGenerator
 from inpainting.data.sources import ImageList

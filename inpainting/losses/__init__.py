@@ -9,14 +9,18 @@
 """
 from inpainting.losses.adversarial import GAN_KINDS, AdversarialLoss, discriminator_uses_sigmoid
 from inpainting.losses.composite import InpaintingGeneratorLoss, InpaintingLossWeights
-from inpainting.losses.feature_losses import (PERCEPTUAL_LAYERS, STYLE_LAYERS, PerceptualLoss, StyleLoss,
-                                              gram_matrix)
+from inpainting.losses.feature_losses import PERCEPTUAL_LAYERS, STYLE_LAYERS, PerceptualLoss, StyleLoss, gram_matrix
 from inpainting.losses.pconv_loss import TV_REGIONS, PConvLoss, PConvLossWeights, total_variation
 from inpainting.losses.reconstruction import HoleNormalisedL1Loss, hole_normalised_l1
 from inpainting.losses.ssim import SSIM, L1SSIMLoss, l1_ssim_loss, l1_ssim_terms, ssim
+from inpainting.losses.vgg import (
+                                              LAYER_NAMES,
+                                              VGG19_WEIGHTS_FILE,
+                                              VGG19Features,
+                                              default_vgg19_weights_path,
+                                              load_vgg19_feature_weights,
+)
 from inpainting.losses.vgg16 import VGG16PoolFeatures
-from inpainting.losses.vgg import (LAYER_NAMES, VGG19_WEIGHTS_FILE, VGG19Features, default_vgg19_weights_path,
-                                   load_vgg19_feature_weights)
 
 __all__ = [
     "GAN_KINDS", "AdversarialLoss", "discriminator_uses_sigmoid",

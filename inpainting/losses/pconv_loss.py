@@ -18,9 +18,9 @@ are not computed; with perceptual and style at 0 no VGG16 is built.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F

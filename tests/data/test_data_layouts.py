@@ -5,6 +5,7 @@ import pathlib
 import hydra
 import numpy as np
 import pytest
+import torch
 from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 from PIL import Image

@@ -1,6 +1,6 @@
 """PFUNet's own training loader (JPGNet kpn/dataset.py, quirk J1), against the official steps written out here."""
-import numpy as np
 import cv2
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -23,7 +23,9 @@ def official_kpn_sample(image_path, mask_path):
     mask = 1 - rainy / 255
     rainy = np.copy(gt)
     rainy[0:256, 0:256, :] = (mask * rainy)[0:256, 0:256, :]
-    as_tensor = lambda a: torch.from_numpy((a.astype(np.float32) / 255.0).transpose(2, 0, 1)).contiguous()
+    def as_tensor(a):
+        return torch.from_numpy((a.astype(np.float32) / 255.0).transpose(2, 0, 1)).contiguous()
+
     return as_tensor(rainy), as_tensor(gt)
 
 

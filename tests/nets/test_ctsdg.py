@@ -4,8 +4,15 @@ import torch
 from torch import nn
 
 from inpainting.nets.checkpoints import CheckpointError
-from inpainting.nets.ctsdg import (RAL, CTSDGInpainter, Discriminator, Generator, load_ctsdg_checkpoint,
-                                   structure_inputs, wrapped_bytes)
+from inpainting.nets.ctsdg import (
+    RAL,
+    CTSDGInpainter,
+    Discriminator,
+    Generator,
+    load_ctsdg_checkpoint,
+    structure_inputs,
+    wrapped_bytes,
+)
 from tests.conftest import shared_path
 from tests.nets.official_weights import official_state_dict
 

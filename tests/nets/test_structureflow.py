@@ -3,8 +3,12 @@ import pytest
 import torch
 
 from inpainting.nets.checkpoints import CheckpointError
-from inpainting.nets.structureflow import (FlowGenerator, MultiDiscriminator, StructureGenerator,
-                                           load_structureflow_network)
+from inpainting.nets.structureflow import (
+    FlowGenerator,
+    MultiDiscriminator,
+    StructureGenerator,
+    load_structureflow_network,
+)
 from tests.conftest import shared_path
 from tests.nets.official_weights import official_state_dict
 

@@ -22,7 +22,9 @@ def _fake_job(folder: pathlib.Path, experiment: str, psnr: float, status: dict |
         (folder / "status.json").write_text(json.dumps(status))
     if results:
         bins = BINS + ["overall"]
-        row = lambda p, s: {"psnr": dict.fromkeys(bins, p), "ssim": dict.fromkeys(bins, s), "lpips": dict.fromkeys(bins)}
+        def row(p, s):
+            return {"psnr": dict.fromkeys(bins, p), "ssim": dict.fromkeys(bins, s), "lpips": dict.fromkeys(bins)}
+
         (folder / "results.json").write_text(json.dumps({
             "schema": 1, "run_name": experiment, "checkpoint": "checkpoints/best_step0000002.ckpt", "bins": bins,
             "counts": dict.fromkeys(bins, 2), "methods": {"Input": row(10.0, 0.5), method: row(psnr, 0.7)},
@@ -215,8 +217,6 @@ def test_dry_run_estimates_the_time_from_a_measured_throughput(tmp_path, capsys)
     per_batch, batches = re.search(r"([0-9.e-]+) s/batch x (\d+) batches = about", line).groups()
     assert float(per_batch) > 0 and int(batches) == 32  # 1 epoch of 64 samples at batch 2 (scale=demo)
     assert not (tmp_path / "runs").exists()  # nothing ran for real
-        assert 0 < float(table[name]["psnr/overall"]) < 100
-    assert "VGG19 perceptual and style losses are off" in md.read_text()
 
 
 def test_report_defaults_to_the_job_folder(tmp_path, capsys):

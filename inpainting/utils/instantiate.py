@@ -53,7 +53,7 @@ def check_run_config_targets(node: Any, key: str, source: str | pathlib.Path) ->
     """Raise UntrustedConfigError naming ``source``, the key path and the target of the first
     ``_target_`` under ``node`` that is not defined in ``RUN_CONFIG_ALLOWED_MODULES``."""
     if isinstance(node, (DictConfig, ListConfig)):
-        node = OmegaConf.to_container(node, resolve=True)
+        node = OmegaConf.to_container(node, resolve=False)  # an interpolated _target_ is refused as it stands
     if isinstance(node, dict):
         if "_target_" in node:
             _check_target(node["_target_"], f"{key}._target_", source)

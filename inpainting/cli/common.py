@@ -52,8 +52,6 @@ def build_run(cfg: DictConfig) -> Run:
     """Instantiate data, model, callbacks, loggers and the trainer (checkpoints written atomically)."""
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
-    if cfg.get("metrics") and hasattr(model, "configure_test_metrics"):
-        model.configure_test_metrics(**cfg.metrics)
     callbacks = instantiate_mapping(cfg.get("callbacks"))
     _pin_wandb_id(cfg)
     loggers = instantiate_mapping(cfg.get("logger"))
@@ -94,15 +92,11 @@ def finish_loggers(loggers: list) -> None:
             experiment.finish()
 
 
-def write_test_outputs(model, output_dir: pathlib.Path, cfg: DictConfig) -> None:
-    """Per-bin metric tables (markdown + CSV) and per-image scores under ``<run>/tables``."""
-    from inpainting.eval.tables import write_per_image_csv, write_tables
+def find_test_report(trainer: L.Trainer):
+    """The trainer's :class:`~inpainting.eval.report.TestReport` callback, or None (e.g. ``callbacks=none``)."""
+    from inpainting.eval.report import TestReport
 
-    tables = pathlib.Path(output_dir) / "tables"
-    title = f"{cfg.get('run_name', 'run')}: test metrics on the composited output"
-    md, _ = write_tables(model.test_results, tables / "test_metrics", bins=model.bin_names, title=title)
-    write_per_image_csv(model.test_rows, tables / "test_per_image.csv")
-    print(md.read_text())
+    return next((c for c in trainer.callbacks if isinstance(c, TestReport)), None)
 
 
 def print_config_tree(cfg: DictConfig) -> None:

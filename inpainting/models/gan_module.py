@@ -44,6 +44,7 @@ class GANInpaintingModule(InpaintingModule):
         optimizer, d_optimizer: ``_partial_`` optimizer factories for G and D.
         zero_d_grad_before_d_step: False (faithful, M9) keeps the G adversarial gradients in D's step.
         max_iterations: stop after this many batches (None: the trainer's limits only).
+        kwargs: :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``).
     """
 
     def __init__(
@@ -56,8 +57,9 @@ class GANInpaintingModule(InpaintingModule):
         zero_d_grad_before_d_step: bool = False,
         max_iterations: int | None = None,
         method_name: str = "MISF",
+        **kwargs,
     ):
-        super().__init__(net, optimizer=optimizer, method_name=method_name)
+        super().__init__(net, optimizer=optimizer, method_name=method_name, **kwargs)
         if max_iterations is not None and max_iterations < 1:
             raise ValueError(f"max_iterations must be a positive number of batches or null, got {max_iterations}")
         self.automatic_optimization = False

@@ -36,7 +36,7 @@ class GANInpaintingModule(InpaintingModule):
     """Generator ``net`` (an adapter returning ``pred``) trained with ``loss`` against ``discriminator``.
 
     Args:
-        net: the generator adapter, e.g. :class:`~inpainting.models.adapters.MISFInpainter`.
+        net: the generator adapter, e.g. :class:`~inpainting.nets.misf.MISFInpainter`.
         discriminator: a :class:`~inpainting.nets.PatchDiscriminator` (D sees RGB only).
         loss: factory (``_partial_``) of the loss, e.g. :class:`~inpainting.losses.InpaintingGeneratorLoss`
             (its ``discriminator_loss`` is D's). It is built when training starts, so evaluating a

@@ -21,8 +21,8 @@ from rich.progress import track
 from rich.table import Table
 
 from inpainting.data import DataError, InpaintingDataModule, MaskFiles, bin_index, hole_ratio
+from inpainting.utils.resources import CONFIG_DIR
 
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf"
 Problem = Tuple[str, str]  # (where, message)
 
 

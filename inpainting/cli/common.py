@@ -15,10 +15,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from inpainting.utils.instantiate import instantiate_mapping
 from inpainting.utils.runs import AtomicCheckpointIO, latest_run_folder, save_resolved_config, wandb_run_id
+from inpainting.utils.resources import CONFIG_DIR
 
 log = logging.getLogger(__name__)
 
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf"
 # `${inpainting_latest_run:<runs folder>}`: newest run folder with a last.ckpt (used by ckpt_path=last)
 OmegaConf.register_new_resolver("inpainting_latest_run", latest_run_folder, replace=True)
 

@@ -35,10 +35,11 @@ from typing import Iterable, Mapping, Sequence
 import yaml
 
 from inpainting.cli.common import CONFIG_DIR
+from inpainting.utils.resources import EXPERIMENTS_DIR
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-TABLES_DIR = ROOT / "experiments" / "tables"
-RESULTS_DIR = ROOT / "experiments" / "results"
+ROOT = EXPERIMENTS_DIR.parent
+TABLES_DIR = EXPERIMENTS_DIR / "tables"
+RESULTS_DIR = EXPERIMENTS_DIR / "results"
 OPTIONS = {"table", "scale", "out_dir", "runs_dir", "rows", "dry_run"}
 INPUT_ROW = "Input"
 MISSING_CELL = "missing"

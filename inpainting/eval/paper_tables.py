@@ -12,7 +12,9 @@ from typing import Mapping
 
 import yaml
 
-PAPER_TABLES_DIR = Path(__file__).resolve().parents[2] / "experiments" / "paper_tables"
+from inpainting.utils.resources import EXPERIMENTS_DIR
+
+PAPER_TABLES_DIR = EXPERIMENTS_DIR / "paper_tables"
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,13 @@ from typing import Iterable, Mapping, Sequence
 import yaml
 
 from inpainting.cli.common import CONFIG_DIR
+from inpainting.eval.engine import INPUT_ROW
 from inpainting.utils.resources import EXPERIMENTS_DIR
 
 ROOT = EXPERIMENTS_DIR.parent
 TABLES_DIR = EXPERIMENTS_DIR / "tables"
 RESULTS_DIR = EXPERIMENTS_DIR / "results"
 OPTIONS = {"table", "scale", "out_dir", "runs_dir", "rows", "dry_run"}
-INPUT_ROW = "Input"
 MISSING_CELL = "missing"
 PAPER_NA = "n/a (not available offline)"
 

@@ -9,7 +9,7 @@ Manual optimisation, one *iteration* per batch, in the official order:
 
 Step 3 also writes gradients into D through the adversarial term and the official code does not
 clear them, so D is updated with ``dis_loss + w_adv * G adversarial term`` (quirk M9, inherited
-from EdgeConnect). ``zero_d_grad_before_d_step=True`` clears them first.
+from EdgeConnect; the quirk list is ``docs/quirks.md``). ``zero_d_grad_before_d_step=True`` clears them first.
 
 Counting: Lightning's ``global_step`` counts optimizer steps, so it grows by **2** per batch here.
 ``iteration`` counts batches (the authors' "iteration", their ``MAX_ITERS``); it is logged as

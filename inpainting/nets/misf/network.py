@@ -1,5 +1,7 @@
 """MISF generator: the SIFB encoder-decoder plus the KPB kernel-prediction branch (method-spec section 1).
 
+Quirk codes (M1, M2, ...) are explained in ``docs/quirks.md``.
+
 Forward of the full model (``variant="misf"``), inputs in the framework convention (image in [0, 1],
 mask 1 = hole):
 

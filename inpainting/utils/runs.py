@@ -9,7 +9,6 @@ import uuid
 import zipfile
 from typing import Any
 
-from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
 RESOLVED_CONFIG = "config_resolved.yaml"
@@ -101,26 +100,6 @@ def latest_run_folder(runs_root: str | pathlib.Path) -> str:
     if not candidates:
         raise FileNotFoundError(f"ckpt_path=last: no run under {root} has checkpoints/last.ckpt")
     return str(candidates[-1])
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Write each checkpoint to a temporary file, then rename it over the target.
-
-    ``os.replace`` is atomic on one filesystem, so a crash while saving leaves the previous
-    ``last.ckpt`` intact instead of a truncated file. Remote (``scheme://``) paths are written directly.
-    """
-
-    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
-        target = str(path)
-        if "://" in target:
-            return super().save_checkpoint(checkpoint, path, storage_options)
-        temporary = f"{target}.tmp-{os.getpid()}"
-        try:
-            super().save_checkpoint(checkpoint, temporary, storage_options)
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
 
 
 def wandb_run_id(output_dir: str | pathlib.Path, create: bool = True) -> str | None:

@@ -6,19 +6,24 @@ the official operator), the fast ``"shift"`` filtering (float32, the faithful de
 under bfloat16 autocast (``trainer.precision=bf16-mixed``; opt-in, it changes the numerics).
 
 In float32 the step is bound by the convolutions (filtering is under 1% of it): channels_last and
-``torch.compile`` gave no gain here, so the float32 time matches the official code's.
+``torch.compile`` gave no gain here.
 
-    python benchmarks/bench_misf.py [--threads 2] [--repeats 3]
+    python benchmarks/bench_misf.py [--threads 2] [--repeats 3] [--official-repo <misf checkout>]
 
-Run it on an otherwise idle machine: with 2 cores, any background process inflates 2-thread timings
-several-fold. The "official" column is the authors' code measured separately; the in-run ``unfold``
-column (NCHW, official filtering operator) is the like-for-like baseline.
+With ``--official-repo`` (a checkout of github.com/tsingqguo/misf with its ``checkpoints/config.yml``)
+the authors' ``InpaintGenerator`` is timed in the same run, interleaved with ours, and the ratio is
+printed; without it only our figures are printed. Run it on an otherwise idle machine: with 2 cores,
+any background process inflates 2-thread timings several-fold. The in-run ``unfold`` column (NCHW,
+the official filtering operator) is the like-for-like baseline.
 """
 from __future__ import annotations
 
 import argparse
+import pathlib
 import statistics
+import sys
 import time
+from types import SimpleNamespace
 
 import torch
 
@@ -30,8 +35,6 @@ SPEC_PARAMS = {
     "JPGNet PFUNet": (pfunet, 27_395_427),
     "JPGNet UAFNet": (uafnet, 27_548_256),
 }
-# Official code, G forward+backward on this kind of CPU with 2 threads (seconds).
-OFFICIAL_G_SECONDS = {(4, 128): 4.3, (1, 256): 5.3}
 SHAPES = ((4, 128), (1, 256))
 
 
@@ -73,6 +76,31 @@ def discriminator_step(dis: PatchDiscriminator, image):
     return step
 
 
+def official_generator(repo: pathlib.Path) -> torch.nn.Module:
+    """The authors' ``InpaintGenerator`` from a MISF checkout, built with its ``checkpoints/config.yml``."""
+    import yaml
+
+    config_file = repo / "checkpoints" / "config.yml"
+    if not config_file.is_file():
+        raise SystemExit(f"--official-repo {repo}: no {config_file} (expected a github.com/tsingqguo/misf checkout)")
+    sys.path[:0] = [str(repo), str(repo / "src")]
+    try:
+        from networks import InpaintGenerator  # the authors' src/networks.py
+
+        return InpaintGenerator(SimpleNamespace(**yaml.safe_load(config_file.read_text())))
+    except Exception as error:  # their code, their requirements: say what failed
+        raise SystemExit(f"--official-repo {repo}: cannot build the official InpaintGenerator ({type(error).__name__}: {error})")
+
+
+def official_step(gen: torch.nn.Module, image, mask):
+    def step():
+        gen.zero_grad(set_to_none=True)
+        out = gen(torch.cat([image * (1 - mask), mask], 1))  # the official input: holes 0, mask channel
+        (out - image).abs().mean().backward()
+
+    return step
+
+
 def print_parameter_counts() -> None:
     print(f"{'network':<20} {'ours':>12} {'spec':>12}")
     for name, (build, spec) in SPEC_PARAMS.items():
@@ -84,6 +112,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--official-repo", type=pathlib.Path, default=None,
+                        help="a MISF checkout: time the authors' generator side by side")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats}\n")
@@ -95,10 +125,14 @@ def main() -> None:
     fast.load_state_dict(reference.state_dict())
     dis = PatchDiscriminator()
 
+    official = official_generator(args.official_repo) if args.official_repo else None
+
     print("\nG = generator forward+backward (L1 to the image), D = discriminator forward+backward")
     print("max |diff| = largest output difference to the unfold (official-operator) generator")
-    header = f"{'shape':<11} {'G unfold':>9} {'G shift':>8} {'G bf16':>7} {'unfold/shift':>13} {'official':>9}"
-    print(header + f" {'off./shift':>11} {'off./bf16':>10} {'D':>6} {'diff shift':>11} {'diff bf16':>10}")
+    columns = f"{'shape':<11} {'G unfold':>9} {'G shift':>8} {'G bf16':>7} {'unfold/shift':>13}"
+    if official is not None:
+        columns += f" {'official':>9} {'off./shift':>11}"
+    print(columns + f" {'D':>6} {'diff shift':>11} {'diff bf16':>10}")
     for b, size in SHAPES:
         image, mask = batch(b, size)
         with torch.no_grad():
@@ -106,21 +140,20 @@ def main() -> None:
             diff = (ref_out - fast(image, mask)).abs().max().item()
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 diff_bf16 = (ref_out - fast(image, mask).float()).abs().max().item()
-        t = interleaved_medians(
-            {
-                "unfold": generator_step(reference, image, mask),
-                "shift": generator_step(fast, image, mask),
-                "bf16": generator_step(fast, image, mask, bf16=True),
-                "dis": discriminator_step(dis, image),
-            },
-            args.repeats,
-        )
-        official = OFFICIAL_G_SECONDS[(b, size)]
-        print(
-            f"B{b} {size}x{size:<4} {t['unfold']:>8.2f}s {t['shift']:>7.2f}s {t['bf16']:>6.2f}s "
-            f"{t['unfold'] / t['shift']:>12.2f}x {official:>8.1f}s {official / t['shift']:>10.2f}x "
-            f"{official / t['bf16']:>9.2f}x {t['dis']:>5.2f}s {diff:>11.1e} {diff_bf16:>10.1e}"
-        )
+        steps = {
+            "unfold": generator_step(reference, image, mask),
+            "shift": generator_step(fast, image, mask),
+            "bf16": generator_step(fast, image, mask, bf16=True),
+            "dis": discriminator_step(dis, image),
+        }
+        if official is not None:
+            steps["official"] = official_step(official, image, mask)
+        t = interleaved_medians(steps, args.repeats)
+        line = (f"B{b} {size}x{size:<4} {t['unfold']:>8.2f}s {t['shift']:>7.2f}s {t['bf16']:>6.2f}s "
+                f"{t['unfold'] / t['shift']:>12.2f}x")
+        if official is not None:
+            line += f" {t['official']:>8.2f}s {t['official'] / t['shift']:>10.2f}x"
+        print(line + f" {t['dis']:>5.2f}s {diff:>11.1e} {diff_bf16:>10.1e}")
 
 
 if __name__ == "__main__":

@@ -27,8 +27,6 @@ from inpainting.data.masks import MaskPolarity
 
 CLASSICAL = {"telea": "telea", "ns": "navier_stokes", "navier_stokes": "navier_stokes", "biharmonic": "biharmonic"}
 OFFICIAL_KINDS = ("misf", "pfunet")
-KPN_MULTIPLE = 16  # four 2x poolings in the KPN U-Net
-ENCODER_MULTIPLE = 4  # two stride-2 stages in the MISF / EdgeConnect encoders
 
 InpaintFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (image, mask) -> composited result
 
@@ -48,17 +46,10 @@ class Predictor:
 
 # -- models --------------------------------------------------------------------------------------
 def size_multiple(net: torch.nn.Module) -> int:
-    """The input side multiple a network needs: 16 with a KPN inside, 4 for MISF/EdgeConnect encoders, else 1."""
-    from inpainting.nets.edgeconnect import EdgeGenerator, InpaintGenerator
-    from inpainting.nets.kpn import KPN
-    from inpainting.nets.misf import MISFGenerator
+    """The input side multiple a network needs: the largest ``meta.size_multiple`` of its adapters (1 without)."""
+    from inpainting.nets.meta import NetMeta
 
-    modules = list(net.modules())
-    if any(isinstance(m, KPN) for m in modules):
-        return KPN_MULTIPLE
-    if any(isinstance(m, (MISFGenerator, EdgeGenerator, InpaintGenerator)) for m in modules):
-        return ENCODER_MULTIPLE
-    return 1
+    return max([m.meta.size_multiple for m in net.modules() if isinstance(getattr(m, "meta", None), NetMeta)] or [1])
 
 
 def _composited(net: torch.nn.Module) -> InpaintFn:
@@ -92,7 +83,8 @@ def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
 
 
 def _official_model(source: pathlib.Path, kind: str, device: torch.device) -> Predictor:
-    from inpainting.models.adapters import MISFInpainter, PFUNetInpainter
+    from inpainting.models.adapters import PFUNetInpainter
+    from inpainting.nets.misf import MISFInpainter
     from inpainting.nets.checkpoints import load_jpgnet_kpn
     from inpainting.nets.kpn import pfunet
     from inpainting.nets.misf import MISFGenerator

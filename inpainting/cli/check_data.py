@@ -34,8 +34,8 @@ from inpainting.data import (
     hole_ratio,
     load_mask_file,
 )
+from inpainting.utils.resources import CONFIG_DIR
 
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf"
 Problem = Tuple[str, str]  # (where, message)
 
 

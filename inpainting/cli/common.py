@@ -10,15 +10,14 @@ import warnings
 import hydra
 import lightning as L
 from lightning.fabric.utilities.rank_zero import rank_zero_only
-from lightning.pytorch.plugins import CheckpointIO
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from inpainting.utils.instantiate import instantiate_mapping
-from inpainting.utils.runs import AtomicCheckpointIO, latest_run_folder, save_resolved_config, wandb_run_id
+from inpainting.utils.runs import latest_run_folder, save_resolved_config, wandb_run_id
+from inpainting.utils.resources import CONFIG_DIR
 
 log = logging.getLogger(__name__)
 
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf"
 # `${inpainting_latest_run:<runs folder>}`: newest run folder with a last.ckpt (used by ckpt_path=last)
 OmegaConf.register_new_resolver("inpainting_latest_run", latest_run_folder, replace=True)
 
@@ -49,17 +48,15 @@ def prepare_run(cfg: DictConfig) -> pathlib.Path:
 
 
 def build_run(cfg: DictConfig) -> Run:
-    """Instantiate data, model, callbacks, loggers and the trainer (checkpoints written atomically)."""
+    """Instantiate data, model, callbacks, loggers and the trainer.
+
+    Lightning's own checkpoint IO already saves atomically (see tests/scale/test_resume.py)."""
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
-    if cfg.get("metrics") and hasattr(model, "configure_test_metrics"):
-        model.configure_test_metrics(**cfg.metrics)
     callbacks = instantiate_mapping(cfg.get("callbacks"))
     _pin_wandb_id(cfg)
     loggers = instantiate_mapping(cfg.get("logger"))
     plugins = list(hydra.utils.instantiate(cfg.trainer.get("plugins")) or [])
-    if not any(isinstance(p, CheckpointIO) for p in plugins):
-        plugins.append(AtomicCheckpointIO())
     trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=plugins)
     for lg in loggers:
         if hasattr(lg, "log_hyperparams"):
@@ -94,15 +91,11 @@ def finish_loggers(loggers: list) -> None:
             experiment.finish()
 
 
-def write_test_outputs(model, output_dir: pathlib.Path, cfg: DictConfig) -> None:
-    """Per-bin metric tables (markdown + CSV) and per-image scores under ``<run>/tables``."""
-    from inpainting.eval.tables import write_per_image_csv, write_tables
+def find_test_report(trainer: L.Trainer):
+    """The trainer's :class:`~inpainting.eval.report.TestReport` callback, or None (e.g. ``callbacks=none``)."""
+    from inpainting.eval.report import TestReport
 
-    tables = pathlib.Path(output_dir) / "tables"
-    title = f"{cfg.get('run_name', 'run')}: test metrics on the composited output"
-    md, _ = write_tables(model.test_results, tables / "test_metrics", bins=model.bin_names, title=title)
-    write_per_image_csv(model.test_rows, tables / "test_per_image.csv")
-    print(md.read_text())
+    return next((c for c in trainer.callbacks if isinstance(c, TestReport)), None)
 
 
 def print_config_tree(cfg: DictConfig) -> None:

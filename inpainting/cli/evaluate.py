@@ -1,46 +1,77 @@
-"""Evaluate a checkpoint on a data config's fixed test pairs: ``inpaint-eval ckpt_path=<run dir or .ckpt>``.
+"""Evaluate: ``inpaint-eval ckpt_path=<run dir or .ckpt>`` or ``inpaint-eval predictions=<dir> images=<dir> masks=<dir>``.
 
-When ``ckpt_path`` is a run folder (or a checkpoint inside one), the model is rebuilt from that
-run's ``config_resolved.yaml``, so the command needs nothing else; ``data=...`` picks the test set.
-Writes ``tables/test_metrics.{md,csv}``, ``tables/test_per_image.csv``, ``images/test.png`` and
-``metrics.json`` into this evaluation's run folder.
+Both go through the one evaluation engine (``inpainting.eval.engine``) and write the same files into
+this evaluation's run folder: ``tables/test_metrics.{md,csv}``, ``tables/test_per_image.csv``,
+``results.json``, ``metrics.json`` and ``status.json`` (ok / failed with the error); rank 0 only.
+
+* ``ckpt_path``: when it is a run folder (or a checkpoint inside one) the model is rebuilt from that
+  run's ``config_resolved.yaml``, so the command needs nothing else; ``data=...`` picks the test set.
+* ``predictions`` (LaMa's ``evaluate_predicts``): scores outputs already on disk, e.g. the authors'
+  released results or a run's ``test_outputs/predictions`` (``save_predictions=true``) with its
+  ``test_outputs/images`` and ``test_outputs/masks``. Files pair by relative path without suffix;
+  masks are white = hole; the bins are ``data.bin_edges``; the row is named ``method_name``.
 """
 from __future__ import annotations
 
 import logging
+import pathlib
 
 import hydra
-from omegaconf import DictConfig, open_dict
+from lightning.fabric.utilities.rank_zero import rank_zero_only
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from inpainting.cli.common import CONFIG_DIR, build_run, finish_loggers, prepare_run, write_test_outputs
+from inpainting.cli.common import CONFIG_DIR, build_run, find_test_report, finish_loggers, prepare_run
 from inpainting.cli.options import evaluation_data_config, exit_if_missing
+from inpainting.eval.engine import score_folders
+from inpainting.eval.report import flat_metrics, write_report
 from inpainting.utils.instantiate import run_model_config
-from inpainting.utils.runs import resolve_checkpoint, training_run_config, write_json
+from inpainting.utils.runs import resolve_checkpoint, training_run_config, write_json, write_status
 
 log = logging.getLogger(__name__)
 
 
 def evaluate(cfg: DictConfig) -> dict:
-    ckpt = resolve_checkpoint(cfg.ckpt_path, cfg.paths.output_dir, prefer_best=True)
+    """Run the evaluation the config asks for; returns ``{"metrics": ..., "checkpoint": ...}`` (also ``metrics.json``)."""
+    output_dir = pathlib.Path(cfg.paths.output_dir)
+    rank_zero = True
+    try:
+        if cfg.get("predictions"):
+            summary = _score_saved(cfg, output_dir)
+        else:
+            summary, rank_zero = _test_checkpoint(cfg, output_dir)
+    except BaseException as error:
+        if rank_zero_only.rank == 0:
+            write_status(output_dir, error)
+        raise
+    if rank_zero:
+        write_json(summary, output_dir / "metrics.json")
+        write_status(output_dir)
+    return summary
+
+
+def _test_checkpoint(cfg: DictConfig, output_dir: pathlib.Path) -> tuple[dict, bool]:
+    if not cfg.get("ckpt_path"):
+        raise ValueError("inpaint-eval needs ckpt_path=<run folder or .ckpt>, or predictions=<dir> images=<dir> masks=<dir>")
+    ckpt = resolve_checkpoint(cfg.ckpt_path, output_dir, prefer_best=True)
     trained = run_model_config(ckpt)  # allow-listed targets only: the folder may come from anyone
+    overrides = _task_overrides()
     if trained is not None:
         log.info("model and data configs taken from the training run of %s (data=<name> picks another test set)", ckpt)
         with open_dict(cfg):
             cfg.model = trained
-            cfg.data = evaluation_data_config(cfg, ckpt, _task_overrides())
-    if cfg.get("metrics") is not None and cfg.metrics.get("protocol") is None:
+            cfg.data = evaluation_data_config(cfg, ckpt, overrides)
+    if not any(o.split("=", 1)[0].lstrip("+") == "metrics.protocol" for o in overrides):
         run_cfg = training_run_config(ckpt) or {}  # read only: nothing of it is instantiated
         with open_dict(cfg):  # the paper protocol the run was trained for (jpgnet rows set it)
             cfg.metrics.protocol = (run_cfg.get("metrics") or {}).get("protocol") or "misf"
-    output_dir = prepare_run(cfg)
+    prepare_run(cfg)
     run = build_run(cfg)
     try:
+        if find_test_report(run.trainer) is None:
+            raise ValueError("inpaint-eval needs the TestReport callback (callbacks.test_report); it writes the tables")
         run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=ckpt, weights_only=True)
         metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
-        write_test_outputs(run.model, output_dir, cfg)
-        summary = {"metrics": metrics, "checkpoint": ckpt}
-        write_json(summary, output_dir / "metrics.json")
-        return summary
+        return {"metrics": metrics, "checkpoint": ckpt}, run.trainer.is_global_zero
     finally:
         finish_loggers(run.loggers)
 
@@ -49,6 +80,22 @@ def _task_overrides() -> list[str]:
     from hydra.core.hydra_config import HydraConfig
 
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def _score_saved(cfg: DictConfig, output_dir: pathlib.Path) -> dict:
+    missing = [key for key in ("images", "masks") if not cfg.get(key)]
+    if missing:
+        raise ValueError(f"predictions={cfg.predictions} also needs {' and '.join(f'{k}=<dir>' for k in missing)}")
+    prepare_run(cfg)
+    method = cfg.get("method_name") or pathlib.Path(cfg.predictions).name
+    options = hydra.utils.instantiate(cfg.metrics)
+    results = score_folders(cfg.predictions, cfg.images, cfg.masks, OmegaConf.to_container(cfg.data.bin_edges),
+                            method, options, hole_threshold=cfg.mask_threshold, batch_size=cfg.data.eval_batch_size,
+                            device=cfg.get("device", "cpu"))
+    paths = write_report(results, output_dir, cfg.run_name, checkpoint=None)
+    print(paths["markdown"].read_text())
+    metrics = flat_metrics("test", results.table[method])
+    return {"metrics": metrics, "checkpoint": None, "predictions": str(cfg.predictions)}
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")

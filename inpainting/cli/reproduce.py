@@ -40,12 +40,13 @@ from typing import Iterable, Mapping, Sequence
 import yaml
 
 from inpainting.cli.common import CONFIG_DIR
+from inpainting.eval.engine import INPUT_ROW
+from inpainting.utils.resources import EXPERIMENTS_DIR
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-TABLES_DIR = ROOT / "experiments" / "tables"
+ROOT = EXPERIMENTS_DIR.parent
+TABLES_DIR = EXPERIMENTS_DIR / "tables"
 SCALES_DIR = CONFIG_DIR / "scale"
 OPTIONS = {"table", "scale", "out_dir", "runs_dir", "rows", "dry_run", "estimate", "weights", "datasets"}
-INPUT_ROW = "Input"
 MISSING_CELL = "missing"
 
 

@@ -44,7 +44,8 @@ def _inputs(batch: int, size: int, device: torch.device) -> tuple[torch.Tensor, 
 def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor) -> dict[str, Callable[[], object]]:
     """One zero-argument call per module, with its inputs prepared once (outside the timed region)."""
     from inpainting.eval.metrics import composite
-    from inpainting.models.adapters import EdgeConnectInpainter, MISFInpainter, PFUNetInpainter
+    from inpainting.models.adapters import EdgeConnectInpainter, PFUNetInpainter
+    from inpainting.nets.misf import MISFInpainter
     from inpainting.nets.edgeconnect import EdgeConnect
     from inpainting.nets.fusion import SmartFusion
     from inpainting.nets.kpn import pfunet

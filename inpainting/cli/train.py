@@ -2,8 +2,9 @@
 
 Everything a run produces lands in its Hydra run folder (``paths.output_dir``):
 ``config_resolved.yaml``, ``checkpoints/`` (``last.ckpt``, ``best_*.ckpt``), ``csv/metrics.csv``,
-``metrics.json``, ``status.json`` (ok / failed with the error), ``tables/`` (per-bin metrics as
-markdown and CSV, per-image scores), ``images/``, ``wandb_id.txt`` with the W&B logger.
+``metrics.json``, ``status.json`` (ok / failed with the error), and from the ``TestReport`` callback
+``results.json`` and ``tables/`` (per-bin metrics as markdown and CSV, per-image scores), ``images/``,
+``wandb_id.txt`` with the W&B logger.
 
 Resuming (``ckpt_path=last``, a run folder, or a ``<run>/checkpoints/*.ckpt``) continues in that
 run's folder with the same W&B run; see ``resume_run_dir_override``. The checkpoint (and an
@@ -27,7 +28,7 @@ from inpainting.cli.common import (
     build_run,
     finish_loggers,
     prepare_run,
-    write_test_outputs,
+    find_test_report,
 )
 from inpainting.cli.options import exit_if_missing
 from inpainting.launch.ddp_children import ddp_job_scope
@@ -107,10 +108,10 @@ def _fit_and_test(cfg: DictConfig, run, output_dir: pathlib.Path, ckpt: str | No
         best = getattr(run.trainer.checkpoint_callback, "best_model_path", "") or None
         if best is None:
             log.warning("no best checkpoint recorded: testing the current weights")
+        if find_test_report(run.trainer) is None:
+            log.warning("no TestReport callback configured: the test writes no tables or results.json")
         run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=best, weights_only=True)
         metrics.update({k: float(v) for k, v in run.trainer.callback_metrics.items()})
-        if run.trainer.is_global_zero:
-            write_test_outputs(run.model, output_dir, cfg)
     objective = _objective(run.trainer, metrics, cfg.get("optimized_metric"))
     summary = {"metrics": metrics, "objective": objective, "global_step": run.trainer.global_step}
     if run.trainer.is_global_zero:

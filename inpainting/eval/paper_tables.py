@@ -13,7 +13,9 @@ from pathlib import Path
 
 import yaml
 
-PAPER_TABLES_DIR = Path(__file__).resolve().parents[2] / "experiments" / "paper_tables"
+from inpainting.utils.resources import EXPERIMENTS_DIR
+
+PAPER_TABLES_DIR = EXPERIMENTS_DIR / "paper_tables"
 EMPTY = "—"  # how a cell the paper leaves empty is shown
 
 

@@ -151,8 +151,12 @@ def csv_rows(
     bins: Sequence[str],
     metrics: Sequence[str] | None = None,
     paper: Mapping[str, MethodValues] | None = None,
+    numbers_only: bool = False,
 ) -> list[list[object]]:
-    """Wide rows, header first: ``method, <metric>/<bin>[, <metric>/<bin>/paper, <metric>/<bin>/diff], ...``."""
+    """Wide rows, header first: ``method, <metric>/<bin>[, <metric>/<bin>/paper, <metric>/<bin>/diff], ...``.
+
+    With ``numbers_only`` the metric cells are numbers or empty (missing, n/a), so a reader never has to
+    tell numbers from text."""
     paper = paper or {}
     metrics = list(metrics) if metrics is not None else metrics_in(results)
     columns = [c for metric in metrics for c in _columns(metric, bins, paper)]
@@ -160,7 +164,8 @@ def csv_rows(
     rows: list[list[object]] = [header]
     for method, values in results.items():
         cells = [_value(c, values, paper.get(method, {})) for c in columns]
-        rows.append([method] + ["" if v is None else v for v in cells])
+        # numbers_only: a missing or n/a value is an empty cell (the markdown says why)
+        rows.append([method] + ["" if v is None or (numbers_only and isinstance(v, str)) else v for v in cells])
     return rows
 
 
@@ -172,14 +177,15 @@ def write_tables(
     paper: Mapping[str, MethodValues] | None = None,
     title: str | None = None,
     notes: Sequence[str] = (),
+    numbers_only: bool = False,
 ) -> tuple[Path, Path]:
-    """Write ``<out_stem>.md`` and ``<out_stem>.csv``; returns both paths."""
+    """Write ``<out_stem>.md`` and ``<out_stem>.csv`` (see :func:`csv_rows` for ``numbers_only``); returns both paths."""
     out_stem = Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     md_path, csv_path = out_stem.with_suffix(".md"), out_stem.with_suffix(".csv")
     md_path.write_text(markdown_table(results, bins, metrics, paper, title, notes), encoding="utf-8")
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(csv_rows(results, bins, metrics, paper))
+        csv.writer(handle).writerows(csv_rows(results, bins, metrics, paper, numbers_only))
     return md_path, csv_path
 
 

@@ -29,27 +29,19 @@ VGG19_WEIGHTS_URL = f"https://download.pytorch.org/models/{VGG19_WEIGHTS_FILE}"
 VGG19_WEIGHTS_SHA256_PREFIX = "dcbfe0f7"  # torchvision names its files after their hash
 WEIGHT_SOURCES = ("imagenet", "random")
 
-# Output channels of the 3x3 convs (each followed by a ReLU), "M" a 2x2 max pool; torchvision's
-# final pool is not needed since no feature is taken after it.
-_CONV_PLAN = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
-
-
 def _build_features() -> nn.Sequential:
-    layers: list[nn.Module] = []
-    in_channels = 3
-    for item in _CONV_PLAN:
-        if item == "M":
-            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
-        else:
-            layers += [nn.Conv2d(in_channels, item, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
-            in_channels = item
-    return nn.Sequential(*layers)
+    """torchvision's ``vgg19().features`` layer list (its config ``"E"``), so its weight file loads as is."""
+    from torchvision.models.vgg import cfgs, make_layers
+
+    return make_layers(cfgs["E"])
 
 
 def _layer_ends() -> dict[str, int]:
     """``relu<block>_<conv>`` -> index one past that ReLU in the Sequential (the spec's split points)."""
+    from torchvision.models.vgg import cfgs
+
     ends, position, block, conv = {}, 0, 1, 0
-    for item in _CONV_PLAN:
+    for item in cfgs["E"]:
         if item == "M":
             position += 1
             block, conv = block + 1, 0

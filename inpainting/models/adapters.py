@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 from inpainting.eval.metrics import composite
-from inpainting.nets.checkpoints import load_edgeconnect_generator, load_misf_generator
+from inpainting.nets.checkpoints import load_edgeconnect_generator
 from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator, canny_edges, rgb_to_gray
+from inpainting.nets.meta import NetMeta
 from inpainting.nets.fusion import SmartFusion, naive_fusion
-from inpainting.nets.misf import MISFGenerator
 from inpainting.nets.uncertainty import uncertainty_map
 
 
@@ -23,6 +23,9 @@ class PFUNetInpainter(nn.Module):
 
     Returns ``pred``, the predicted ``kernels`` and the ``uncertainty`` map derived from them.
     """
+
+    # placeholder until JPGNet's family home (helper jpgnet-demo) provides its META: predict reads the multiple
+    meta = NetMeta("PFUNet", size_multiple=16, mask_polarity="hole", value_range=(0.0, 1.0))
 
     def __init__(self, kpn: nn.Module, uncertainty: str = "avg", uncertainty_normalize: str = "batch"):
         super().__init__()
@@ -34,35 +37,6 @@ class PFUNetInpainter(nn.Module):
         pred, kernels = self.kpn(image * (1 - mask))
         uncertainty = uncertainty_map(kernels.detach(), self.uncertainty_reduce, self.uncertainty_normalize)
         return {"pred": pred, "kernels": kernels, "uncertainty": uncertainty}
-
-
-class MISFInpainter(nn.Module):
-    """MISF generator or one of its ablation variants (the generator takes the framework convention).
-
-    Returns ``pred`` (raw ``(tanh + 1) / 2`` output) and, for variants that filter the image logits,
-    the 27 image ``kernels`` (read from the kernel-prediction branch with a forward hook, so the
-    generator's own forward stays the official one). ``weights``: an official
-    ``*_InpaintingModel_gen.pth`` loaded strictly (``variant="misf"`` only), e.g. to evaluate it.
-    """
-
-    def __init__(self, generator: MISFGenerator, weights: str | None = None):
-        super().__init__()
-        self.generator = generator
-        self._image_kernels: torch.Tensor | None = None
-        if generator.plan.image_filter:
-            generator.kpn_model.register_forward_hook(self._keep_image_kernels)
-        if weights:
-            load_misf_generator(generator, weights)
-
-    def _keep_image_kernels(self, module, inputs, outputs) -> None:
-        self._image_kernels = outputs[1]
-
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        self._image_kernels = None
-        out = {"pred": self.generator(image, mask)}
-        if self._image_kernels is not None:
-            out["kernels"], self._image_kernels = self._image_kernels, None
-        return out
 
 
 def _canny_of_image(image: torch.Tensor, sigma: float, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,24 +2,23 @@
 
 Subclasses provide ``forward(image, mask) -> dict`` (at least ``pred``: the raw network output in
 [0,1]-image convention, plus optional maps such as ``uncertainty``) and ``training_step``.
-Metrics follow the papers' protocol (method-spec section 4): they score the composite
-``pred*mask + image*(1-mask)`` per image and per hole-ratio bin.
+Validation metrics follow the papers' protocol (``inpainting.eval.metrics``): they score the composite
+``pred*mask + image*(1-mask)`` per image and per hole-ratio bin. ``test_step`` only returns the
+prediction; the ``TestReport`` callback (``inpainting.eval.report``) scores and writes the test tables.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import lightning as L
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
-from inpainting.eval.evaluator import optional_scorers, table_values
-from inpainting.eval.fid import DEFAULT_MIN_IMAGES, BinnedFID, try_inception_features
+from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.eval.metrics import BinnedInpaintingMetrics, check_protocol, composite
+from inpainting.eval.report import log_summary
 from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
-
-INPUT_ROW = "Input"
 
 
 def _plain(value: Any) -> Any:
@@ -32,43 +31,28 @@ def _plain(value: Any) -> Any:
 
 
 class InpaintingModule(L.LightningModule):
+    """Args:
+        net: the adapter (``forward(image, mask) -> {"pred": ...}``).
+        optimizer, scheduler: ``_partial_`` factories.
+        method_name: the row name in the test tables.
+        bin_edges: hole-ratio bins of the validation metrics (``${data.bin_edges}``).
+    """
+
     def __init__(
         self,
         net: nn.Module,
         optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         scheduler: Callable[..., Any] | None = None,
         method_name: str = "model",
+        bin_edges: Sequence[float] = PAPER_BIN_EDGES,
+        metric_protocol: str = "misf",  # misf | jpgnet: how validation scores L1 (eval.metrics)
     ):
         super().__init__()
         self.net = net
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.method_name = method_name
-        self.bin_names: list[str] = []
-        self.test_results: dict[str, dict] = {}
-        self.test_rows: list[dict] = []
-        self.metric_options: dict[str, Any] = {}
-        self.test_unavailable: dict[str, str] = {}
-        self.test_fid = self.input_fid = None
-
-    def configure_test_metrics(
-        self,
-        lpips: bool = False,
-        lpips_weights: str | None = None,
-        fid: bool = False,
-        fid_weights: str | None = None,
-        fid_min_images: int = DEFAULT_MIN_IMAGES,
-        protocol: str | None = "misf",
-    ) -> None:
-        """Test metrics beyond PSNR/SSIM/L1 and the paper's protocol (call before fit/test; the
-        ``metrics`` config does). ``protocol``: ``misf`` (L1/LPIPS on the clamped composite) or
-        ``jpgnet`` (unclamped), for val and test; None means ``misf``.
-
-        LPIPS (VGG) needs the VGG16 trunk file and FID the FID Inception file; without them the tables
-        say "n/a (weights missing: ...)". FID is given per bin only for at least ``fid_min_images`` images.
-        """
-        self.metric_options = dict(lpips=lpips, lpips_weights=lpips_weights, fid=fid, fid_weights=fid_weights,
-                                   fid_min_images=fid_min_images, protocol=check_protocol(protocol or "misf"))
+        self.val_metrics = BinnedInpaintingMetrics(bin_names(check_edges(bin_edges)), protocol=check_protocol(metric_protocol))
 
     # -- conventions --------------------------------------------------------------------------
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -79,34 +63,7 @@ class InpaintingModule(L.LightningModule):
         """Composited result for images in [0,1] and masks with 1 = hole."""
         return composite(self(image, mask)["pred"], image, mask)
 
-    # -- metrics ------------------------------------------------------------------------------
-    def setup(self, stage: str) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        names = list(getattr(datamodule, "bin_names", None) or ["all"])
-        if names != self.bin_names or not hasattr(self, "val_metrics"):
-            self.bin_names = names
-            self.val_metrics = BinnedInpaintingMetrics(names, protocol=self.metric_options.get("protocol", "misf"))
-            self.test_metrics = None
-        if stage == "test" and self.test_metrics is None:
-            self._build_test_metrics()
-
-    def _build_test_metrics(self) -> None:
-        """Test metrics, built when testing starts: their backbones (LPIPS VGG16, FID Inception) are
-        hundreds of MB that a training run should not hold."""
-        names, options = self.bin_names, self.metric_options
-        extra, self.test_unavailable = optional_scorers(options.get("lpips", False), options.get("lpips_weights"))
-        protocol = options.get("protocol", "misf")
-        self.test_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra, protocol=protocol)
-        self.input_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra, protocol=protocol)
-        if options.get("fid"):
-            extractor, note = try_inception_features(options.get("fid_weights"))
-            if extractor is None:
-                self.test_unavailable["fid"] = note
-            else:
-                min_images = options.get("fid_min_images", DEFAULT_MIN_IMAGES)
-                self.test_fid = BinnedFID(names, extractor, min_images)
-                self.input_fid = BinnedFID(names, extractor, min_images)
-
+    # -- validation and test --------------------------------------------------------------------
     @staticmethod
     def _bins(batch: dict) -> torch.Tensor:
         image = batch["image"]
@@ -121,44 +78,13 @@ class InpaintingModule(L.LightningModule):
         self.val_metrics.update(pred, target, batch["mask"], self._bins(batch))
 
     def on_validation_epoch_end(self) -> None:
-        self._log_summary("val", self.val_metrics.compute())
+        log_summary(self, "val", {k: v.item() for k, v in self.val_metrics.compute().items()})
         self.val_metrics.reset()
 
-    def test_step(self, batch: dict, batch_idx: int) -> None:
-        mask, bins = batch["mask"], self._bins(batch)
-        pred, image = self.evaluation_pair(batch)
-        self.test_metrics.update(pred, image, mask, bins, names=batch.get("name"))
-        # "Input" row: holes left empty, for contrast
-        self.input_metrics.update(torch.zeros_like(image), image, mask, bins, names=batch.get("name"))
-        if self.test_fid is not None:
-            self.test_fid.update(pred, image, mask, bins)
-            self.input_fid.update(torch.zeros_like(image), image, mask, bins)
-
-    def on_test_epoch_end(self) -> None:
-        model_summary = self.test_metrics.compute()
-        self._log_summary("test", model_summary)
-        self.test_results = {
-            INPUT_ROW: table_values(self.input_metrics.compute(), self.bin_names, self.test_unavailable),
-            self.method_name: table_values(model_summary, self.bin_names, self.test_unavailable),
-        }
-        if self.test_fid is not None:
-            for row, fid in ((INPUT_ROW, self.input_fid), (self.method_name, self.test_fid)):
-                self.test_results[row].update(fid.table_values(fid.compute()))
-                fid.reset()
-        self.test_rows = self.test_metrics.per_image()
-        self.test_metrics.reset()
-        self.input_metrics.reset()
-
-    def _log_summary(self, stage: str, summary: dict) -> None:
-        """Log ``<stage>/<metric>`` (all images) and ``<stage>/<metric>_<bin>``; counts are not logged."""
-        flat = {}
-        for key, value in summary.items():
-            metric, bin_name = key.split("/", 1)
-            if metric == "count":
-                continue
-            flat[f"{stage}/{metric}" if bin_name == "overall" else f"{stage}/{metric}_{bin_name}"] = float(value)
-        # the metric object has already gathered every rank's images: no further reduction
-        self.log_dict(flat, sync_dist=False)
+    def test_step(self, batch: dict, batch_idx: int) -> dict[str, torch.Tensor]:
+        """The batch's prediction and target as a value: the ``TestReport`` callback scores and reports them."""
+        pred, target = self.evaluation_pair(batch)
+        return {"pred": pred, "target": target}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Hydra passes mappings as DictConfig, which weights_only=True loading rejects: store plain values

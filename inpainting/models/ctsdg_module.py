@@ -39,9 +39,10 @@ class CTSDGModule(GANInpaintingModule):
         finetune: bool = False,
         max_iterations: int | None = None,
         method_name: str = "CTSDG",
+        **kwargs,
     ):
         super().__init__(net, discriminator, loss, optimizer, d_optimizer, max_iterations=max_iterations,
-                         method_name=method_name)
+                         method_name=method_name, **kwargs)
         self.finetune = finetune
         net.generator.freeze_ec_bn = finetune
 

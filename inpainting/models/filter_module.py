@@ -10,8 +10,9 @@ from inpainting.models.base import InpaintingModule
 
 
 class FilterInpaintingModule(InpaintingModule):
-    def __init__(self, net, loss, optimizer=None, scheduler=None, method_name: str = "Img-Filter"):
-        super().__init__(net, optimizer=optimizer, scheduler=scheduler, method_name=method_name)
+    def __init__(self, net, loss, optimizer=None, scheduler=None, method_name: str = "Img-Filter", **kwargs):
+        """``kwargs``: :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``)."""
+        super().__init__(net, optimizer=optimizer, scheduler=scheduler, method_name=method_name, **kwargs)
         self.loss = loss
         # the run folder's config_resolved.yaml holds the full model config; checkpoints keep plain values only
         self.save_hyperparameters(ignore=["net", "loss", "optimizer", "scheduler"], logger=False)

@@ -9,7 +9,7 @@ Manual optimisation, one *iteration* per batch, in the official order:
 
 Step 3 also writes gradients into D through the adversarial term and the official code does not
 clear them, so D is updated with ``dis_loss + w_adv * G adversarial term`` (quirk M9, inherited
-from EdgeConnect). ``zero_d_grad_before_d_step=True`` clears them first.
+from EdgeConnect; the quirk list is ``docs/quirks.md``). ``zero_d_grad_before_d_step=True`` clears them first.
 
 Counting: Lightning's ``global_step`` counts optimizer steps, so it grows by **2** per batch here.
 ``iteration`` counts batches (the authors' "iteration", their ``MAX_ITERS``); it is logged as
@@ -36,7 +36,7 @@ class GANInpaintingModule(InpaintingModule):
     """Generator ``net`` (an adapter returning ``pred``) trained with ``loss`` against ``discriminator``.
 
     Args:
-        net: the generator adapter, e.g. :class:`~inpainting.models.adapters.MISFInpainter`.
+        net: the generator adapter, e.g. :class:`~inpainting.nets.misf.MISFInpainter`.
         discriminator: a :class:`~inpainting.nets.PatchDiscriminator` (D sees RGB only).
         loss: factory (``_partial_``) of the loss, e.g. :class:`~inpainting.losses.InpaintingGeneratorLoss`
             (its ``discriminator_loss`` is D's). It is built when training starts, so evaluating a
@@ -44,6 +44,7 @@ class GANInpaintingModule(InpaintingModule):
         optimizer, d_optimizer: ``_partial_`` optimizer factories for G and D.
         zero_d_grad_before_d_step: False (faithful, M9) keeps the G adversarial gradients in D's step.
         max_iterations: stop after this many batches (None: the trainer's limits only).
+        kwargs: :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``).
     """
 
     def __init__(
@@ -56,8 +57,9 @@ class GANInpaintingModule(InpaintingModule):
         zero_d_grad_before_d_step: bool = False,
         max_iterations: int | None = None,
         method_name: str = "MISF",
+        **kwargs,
     ):
-        super().__init__(net, optimizer=optimizer, method_name=method_name)
+        super().__init__(net, optimizer=optimizer, method_name=method_name, **kwargs)
         if max_iterations is not None and max_iterations < 1:
             raise ValueError(f"max_iterations must be a positive number of batches or null, got {max_iterations}")
         self.automatic_optimization = False

@@ -80,8 +80,9 @@ class JPGNetFusionModule(FilterInpaintingModule):
         stage_weights: Mapping[str, str | None] | None = None,
         untrained_stages_for_tests: bool = False,
         method_name: str = "JPGNet",
+        **kwargs,
     ):
-        super().__init__(net, loss, optimizer=optimizer, scheduler=scheduler, method_name=method_name)
+        super().__init__(net, loss, optimizer=optimizer, scheduler=scheduler, method_name=method_name, **kwargs)
         unknown = set(stage_weights or {}) - set(self.stage_table)
         if unknown:
             raise ValueError(f"unknown stage_weights entries {sorted(unknown)}; expected {sorted(self.stage_table)}")
@@ -133,6 +134,7 @@ class EdgeConnectEvalModule(JPGNetFusionModule):
         stage_weights: Mapping[str, str | None] | None = None,
         untrained_stages_for_tests: bool = False,
         method_name: str = "EdgeConnect",
+        **kwargs,
     ):
         super().__init__(net, stage_weights=stage_weights, untrained_stages_for_tests=untrained_stages_for_tests,
-                         method_name=method_name)
+                         method_name=method_name, **kwargs)

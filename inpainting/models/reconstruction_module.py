@@ -23,8 +23,8 @@ from inpainting.models.filter_module import FilterInpaintingModule
 
 class ReconstructionInpaintingModule(FilterInpaintingModule):
     def __init__(self, net: nn.Module, loss: Callable[[], nn.Module], optimizer=None, scheduler=None,
-                 method_name: str = "model", frozen_batchnorm: Sequence[str] | None = None):
-        super().__init__(net, loss=None, optimizer=optimizer, scheduler=scheduler, method_name=method_name)
+                 method_name: str = "model", frozen_batchnorm: Sequence[str] | None = None, **kwargs):
+        super().__init__(net, loss=None, optimizer=optimizer, scheduler=scheduler, method_name=method_name, **kwargs)
         self.loss_factory = loss
         self.frozen_batchnorm = list(frozen_batchnorm or [])
         self._frozen = self._find_batchnorms(self.frozen_batchnorm)

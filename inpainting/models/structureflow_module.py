@@ -31,9 +31,9 @@ class StructureFlowModule(GANInpaintingModule):
 
     def __init__(self, net: nn.Module, discriminator: nn.Module, loss: Callable[[], nn.Module],
                  optimizer, d_optimizer, stage: str = "flow", max_iterations: int | None = None,
-                 method_name: str = "StructureFlow"):
+                 method_name: str = "StructureFlow", **kwargs):
         super().__init__(net, discriminator, loss, optimizer, d_optimizer, max_iterations=max_iterations,
-                         method_name=method_name)
+                         method_name=method_name, **kwargs)
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
         needed = {"structure": ("structure_generator",), "flow": ("flow_generator",),

@@ -2,28 +2,23 @@
 from inpainting.nets.blocks import init_normal_
 from inpainting.nets.checkpoints import (
     CheckpointError,
-    edgeconnect_to_misf_sifb,
     load_edgeconnect_generator,
     load_jpgnet_kpn,
-    load_misf_discriminator,
-    load_misf_generator,
     load_state_dict_strict,
     read_checkpoint,
-    warm_start_misf_from_edgeconnect,
 )
 from inpainting.nets.discriminator import PatchDiscriminator
 from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator, canny_edges, rgb_to_gray
 from inpainting.nets.fusion import SmartFusion, naive_fusion
 from inpainting.nets.kpn import KPN, init_xavier_, pfunet, uafnet
 from inpainting.nets.misf import VARIANTS as MISF_VARIANTS
-from inpainting.nets.misf import MISFGenerator, expand_feature_kernels
+from inpainting.nets.misf import MISFGenerator, expand_feature_kernels, load_misf_discriminator, load_misf_generator
 from inpainting.nets.uncertainty import uncertainty_map
 
 __all__ = [
     "canny_edges",
     "CheckpointError",
     "EdgeConnect",
-    "edgeconnect_to_misf_sifb",
     "EdgeGenerator",
     "expand_feature_kernels",
     "init_normal_",
@@ -45,5 +40,4 @@ __all__ = [
     "SmartFusion",
     "uafnet",
     "uncertainty_map",
-    "warm_start_misf_from_edgeconnect",
 ]

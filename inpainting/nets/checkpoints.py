@@ -1,9 +1,9 @@
-"""Loaders for the authors' released checkpoint formats, strict by default.
+"""Strict loading shared by every family (``read_checkpoint``, ``load_state_dict_strict``, ``load_entry``),
+and the loaders of the formats whose family has no home of its own yet.
 
 | format | file content | loader |
 |---|---|---|
-| MISF generator (``*_InpaintingModel_gen.pth``) | ``{'iteration', 'generator'}`` (92 keys) | :func:`load_misf_generator` |
-| MISF discriminator (``*_dis.pth``) | ``{'discriminator'}`` (18 keys) | :func:`load_misf_discriminator` |
+| MISF generator / discriminator | ``{'iteration', 'generator'}`` / ``{'discriminator'}`` | ``inpainting.nets.misf.checkpoint`` |
 | JPGNet PFUNet / UAFNet | bare state dict (54 keys) | :func:`load_jpgnet_kpn` |
 | EdgeConnect generators (``EdgeModel_gen.pth``, ``InpaintingModel_gen.pth``) | ``{'iteration', 'generator'}`` | :func:`load_edgeconnect_generator` |
 
@@ -78,17 +78,11 @@ def load_state_dict_strict(module: nn.Module, state_dict: Mapping, source: str =
     return module
 
 
-def load_misf_generator(generator: nn.Module, path: str | os.PathLike) -> int:
-    """Load a MISF ``{'iteration', 'generator'}`` file; returns the stored iteration."""
+def load_entry(module: nn.Module, path: str | os.PathLike, key: str) -> Mapping:
+    """Load the state dict stored under ``key`` of the file at ``path`` strictly; returns the file's content."""
     content = read_checkpoint(path)
-    load_state_dict_strict(generator, _entry(content, "generator", str(path)), str(path))
-    return int(content.get("iteration", 0))
-
-
-def load_misf_discriminator(discriminator: nn.Module, path: str | os.PathLike) -> nn.Module:
-    """Load a MISF ``{'discriminator'}`` file (``..._dis.pth``)."""
-    content = read_checkpoint(path)
-    return load_state_dict_strict(discriminator, _entry(content, "discriminator", str(path)), str(path))
+    load_state_dict_strict(module, _entry(content, key, str(path)), str(path))
+    return content
 
 
 def load_jpgnet_kpn(kpn: nn.Module, path: str | os.PathLike) -> nn.Module:
@@ -101,49 +95,4 @@ def load_jpgnet_kpn(kpn: nn.Module, path: str | os.PathLike) -> nn.Module:
 
 def load_edgeconnect_generator(generator: nn.Module, path: str | os.PathLike) -> int:
     """Load an EdgeConnect ``{'iteration', 'generator'}`` file (edge or inpainting G); returns the iteration."""
-    content = read_checkpoint(path)
-    load_state_dict_strict(generator, _entry(content, "generator", str(path)), str(path))
-    return int(content.get("iteration", 0))
-
-
-# EdgeConnect's single `encoder` Sequential vs MISF's three stages (method-spec 1.6).
-_EDGECONNECT_TO_MISF_PREFIX = {"encoder.1.": "encoder0.1.", "encoder.4.": "encoder1.0.", "encoder.7.": "encoder2.0."}
-
-
-def edgeconnect_to_misf_sifb(state_dict: Mapping) -> dict:
-    """Rename an EdgeConnect inpainting-generator state dict to MISF's SIFB keys (a warm start).
-
-    ``middle.*`` and ``decoder.*`` keep their names. Load the result into a MISF generator with
-    ``strict=False`` (the KPB keys stay untouched); any key outside encoder/middle/decoder raises.
-    """
-    renamed = {}
-    for key, value in state_dict.items():
-        if key.startswith(("middle.", "decoder.")):
-            renamed[key] = value
-            continue
-        for old, new in _EDGECONNECT_TO_MISF_PREFIX.items():
-            if key.startswith(old):
-                renamed[new + key[len(old):]] = value
-                break
-        else:
-            raise CheckpointError(f"EdgeConnect key {key!r} has no MISF counterpart")
-    return renamed
-
-
-def warm_start_misf_from_edgeconnect(generator: nn.Module, path: str | os.PathLike) -> list[str]:
-    """Initialise a MISF generator's SIFB from an EdgeConnect inpainting-generator file.
-
-    Every renamed key must exist in ``generator`` with the same shape; returns the keys left untouched
-    (the KPB ones), so the caller can see what still starts from scratch.
-    """
-    content = read_checkpoint(path)
-    renamed = edgeconnect_to_misf_sifb(_entry(content, "generator", str(path)))
-    expected = generator.state_dict()
-    unknown = sorted(set(renamed) - set(expected))
-    if unknown:
-        raise CheckpointError(f"{path}: keys with no place in {type(generator).__name__}: {unknown}")
-    mismatched = [k for k, v in renamed.items() if v.shape != expected[k].shape]
-    if mismatched:
-        raise CheckpointError(f"{path}: shape mismatch for {mismatched}")
-    generator.load_state_dict(renamed, strict=False)
-    return sorted(set(expected) - set(renamed))
+    return int(load_entry(generator, path, "generator").get("iteration", 0))

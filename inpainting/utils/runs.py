@@ -11,7 +11,6 @@ import zipfile
 from typing import Any
 
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 RESOLVED_CONFIG = "config_resolved.yaml"
@@ -167,30 +166,6 @@ def latest_run_folder(runs_root: str | pathlib.Path) -> str:
     if not candidates:
         raise FileNotFoundError(f"ckpt_path=last: no run under {root} has checkpoints/last.ckpt")
     return str(candidates[-1])
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Write each checkpoint to a temporary file, then rename it over the target; load weights-only.
-
-    ``os.replace`` is atomic on one filesystem, so a crash while saving leaves the previous
-    ``last.ckpt`` intact instead of a truncated file. Remote (``scheme://``) paths are written directly.
-    """
-
-    def load_checkpoint(self, path, *args: Any, weights_only: bool | None = None, **kwargs: Any) -> dict[str, Any]:
-        # weights-only unless a caller asks otherwise: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD cannot undo it
-        return super().load_checkpoint(path, *args, weights_only=True if weights_only is None else weights_only, **kwargs)
-
-    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
-        target = str(path)
-        if "://" in target:
-            return super().save_checkpoint(checkpoint, path, storage_options)
-        temporary = f"{target}.tmp-{os.getpid()}"
-        try:
-            super().save_checkpoint(checkpoint, temporary, storage_options)
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
 
 
 def wandb_run_id(output_dir: str | pathlib.Path, create: bool = True) -> str | None:

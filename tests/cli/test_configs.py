@@ -1,4 +1,6 @@
 """Every config composes and instantiates; experiment files win over group defaults."""
+import json
+
 import hydra
 import pytest
 
@@ -55,7 +57,11 @@ def test_debug_preset_wins_over_experiment(tmp_path):
     assert cfg.trainer.fast_dev_run is True and "csv" not in (cfg.logger or {})
 
 
-def test_eval_config_requires_checkpoint(tmp_path):
-    cfg = compose_config("eval", [], tmp_path)
-    with pytest.raises(Exception, match="ckpt_path"):
-        _ = cfg.ckpt_path
+def test_eval_needs_a_checkpoint_or_saved_predictions(tmp_path):
+    from inpainting.cli.evaluate import evaluate
+
+    with pytest.raises(ValueError, match="needs ckpt_path=<run folder or .ckpt>, or predictions=<dir>"):
+        evaluate(compose_config("eval", [], tmp_path / "a"))
+    with pytest.raises(ValueError, match="also needs images=<dir> and masks=<dir>"):
+        evaluate(compose_config("eval", [f"predictions={tmp_path}"], tmp_path / "b"))
+    assert json.loads((tmp_path / "b/status.json").read_text())["status"] == "failed"

@@ -1,5 +1,6 @@
 """End to end on the embedded photos: fast_dev_run, the demo's outputs, resume, evaluation."""
 import csv
+import json
 import pathlib
 
 import pytest
@@ -127,7 +128,7 @@ def test_lpips_is_scored_when_the_backbone_is_on_disk(standin_vgg16, tmp_path):
 
 
 def test_fid_per_bin_in_the_test_tables(standin_inception_weights, tmp_path):
-    cfg = compose_config("train", [*DEMO, "trainer.max_epochs=1", "metrics.fid=true", "metrics.fid_min_images=2",
+    cfg = compose_config("train", [*DEMO, "trainer.max_epochs=1", "metrics.fid=true", "metrics.fid_min_images=2", "metrics.fid_features=64",
                                    "metrics.lpips=false"], tmp_path / "run")
     train(cfg)
     with open(tmp_path / "run/tables/test_metrics.csv") as handle:
@@ -164,13 +165,45 @@ def test_fid_without_inception_weights_is_reported_not_faked(hub_dir, tmp_path):
     assert "FID" in table and "n/a (weights missing: weights-inception-2015-12-05-6726825d.pth)" in table
 
 
-def test_training_does_not_build_the_test_metrics(standin_vgg16, tmp_path):
-    # their backbones (LPIPS VGG16, FID Inception) are hundreds of MB: built only when testing starts
-    from inpainting.cli.common import build_run
+def test_python_trainer_test_writes_the_cli_tables(standin_vgg16, tmp_path):
+    # the report is a callback: trainer.test() from Python writes what inpaint-train writes. Its backbones
+    # (LPIPS VGG16, FID Inception) are hundreds of MB: built only when testing starts, never for training
+    from inpainting.cli.common import build_run, find_test_report
 
     cfg = compose_config("train", [*DEMO, "trainer.max_epochs=1", "logger=none"], tmp_path / "run")
     run = build_run(cfg)
     run.trainer.fit(run.model, datamodule=run.datamodule)
-    assert run.model.test_metrics is None
+    report = find_test_report(run.trainer)
+    assert report.scorer is None and not (tmp_path / "run/tables").exists()
     run.trainer.test(run.model, datamodule=run.datamodule)
-    assert "lpips" in run.model.test_metrics.extra_scorers
+    assert "lpips" in report.scorer.scores["Img-Filter"].extra_scorers
+    for rel in ("tables/test_metrics.md", "tables/test_metrics.csv", "tables/test_per_image.csv", "results.json"):
+        assert (tmp_path / "run" / rel).is_file(), rel
+    saved = json.loads((tmp_path / "run/results.json").read_text())
+    assert set(saved["methods"]) == {"Input", "Img-Filter"} and saved["counts"]["overall"] == 6
+    assert saved["methods"]["Img-Filter"]["psnr"]["overall"] == pytest.approx(report.results.table["Img-Filter"]["psnr/overall"])
+
+
+def test_saved_test_outputs_score_to_the_run_tables(tmp_path):
+    # one engine: scoring a run's saved composites with inpaint-eval gives that run's tables
+    run_dir = tmp_path / "run"
+    train(compose_config("train", [*DEMO, "trainer.max_epochs=1", "save_predictions=true", "metrics.lpips=false"], run_dir))
+    outputs = run_dir / "test_outputs"
+    assert len(list((outputs / "predictions").rglob("*.tiff"))) == 6
+    cfg = compose_config("eval", [*TINY, f"predictions={outputs / 'predictions'}", f"images={outputs / 'images'}",
+                                  f"masks={outputs / 'masks'}", "method_name=Img-Filter", "metrics.lpips=false"],
+                         tmp_path / "eval")
+    evaluate(cfg)
+    ours, theirs = ((d / "tables/test_metrics.md").read_text().split("\n", 1)[1] for d in (tmp_path / "eval", run_dir))
+    assert ours == theirs  # all but the title line, which names the run
+    ours, theirs = (list(csv.reader((d / "tables/test_metrics.csv").open())) for d in (tmp_path / "eval", run_dir))
+    assert [r[0] for r in ours] == [r[0] for r in theirs] and ours[0] == theirs[0]
+    # float64 means over the same images, summed in another order (sorted file names): equal to rounding
+    assert [[float(c) for c in r[1:]] for r in ours[1:]] == [pytest.approx([float(c) for c in r[1:]], rel=1e-12)
+                                                             for r in theirs[1:]]
+    run_json, eval_json = (json.loads((d / "results.json").read_text()) for d in (run_dir, tmp_path / "eval"))
+    assert eval_json["counts"] == run_json["counts"] and eval_json["methods"].keys() == run_json["methods"].keys()
+    for row, metrics in run_json["methods"].items():
+        for metric, values in metrics.items():
+            assert eval_json["methods"][row][metric] == pytest.approx(values, rel=1e-12), (row, metric)
+    assert json.loads((tmp_path / "eval/status.json").read_text())["status"] == "ok"

@@ -8,17 +8,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from inpainting.losses import AdversarialLoss, InpaintingGeneratorLoss, L1SSIMLoss
-from inpainting.models.adapters import (
-    EdgeConnectInpainter,
-    EdgePredictor,
-    JPGNetStages,
-    MISFInpainter,
-    NaiveFusionInpainter,
-    PFUNetInpainter,
-    UAFNetInpainter,
-)
+from inpainting.models.adapters import (EdgeConnectInpainter, EdgePredictor, JPGNetStages,
+                                        NaiveFusionInpainter, PFUNetInpainter, UAFNetInpainter)
 from inpainting.models.gan_module import EdgeGANModule, GANInpaintingModule
 from inpainting.models.jpgnet import JPGNetFusionModule
+from inpainting.nets.misf import MISFInpainter
 from inpainting.nets import EdgeConnect, EdgeGenerator, MISFGenerator, PatchDiscriminator, SmartFusion, pfunet
 
 SIZE = 32

@@ -72,14 +72,16 @@ def test_losses_finite_without_holes():
 
 
 def test_few_steps_lower_the_l1_loss():
-    module = misf_module(lr=1e-3)  # 10x the official G rate, so that 8 steps are enough to see it
+    module = misf_module(lr=1e-3)
+    # 10x the official G rate and 24 steps: the loss falls to about half (0.47x measured on one CPU; 8 steps
+    # gave 0.84x here and 0.91x on another), so the 0.75x bound leaves room for any CPU or thread count
     image, mask = images_and_masks()
     with torch.no_grad():
         before = hole_normalised_l1(module(image, mask)["pred"], image, mask)
-    trainer(max_epochs=1).fit(module, train_dataloaders=loader(image, mask, batches=8))
+    trainer(max_epochs=1).fit(module, train_dataloaders=loader(image, mask, batches=24))
     with torch.no_grad():
         after = hole_normalised_l1(module(image, mask)["pred"], image, mask)
-    assert after < 0.9 * before
+    assert after < 0.75 * before
 
 
 def test_max_iterations_stops_training_and_iteration_is_checkpointed(tmp_path):

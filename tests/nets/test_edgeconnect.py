@@ -1,4 +1,4 @@
-"""EdgeConnect generators, Canny edges, the framework-convention wrapper and the MISF warm start."""
+"""EdgeConnect generators, Canny edges, the framework-convention wrapper."""
 import numpy as np
 import pytest
 import torch
@@ -9,11 +9,8 @@ from inpainting.nets import (
     EdgeConnect,
     EdgeGenerator,
     InpaintGenerator,
-    MISFGenerator,
     canny_edges,
-    edgeconnect_to_misf_sifb,
     load_edgeconnect_generator,
-    warm_start_misf_from_edgeconnect,
 )
 
 
@@ -82,21 +79,3 @@ def test_checkpoint_loading_and_errors(tmp_path):
     torch.save({"weights": g2.state_dict()}, tmp_path / "odd.pth")
     with pytest.raises(CheckpointError, match="odd.pth.*'generator'"):
         load_edgeconnect_generator(g2, tmp_path / "odd.pth")
-
-
-def test_warm_start_maps_sifb_exactly(tmp_path):
-    torch.manual_seed(0)
-    g2 = InpaintGenerator()
-    path = tmp_path / "InpaintingModel_gen.pth"
-    torch.save({"iteration": 1, "generator": g2.state_dict()}, path)
-    misf = MISFGenerator("en_decoder")
-    untouched = warm_start_misf_from_edgeconnect(misf, path)
-    assert untouched == []  # en_decoder is exactly the SIFB
-    image, mask = torch.rand(1, 3, 32, 32), (torch.rand(1, 1, 32, 32) > 0.7).float()
-    with torch.no_grad():
-        expected = g2.eval()(torch.cat([image * (1 - mask), mask], 1))
-        assert torch.allclose(misf.eval()(image, mask), expected, atol=1e-6)
-    full = MISFGenerator()
-    assert all(k.startswith("kpn_model.") for k in warm_start_misf_from_edgeconnect(full, path))
-    with pytest.raises(CheckpointError, match="no MISF counterpart"):
-        edgeconnect_to_misf_sifb({"encoder.2.weight": torch.zeros(1)})

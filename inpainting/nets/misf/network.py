@@ -1,5 +1,7 @@
 """MISF generator: the SIFB encoder-decoder plus the KPB kernel-prediction branch (method-spec section 1).
 
+Quirk codes (M1, M2, ...) are explained in ``docs/quirks.md``.
+
 Forward of the full model (``variant="misf"``), inputs in the framework convention (image in [0, 1],
 mask 1 = hole):
 
@@ -46,8 +48,17 @@ from inpainting.nets.blocks import (
     stem_stage,
     upsample2,
 )
+from inpainting.nets.meta import NetMeta
 from inpainting.ops import IMPLEMENTATIONS, predictive_filter
 
+META = NetMeta(
+    name="MISF",
+    size_multiple=4,  # two stride-2 stages in the SIFB encoder
+    mask_polarity="hole",
+    value_range=(0.0, 1.0),
+    param_count=23_059_493,  # variant "misf" at width 1
+    source="github.com/tsingqguo/misf (MISF, CVPR 2022)",
+)
 KERNEL_SIZE = 3
 TAPS = KERNEL_SIZE * KERNEL_SIZE
 KERNEL_SHARING = 4  # feature kernels are predicted for 1/4 of the channel*tap slots, then repeated
@@ -211,7 +222,9 @@ class MISFGenerator(nn.Module):
     def _filter_features(self, x: torch.Tensor, raw_kernels: torch.Tensor) -> torch.Tensor:
         return self._filter(x, expand_feature_kernels(raw_kernels, self.fix_nonsquare_kernels))
 
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, mask: torch.Tensor,
+                return_kernels: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
+        """``(tanh + 1) / 2`` output; with ``return_kernels`` also the 27 image kernels (None for variants without)."""
         _check_image_mask(image, mask)
         inp = torch.cat([image * (1 - mask), mask], 1)
         level = self.plan.feature_level
@@ -230,7 +243,8 @@ class MISFGenerator(nn.Module):
         logits = self.decoder(self.middle(e2))
         if image_kernels is not None:
             logits = self._filter(logits, image_kernels)
-        return (torch.tanh(logits) + 1) / 2
+        out = (torch.tanh(logits) + 1) / 2
+        return (out, image_kernels) if return_kernels else out
 
 
 def _check_image_mask(image: torch.Tensor, mask: torch.Tensor) -> None:
@@ -238,6 +252,4 @@ def _check_image_mask(image: torch.Tensor, mask: torch.Tensor) -> None:
         raise ValueError(f"image must be (B, 3, H, W); got {tuple(image.shape)}")
     if mask.dim() != 4 or mask.shape[1] != 1 or mask.shape[0] != image.shape[0] or mask.shape[-2:] != image.shape[-2:]:
         raise ValueError(f"mask must be (B, 1, H, W) matching image {tuple(image.shape)}; got {tuple(mask.shape)}")
-    h, w = image.shape[-2:]
-    if h % 4 or w % 4:
-        raise ValueError(f"MISF needs H and W divisible by 4 (two stride-2 stages); got {h}x{w}")
+    META.check_size(*image.shape[-2:])

@@ -1,0 +1,1 @@
+"""Shipped inside the package as ``inpainting.conf`` (see setup.py); data only."""

@@ -1,0 +1,1 @@
+"""Shipped inside the package as ``inpainting.experiments`` (see setup.py); data only."""

@@ -1,0 +1,151 @@
+"""Test reporting: the ``TestReport`` callback and the files every evaluation writes.
+
+The LightningModule's ``test_step`` returns its prediction (``{"pred": ..., "target": ...}``); this
+callback scores it with the evaluation engine (``inpainting.eval.engine``) and, on rank 0, writes
+
+* ``tables/test_metrics.md`` (for reading; an n/a cell says why) and ``tables/test_metrics.csv``
+  (numbers only: a missing value is an empty cell, the reason is in the markdown and in results.json),
+* ``tables/test_per_image.csv`` (the method's per-image scores),
+* ``results.json`` (schema 1: ``run_name``, ``checkpoint``, ``bins``, ``counts``,
+  ``methods[row][metric][bin]`` = number or null, ``notes[metric]``),
+* the per-bin table into every attached W&B logger,
+
+and logs ``test/<metric>`` and ``test/<metric>_<bin>`` of the method. ``trainer.test()`` from Python
+therefore writes the same files as ``inpaint-train`` and ``inpaint-eval``.
+"""
+from __future__ import annotations
+
+import logging
+import pathlib
+from typing import Any, Mapping, Sequence
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import WandbLogger
+
+from inpainting.eval.engine import INPUT_ROW, EvalResults, MetricOptions, Scorer, save_outputs, score_batch
+from inpainting.eval.metrics import composite
+from inpainting.eval.tables import OVERALL, write_per_image_csv, write_tables
+from inpainting.utils.runs import write_json
+
+log = logging.getLogger(__name__)
+
+RESULTS_FILE = "results.json"
+PROTOCOL_NOTE = (
+    "Protocol: composited output (prediction in the holes, ground truth elsewhere) scored on the whole image; "
+    "PSNR/SSIM on uint8-truncated images (data range 255, PSNR capped at 100; SSIM 7x7 uniform window, sample "
+    "covariance, per channel); L1 = mean |composite - gt| in [0,1]; LPIPS = VGG v0.1 on [-1,1]; FID = torchmetrics' "
+    "FID (torch-fidelity's InceptionV3) per bin, composites vs their ground truth."
+)
+
+
+def write_report(results: EvalResults, output_dir: str | pathlib.Path, run_name: str,
+                 checkpoint: str | None = None, title: str | None = None) -> dict[str, pathlib.Path]:
+    """Write ``tables/test_metrics.{md,csv}``, ``tables/test_per_image.csv`` and ``results.json`` under ``output_dir``.
+
+    ``checkpoint`` is stored relative to ``output_dir`` when it lies inside it.
+    """
+    output_dir = pathlib.Path(output_dir)
+    tables = output_dir / "tables"
+    title = title or f"{run_name}: test metrics on the composited output"
+    md, csv_path = write_tables(results.table_rows(), tables / "test_metrics", bins=results.bins, title=title,
+                                notes=[PROTOCOL_NOTE], numbers_only=True)
+    per_image = write_per_image_csv(results.per_image, tables / "test_per_image.csv")
+    if checkpoint is not None:
+        path = pathlib.Path(checkpoint).resolve()
+        checkpoint = str(path.relative_to(output_dir.resolve())) if path.is_relative_to(output_dir.resolve()) else str(path)
+    json_path = output_dir / RESULTS_FILE
+    write_json(results.to_json(run_name, checkpoint), json_path)
+    return {"markdown": md, "csv": csv_path, "per_image": per_image, "results": json_path}
+
+
+def per_bin_table(results: EvalResults) -> tuple[list[str], list[list]]:
+    """``(columns, rows)`` for W&B: one row per (method, bin) with every metric (None where not computed)."""
+    metrics = results.metrics
+    rows = []
+    for method, values in results.table.items():
+        for bin_name in [*results.bins, OVERALL]:
+            cells = [values.get(f"{m}/{bin_name}") for m in metrics]
+            if not results.counts.get(bin_name):
+                continue  # an empty bin has nothing to compare
+            rows.append([method, bin_name, *(c if isinstance(c, float) else None for c in cells),
+                         results.counts.get(bin_name)])
+    return ["method", "bin", *metrics, "count"], rows
+
+
+def flat_metrics(stage: str, values: Mapping[str, Any]) -> dict[str, float]:
+    """``<stage>/<metric>`` (all images) and ``<stage>/<metric>_<bin>``; counts and text (n/a) cells left out."""
+    flat = {}
+    for key, value in values.items():
+        metric, bin_name = key.split("/", 1)
+        if metric == "count" or isinstance(value, str):
+            continue
+        flat[f"{stage}/{metric}" if bin_name == OVERALL else f"{stage}/{metric}_{bin_name}"] = float(value)
+    return flat
+
+
+def log_summary(pl_module: L.LightningModule, stage: str, values: Mapping[str, Any]) -> None:
+    """Log :func:`flat_metrics`; the metric objects have already gathered every rank's images (no reduction)."""
+    pl_module.log_dict(flat_metrics(stage, values), sync_dist=False)
+
+
+class TestReport(L.Callback):
+    """Scores every test batch's prediction and writes the run's test tables and ``results.json``.
+
+    Args:
+        output_dir: the run folder.
+        bin_edges: hole-ratio bin edges of the test pairs (``${data.bin_edges}``).
+        metrics: :class:`~inpainting.eval.engine.MetricOptions` (the ``metrics`` config group).
+        run_name: written into ``results.json`` and the markdown title.
+        save_predictions: also write ``test_outputs/{predictions,images,masks}/`` (float32 TIFF composites,
+            PNG ground truth and masks), which ``inpaint-eval predictions=... images=... masks=...`` scores
+            to the same tables.
+        wandb_key: the W&B table key (used only with a W&B logger).
+    """
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, output_dir: str, bin_edges: Sequence[float], metrics: MetricOptions | Mapping | None = None,
+                 run_name: str = "run", save_predictions: bool = False, wandb_key: str = "test/metrics_per_bin"):
+        self.output_dir = pathlib.Path(output_dir)
+        self.bin_edges = list(bin_edges)
+        self.options = metrics if isinstance(metrics, MetricOptions) else MetricOptions(**dict(metrics or {}))
+        self.run_name, self.save_predictions, self.wandb_key = run_name, save_predictions, wandb_key
+        self.scorer: Scorer | None = None
+        self.results: EvalResults | None = None  # the last test's results, for the caller
+
+    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # built when testing starts: the backbones (LPIPS VGG16, FID Inception) are hundreds of MB a training run need not hold
+        if self.scorer is None:
+            self.scorer = Scorer(self.bin_edges, [INPUT_ROW, pl_module.method_name], self.options)
+        self.scorer.to(pl_module.device).reset()
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if not isinstance(outputs, Mapping) or "pred" not in outputs:
+            raise TypeError(f"{type(pl_module).__name__}.test_step must return {{'pred': ..., 'target': ...}}, got {type(outputs).__name__}")
+        target = outputs.get("target", batch["image"])
+        names = batch.get("name") or [f"rank{trainer.global_rank}_b{batch_idx}_{i}" for i in range(target.shape[0])]
+        scored = {**batch, "image": target}
+        score_batch(self.scorer, pl_module.method_name, outputs["pred"], scored, names=names)
+        if self.save_predictions:
+            save_outputs(self.output_dir / "test_outputs", names, composite(outputs["pred"], target, batch["mask"]),
+                         target, batch["mask"])
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        results = self.scorer.compute()  # collective: every rank
+        self.scorer.reset()
+        log_summary(pl_module, "test", results.table[pl_module.method_name])
+        self.results = results
+        if not trainer.is_global_zero:
+            return
+        checkpoint = getattr(trainer, "ckpt_path", None)
+        paths = write_report(results, self.output_dir, self.run_name, checkpoint)
+        print(paths["markdown"].read_text())
+        columns, rows = per_bin_table(results)
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_table(key=self.wandb_key, columns=columns, data=rows)
+
+    @torch.no_grad()
+    def state_dict(self) -> dict:
+        return {}  # nothing to resume: a test starts from scratch

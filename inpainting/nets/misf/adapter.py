@@ -1,0 +1,29 @@
+"""MISF in the framework's conventions: ``forward(image, mask) -> {"pred", ["kernels"]}``."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from inpainting.nets.misf.checkpoint import load_misf_generator
+from inpainting.nets.misf.network import META, MISFGenerator
+
+
+class MISFInpainter(nn.Module):
+    """MISF generator or one of its ablation variants.
+
+    Returns ``pred`` (raw ``(tanh + 1) / 2`` output) and, for variants that filter the image logits,
+    the 27 image ``kernels``. ``weights``: an official ``*_InpaintingModel_gen.pth`` loaded strictly
+    (``variant="misf"`` only), e.g. to evaluate it or to serve as a frozen stage.
+    """
+
+    meta = META
+
+    def __init__(self, generator: MISFGenerator, weights: str | None = None):
+        super().__init__()
+        self.generator = generator
+        if weights:
+            load_misf_generator(generator, weights)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        pred, kernels = self.generator(image, mask, return_kernels=True)
+        return {"pred": pred} if kernels is None else {"pred": pred, "kernels": kernels}

@@ -84,10 +84,9 @@ def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
 
 def _official_model(source: pathlib.Path, kind: str, device: torch.device) -> Predictor:
     from inpainting.models.adapters import PFUNetInpainter
-    from inpainting.nets.misf import MISFInpainter
     from inpainting.nets.checkpoints import load_jpgnet_kpn
     from inpainting.nets.kpn import pfunet
-    from inpainting.nets.misf import MISFGenerator
+    from inpainting.nets.misf import MISFGenerator, MISFInpainter
 
     if kind == "misf":
         net = MISFInpainter(MISFGenerator(variant="misf"), weights=str(source))

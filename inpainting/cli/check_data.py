@@ -12,7 +12,6 @@ even be built.
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 from collections import Counter
 from typing import List, Optional, Tuple

@@ -14,7 +14,6 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from inpainting.utils.instantiate import instantiate_mapping
 from inpainting.utils.runs import latest_run_folder, save_resolved_config, wandb_run_id
-from inpainting.utils.resources import CONFIG_DIR
 
 log = logging.getLogger(__name__)
 

@@ -45,11 +45,10 @@ def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor)
     """One zero-argument call per module, with its inputs prepared once (outside the timed region)."""
     from inpainting.eval.metrics import composite
     from inpainting.models.adapters import EdgeConnectInpainter, PFUNetInpainter
-    from inpainting.nets.misf import MISFInpainter
     from inpainting.nets.edgeconnect import EdgeConnect
     from inpainting.nets.fusion import SmartFusion
     from inpainting.nets.kpn import pfunet
-    from inpainting.nets.misf import MISFGenerator
+    from inpainting.nets.misf import MISFGenerator, MISFInpainter
 
     pfu = PFUNetInpainter(pfunet()).eval().to(device)
     dgnet = EdgeConnectInpainter(EdgeConnect()).eval().to(device)

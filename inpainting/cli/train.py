@@ -26,9 +26,9 @@ from omegaconf import DictConfig
 from inpainting.cli.common import (
     CONFIG_DIR,
     build_run,
+    find_test_report,
     finish_loggers,
     prepare_run,
-    find_test_report,
 )
 from inpainting.cli.options import exit_if_missing
 from inpainting.launch.ddp_children import ddp_job_scope

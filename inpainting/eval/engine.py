@@ -22,9 +22,9 @@ from torch import nn
 
 from inpainting.data.bins import bin_index, bin_names, check_edges
 from inpainting.eval.fid import DEFAULT_MIN_IMAGES, INCEPTION_FEATURE_DIM, try_binned_fid
-from inpainting.eval.tables import OVERALL
 from inpainting.eval.metrics import BinnedInpaintingMetrics
 from inpainting.eval.perceptual import try_lpips_scorer
+from inpainting.eval.tables import OVERALL
 
 INPUT_ROW = "Input"
 METRICS = ("psnr", "ssim", "l1", "lpips", "fid")

@@ -13,8 +13,8 @@ from torch import nn
 from inpainting.eval.metrics import composite
 from inpainting.nets.checkpoints import load_edgeconnect_generator
 from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator, canny_edges, rgb_to_gray
-from inpainting.nets.meta import NetMeta
 from inpainting.nets.fusion import SmartFusion, naive_fusion
+from inpainting.nets.meta import NetMeta
 from inpainting.nets.uncertainty import uncertainty_map
 
 

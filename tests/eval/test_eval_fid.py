@@ -5,7 +5,13 @@ import scipy.linalg
 import torch
 
 from inpainting.eval.engine import INPUT_ROW, MetricOptions, Scorer, score_batch
-from inpainting.eval.fid import INCEPTION_WEIGHTS_FILE, BinnedFID, build_fid_inception, too_few_images_note, try_binned_fid
+from inpainting.eval.fid import (
+    INCEPTION_WEIGHTS_FILE,
+    BinnedFID,
+    build_fid_inception,
+    too_few_images_note,
+    try_binned_fid,
+)
 from inpainting.eval.metrics import to_uint8_truncated
 from inpainting.eval.perceptual import WeightsMissingError
 

@@ -8,12 +8,18 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from inpainting.losses import AdversarialLoss, InpaintingGeneratorLoss, L1SSIMLoss
-from inpainting.models.adapters import (EdgeConnectInpainter, EdgePredictor, JPGNetStages,
-                                        NaiveFusionInpainter, PFUNetInpainter, UAFNetInpainter)
+from inpainting.models.adapters import (
+    EdgeConnectInpainter,
+    EdgePredictor,
+    JPGNetStages,
+    NaiveFusionInpainter,
+    PFUNetInpainter,
+    UAFNetInpainter,
+)
 from inpainting.models.gan_module import EdgeGANModule, GANInpaintingModule
 from inpainting.models.jpgnet import JPGNetFusionModule
-from inpainting.nets.misf import MISFInpainter
 from inpainting.nets import EdgeConnect, EdgeGenerator, MISFGenerator, PatchDiscriminator, SmartFusion, pfunet
+from inpainting.nets.misf import MISFInpainter
 
 SIZE = 32
 NO_VGG = {"l1": 1.0, "adversarial": 0.1, "perceptual": 0.0, "style": 0.0}

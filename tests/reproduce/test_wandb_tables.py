@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import torch
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
 from inpainting.eval.engine import EvalResults

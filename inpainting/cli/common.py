@@ -13,6 +13,7 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from inpainting.utils.instantiate import instantiate_mapping
+from inpainting.utils.resources import CONFIG_DIR  # noqa: F401 - the entry points read it from here
 from inpainting.utils.runs import latest_run_folder, save_resolved_config, wandb_run_id
 
 log = logging.getLogger(__name__)

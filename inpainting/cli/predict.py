@@ -30,8 +30,7 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 CLASSICAL = {"telea": "telea", "ns": "navier_stokes", "navier_stokes": "navier_stokes", "biharmonic": "biharmonic"}
-KPN_MULTIPLE = 16  # four 2x poolings in the KPN U-Net
-ENCODER_MULTIPLE = 4  # two stride-2 stages in the MISF / EdgeConnect encoders
+ENCODER_MULTIPLE = 4  # two stride-2 stages in the MISF encoder
 
 Inpaint = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (image, mask) -> composited result
 
@@ -47,17 +46,14 @@ class Predictor:
 
 # -- models --------------------------------------------------------------------------------------
 def size_multiple(net: torch.nn.Module) -> int:
-    """The input side multiple a network needs: 16 with a KPN inside, 4 for MISF/EdgeConnect encoders, else 1."""
-    from inpainting.nets.edgeconnect import EdgeGenerator, InpaintGenerator
-    from inpainting.nets.kpn import KPN
+    """The input side multiple a network needs: the largest ``meta.size_multiple`` of the adapters inside it."""
+    from inpainting.nets.meta import NetMeta
     from inpainting.nets.misf import MISFGenerator
 
-    modules = list(net.modules())
-    if any(isinstance(m, KPN) for m in modules):
-        return KPN_MULTIPLE
-    if any(isinstance(m, (MISFGenerator, EdgeGenerator, InpaintGenerator)) for m in modules):
-        return ENCODER_MULTIPLE
-    return 1
+    multiples = [m.meta.size_multiple for m in net.modules() if isinstance(getattr(m, "meta", None), NetMeta)]
+    if any(isinstance(m, MISFGenerator) for m in net.modules()):  # MISF's META comes with its family home
+        multiples.append(ENCODER_MULTIPLE)
+    return max(multiples, default=1)
 
 
 def _composited(net: torch.nn.Module) -> Inpaint:
@@ -84,15 +80,14 @@ def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
 
 
 def _official_model(source: pathlib.Path, kind: str, device: torch.device) -> Predictor:
-    from inpainting.models.adapters import MISFInpainter, PFUNetInpainter
-    from inpainting.nets.checkpoints import load_jpgnet_kpn
-    from inpainting.nets.kpn import pfunet
+    from inpainting.models.adapters import MISFInpainter
+    from inpainting.nets.jpgnet import PFUNet, load_jpgnet_kpn, pfunet
     from inpainting.nets.misf import MISFGenerator
 
     if kind == "misf":
         net = MISFInpainter(MISFGenerator(variant="misf"), weights=str(source))
     elif kind == "pfunet":
-        net = PFUNetInpainter(pfunet())
+        net = PFUNet(pfunet())
         load_jpgnet_kpn(net.kpn, source)
     else:
         raise ValueError(f"model.official={kind!r}: choose misf or pfunet")

@@ -44,14 +44,13 @@ def _inputs(batch: int, size: int, device: torch.device) -> tuple[torch.Tensor, 
 def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor) -> dict[str, Callable[[], object]]:
     """One zero-argument call per module, with its inputs prepared once (outside the timed region)."""
     from inpainting.eval.metrics import composite
-    from inpainting.models.adapters import EdgeConnectInpainter, MISFInpainter, PFUNetInpainter
-    from inpainting.nets.edgeconnect import EdgeConnect
-    from inpainting.nets.fusion import SmartFusion
-    from inpainting.nets.kpn import pfunet
+    from inpainting.models.adapters import MISFInpainter
+    from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator
+    from inpainting.nets.jpgnet import PFUNet, SmartFusion, pfunet
     from inpainting.nets.misf import MISFGenerator
 
-    pfu = PFUNetInpainter(pfunet()).eval().to(device)
-    dgnet = EdgeConnectInpainter(EdgeConnect()).eval().to(device)
+    pfu = PFUNet(pfunet()).eval().to(device)
+    dgnet = EdgeConnect(EdgeGenerator(), InpaintGenerator()).eval().to(device)
     fusion = SmartFusion().eval().to(device)
     misf = MISFInpainter(MISFGenerator(variant="misf")).eval().to(device)
     with torch.inference_mode():

@@ -9,6 +9,17 @@ import torch
 from inpainting.models.base import InpaintingModule
 
 
+def kpn_training_step(module: InpaintingModule, batch: dict) -> torch.Tensor:
+    """One step of a KPN stage (PFUNet, UAFNet): ``module.loss`` on the raw, uncomposited output over the
+    whole image (method-spec 5.4), logged as ``train/loss`` and ``train/<term>``."""
+    image, mask = batch["image"], batch["mask"]
+    pred = module(image, mask)["pred"]
+    total, parts = module.loss(pred, image)
+    module.log("train/loss", total, prog_bar=True, on_step=True, on_epoch=True, batch_size=image.shape[0])
+    module.log_dict({f"train/{k}": v for k, v in parts.items()}, on_step=True, on_epoch=False, batch_size=image.shape[0])
+    return total
+
+
 class FilterInpaintingModule(InpaintingModule):
     def __init__(self, net, loss, optimizer=None, scheduler=None, method_name: str = "Img-Filter"):
         super().__init__(net, optimizer=optimizer, scheduler=scheduler, method_name=method_name)
@@ -17,10 +28,4 @@ class FilterInpaintingModule(InpaintingModule):
         self.save_hyperparameters(ignore=["net", "loss", "optimizer", "scheduler"], logger=False)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        image, mask = batch["image"], batch["mask"]
-        pred = self(image, mask)["pred"]
-        # the KPN stages train on the raw, uncomposited output over the whole image (method-spec 5.4)
-        total, parts = self.loss(pred, image)
-        self.log("train/loss", total, prog_bar=True, on_step=True, on_epoch=True, batch_size=image.shape[0])
-        self.log_dict({f"train/{k}": v for k, v in parts.items()}, on_step=True, on_epoch=False, batch_size=image.shape[0])
-        return total
+        return kpn_training_step(self, batch)

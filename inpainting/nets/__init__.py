@@ -2,8 +2,6 @@
 from inpainting.nets.checkpoints import (
     CheckpointError,
     edgeconnect_to_misf_sifb,
-    load_edgeconnect_generator,
-    load_jpgnet_kpn,
     load_misf_discriminator,
     load_misf_generator,
     load_state_dict_strict,
@@ -12,12 +10,10 @@ from inpainting.nets.checkpoints import (
 )
 from inpainting.nets.blocks import init_normal_
 from inpainting.nets.discriminator import PatchDiscriminator
-from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator, canny_edges, rgb_to_gray
-from inpainting.nets.fusion import SmartFusion, naive_fusion
-from inpainting.nets.kpn import KPN, init_xavier_, pfunet, uafnet
+from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator, canny_edges, load_edgeconnect_generator, rgb_to_gray
+from inpainting.nets.jpgnet import KPN, SmartFusion, init_xavier_, load_jpgnet_kpn, naive_fusion, pfunet, uafnet, uncertainty_map
 from inpainting.nets.misf import VARIANTS as MISF_VARIANTS
 from inpainting.nets.misf import MISFGenerator, expand_feature_kernels
-from inpainting.nets.uncertainty import uncertainty_map
 
 __all__ = [
     "canny_edges",

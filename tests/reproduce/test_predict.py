@@ -85,7 +85,7 @@ def test_padding_is_known_and_cropped_back():
 
 
 def test_official_pfunet_file_and_folder_pairing_by_stem(tmp_path):
-    from inpainting.nets.kpn import pfunet
+    from inpainting.nets.jpgnet import pfunet
 
     weights = tmp_path / "pfunet.pth"
     torch.save(pfunet().state_dict(), weights)  # the official file is a bare state dict

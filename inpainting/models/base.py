@@ -7,7 +7,7 @@ Metrics follow the papers' protocol (method-spec section 4): they score the comp
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import lightning as L
 import torch
@@ -19,6 +19,9 @@ from inpainting.eval.fid import DEFAULT_MIN_IMAGES, BinnedFID, try_inception_fea
 from inpainting.eval.metrics import BinnedInpaintingMetrics, composite
 
 INPUT_ROW = "Input"
+# classical_rows name -> (table row, eval.classical method)
+CLASSICAL_ROWS = {"telea": ("Telea", "telea"), "navier_stokes": ("Navier-Stokes", "navier_stokes"),
+                  "biharmonic": ("Biharmonic", "biharmonic")}
 
 
 def _plain(value: Any) -> Any:
@@ -37,9 +40,15 @@ class InpaintingModule(L.LightningModule):
         optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         scheduler: Callable[..., Any] | None = None,
         method_name: str = "model",
+        classical_rows: Sequence[str] = (),
     ):
         super().__init__()
         self.net = net
+        # extra test-table rows: classical methods on the same pairs (keys of CLASSICAL_ROWS)
+        unknown = sorted(set(classical_rows) - set(CLASSICAL_ROWS))
+        if unknown:
+            raise ValueError(f"unknown classical_rows {unknown}; choose from {sorted(CLASSICAL_ROWS)}")
+        self.classical_rows = list(classical_rows)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.method_name = method_name
@@ -93,6 +102,7 @@ class InpaintingModule(L.LightningModule):
         extra, self.test_unavailable = optional_scorers(options.get("lpips", False), options.get("lpips_weights"))
         self.test_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
         self.input_metrics = BinnedInpaintingMetrics(names, extra_scorers=extra)
+        self.classical_metrics = {row: BinnedInpaintingMetrics(names, extra_scorers=extra) for row in self.classical_rows}
         if options.get("fid"):
             extractor, note = try_inception_features(options.get("fid_weights"))
             if extractor is None:
@@ -125,6 +135,11 @@ class InpaintingModule(L.LightningModule):
         self.test_metrics.update(pred, image, mask, bins, names=batch.get("name"))
         # "Input" row: holes left empty, for contrast
         self.input_metrics.update(torch.zeros_like(image), image, mask, bins, names=batch.get("name"))
+        if self.classical_rows:
+            from inpainting.eval.classical import classical_inpainter
+
+            for row, metrics in self.classical_metrics.items():
+                metrics.update(classical_inpainter(CLASSICAL_ROWS[row][1])(image, mask), image, mask, bins)
         if self.test_fid is not None:
             self.test_fid.update(pred, image, mask, bins)
             self.input_fid.update(torch.zeros_like(image), image, mask, bins)
@@ -136,6 +151,12 @@ class InpaintingModule(L.LightningModule):
             INPUT_ROW: table_values(self.input_metrics.compute(), self.bin_names, self.test_unavailable),
             self.method_name: table_values(model_summary, self.bin_names, self.test_unavailable),
         }
+        for row, metrics in self.classical_metrics.items():
+            notes = dict(self.test_unavailable)
+            if self.test_fid is not None:
+                notes["fid"] = "n/a (not computed for classical rows)"
+            self.test_results[CLASSICAL_ROWS[row][0]] = table_values(metrics.compute(), self.bin_names, notes)
+            metrics.reset()
         if self.test_fid is not None:
             for row, fid in ((INPUT_ROW, self.input_fid), (self.method_name, self.test_fid)):
                 self.test_results[row].update(fid.table_values(fid.compute()))

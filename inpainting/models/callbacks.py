@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pathlib
+from typing import Sequence
 
 import lightning as L
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 from lightning.pytorch.loggers import WandbLogger
 from torch.utils.data import default_collate
 
-from inpainting.eval.grid import grid_image, inpainting_columns, save_grid
+from inpainting.eval.grid import grid_image, inpainting_columns, method_comparison, save_grid
 
 
 def _first_items(dataloader, count: int) -> dict | None:
@@ -38,7 +39,11 @@ def panel_columns(outputs: dict, image: torch.Tensor, mask: torch.Tensor) -> dic
 class ImagePanel(L.Callback):
     """Same images, same masks, every time: ``images/val_epochNNN.png``, ``images/test.png``."""
 
-    def __init__(self, num_images: int = 6, every_n_epochs: int = 1, output_dir: str = "images", min_tile: int = 128):
+    def __init__(self, num_images: int = 6, every_n_epochs: int = 1, output_dir: str = "images", min_tile: int = 128,
+                 test_compare_with: Sequence[str] = ()):
+        # test_compare_with: classical methods (eval.classical names) shown beside the model in images/test.png,
+        # as masked input | model | methods | ground truth with each tile's PSNR, instead of the usual columns
+        self.test_compare_with = list(test_compare_with)
         self.num_images = num_images
         self.min_tile = min_tile  # small crops are enlarged so the panel stays readable
         self.every_n_epochs = every_n_epochs
@@ -54,10 +59,10 @@ class ImagePanel(L.Callback):
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         loaders = trainer.test_dataloaders
         loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
-        self._render(trainer, pl_module, loader, "test", "test/panel")
+        self._render(trainer, pl_module, loader, "test", "test/panel", self.test_compare_with)
 
     @torch.no_grad()
-    def _render(self, trainer, pl_module, loader, stem: str, key: str) -> None:
+    def _render(self, trainer, pl_module, loader, stem: str, key: str, compare_with: Sequence[str] = ()) -> None:
         if not trainer.is_global_zero:
             return
         batch = _first_items(loader, self.num_images)
@@ -68,8 +73,17 @@ class ImagePanel(L.Callback):
         pl_module.eval()
         outputs = pl_module(image, mask)
         pl_module.train(was_training)
-        columns = {k: v.detach().float().cpu() for k, v in panel_columns(outputs, image, mask).items()}
-        save_grid(self.output_dir / f"{stem}.png", columns, max_rows=self.num_images, min_tile=self.min_tile)
+        captions = None
+        if compare_with:
+            from inpainting.eval.classical import classical_inpainter
+
+            results = {pl_module.method_name: outputs["pred"]}
+            results.update({name.replace("_", "-").title(): classical_inpainter(name)(image, mask) for name in compare_with})
+            columns, captions = method_comparison(image, mask, results)
+        else:
+            columns = panel_columns(outputs, image, mask)
+        columns = {k: v.detach().float().cpu() for k, v in columns.items()}
+        save_grid(self.output_dir / f"{stem}.png", columns, max_rows=self.num_images, min_tile=self.min_tile, captions=captions)
         wandb_loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
         if wandb_loggers:
             # one uint8 image per panel: wandb casts float arrays with a bare uint8 cast (black images)

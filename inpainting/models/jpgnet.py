@@ -8,7 +8,7 @@ need the stage files. See docs/jpgnet.md.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -53,7 +53,12 @@ class JPGNetModule(_StageFiles, InpaintingModule):
     Args:
         stage_weights: ``{"pfunet": path, "dgnet": path or {keyword: path}}``, the stages' ``load_weights``
             arguments; a path may be a run folder (its best checkpoint, the one its own row reports).
-    Only UAFNet's parameters reach the optimizer.
+        classical_rows: classical methods scored beside the model in the test table (``telea``, ...).
+        train_pfunet: False (faithful: PFUNet is trained first, on its own, and frozen here). True trains
+            PFUNet from scratch alongside UAFNet in one run, each on its own L1 - 0.2*SSIM (their sum is
+            the step's loss; UAFNet's inputs stay detached, so neither loss reaches the other net): one
+            run instead of two, what ``make demo`` does.
+    Only parameters that require grad (UAFNet's, and PFUNet's with ``train_pfunet``) reach the optimizer.
     """
 
     def __init__(
@@ -66,10 +71,12 @@ class JPGNetModule(_StageFiles, InpaintingModule):
         optimizer=None,
         scheduler=None,
         stage_weights: Mapping | None = None,
+        train_pfunet: bool = False,
         method_name: str = "JPGNet",
+        classical_rows: Sequence[str] = (),
     ):
-        super().__init__(JPGNet(pfunet, dgnet, fusion, threshold), optimizer=optimizer, scheduler=scheduler,
-                         method_name=method_name)
+        super().__init__(JPGNet(pfunet, dgnet, fusion, threshold, train_pfunet), optimizer=optimizer,
+                         scheduler=scheduler, method_name=method_name, classical_rows=classical_rows)
         if (loss is None) != (fusion is None):
             raise ValueError("JPGNet: UAFNet (model.fusion) needs a loss; the naive fusion (model.fusion=null) takes none")
         self.loss = loss
@@ -82,7 +89,18 @@ class JPGNetModule(_StageFiles, InpaintingModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         if self.loss is None:
             raise RuntimeError(f"{self.method_name} has nothing to train (no loss): run it with train=false")
-        return kpn_training_step(self, batch)
+        if not self.net.train_pfunet:
+            return kpn_training_step(self, batch)
+        image, mask = batch["image"], batch["mask"]
+        out = self(image, mask)
+        fusion_loss, parts = self.loss(out["pred"], image)
+        pfunet_loss, _ = self.loss(out["pfunet_pred"], image)
+        total = fusion_loss + pfunet_loss
+        batch_size = image.shape[0]
+        self.log("train/loss", total, prog_bar=True, on_step=True, on_epoch=True, batch_size=batch_size)
+        self.log_dict({"train/uafnet_loss": fusion_loss, "train/pfunet_loss": pfunet_loss,
+                       **{f"train/{k}": v for k, v in parts.items()}}, on_step=True, on_epoch=False, batch_size=batch_size)
+        return total
 
 
 class DGNetModule(_StageFiles, InpaintingModule):
@@ -91,8 +109,9 @@ class DGNetModule(_StageFiles, InpaintingModule):
     ``stage_weights``: ``{"dgnet": path or {keyword: path}}`` as for :class:`JPGNetModule`.
     """
 
-    def __init__(self, dgnet: nn.Module, stage_weights: Mapping | None = None, method_name: str = "DGNet"):
-        super().__init__(dgnet, method_name=method_name)
+    def __init__(self, dgnet: nn.Module, stage_weights: Mapping | None = None, method_name: str = "DGNet",
+                 classical_rows: Sequence[str] = ()):
+        super().__init__(dgnet, method_name=method_name, classical_rows=classical_rows)
         self.stage_weights = dict(stage_weights or {})
         self.save_hyperparameters(ignore=["dgnet"], logger=False)
 

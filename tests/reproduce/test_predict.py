@@ -13,7 +13,7 @@ from PIL import Image
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.cli.predict import pad_to_multiple, predict
 from inpainting.data.io import DataError
-from tests.cli.helpers import TINY, TINY_FILTER, compose_config
+from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 from tests.conftest import shared_path
 
 
@@ -39,11 +39,11 @@ def _write_pair(folder: pathlib.Path, stem: str, width: int, height: int, seed: 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> pathlib.Path:
-    """A PFUNet run folder trained for 2 batches (config_resolved.yaml + checkpoints/)."""
+    """A demo (JPGNet-Telea) run folder trained for 2 batches (config_resolved.yaml + checkpoints/)."""
     from inpainting.cli.train import train
 
     run = tmp_path_factory.mktemp("run")
-    cfg = compose_config("train", ["experiment=demo", *TINY, *TINY_FILTER, "trainer.max_epochs=1", "test=false", "logger=csv"], run)
+    cfg = compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, "trainer.max_epochs=1", "test=false", "logger=csv"], run)
     train(cfg)
     return run
 

@@ -58,26 +58,34 @@ class JPGNet(nn.Module):
     ``fusion``: a :class:`SmartFusion` (UAFNet: guide ``[res1, res2, K, U]``, data ``[res1, res2]``;
     ``pred`` is its raw output, ``fusion_kernels`` its 54 kernels) or None for the naive fusion
     ``(1 - U) * res2 + U * res1`` (Eq. 4; ``threshold`` 0 gives the official "binary fusion", J5).
+    ``train_pfunet``: False (JPGNet) freezes PFUNet like the DGNet; True leaves it trainable (trained
+    alongside UAFNet from scratch, see :class:`inpainting.models.jpgnet.JPGNetModule`); its raw output is
+    then returned as ``pfunet_pred``. UAFNet's inputs stay detached either way.
     """
 
     meta = META
 
-    def __init__(self, pfunet: PFUNet, dgnet: nn.Module, fusion: SmartFusion | None = None, threshold: float | None = None):
+    def __init__(self, pfunet: PFUNet, dgnet: nn.Module, fusion: SmartFusion | None = None, threshold: float | None = None,
+                 train_pfunet: bool = False):
         super().__init__()
         if fusion is not None and threshold is not None:
             raise ValueError("threshold is the naive fusion's (fusion=None); UAFNet has none")
+        if train_pfunet and fusion is None:
+            raise ValueError("train_pfunet needs UAFNet (fusion): the naive fusion has nothing to train")
         self.pfunet = pfunet
         self.dgnet = dgnet
         self.fusion = fusion
         self.threshold = threshold
-        for stage in (pfunet, dgnet):
+        self.train_pfunet = train_pfunet
+        self.frozen = [dgnet] if train_pfunet else [pfunet, dgnet]
+        for stage in self.frozen:
             stage.requires_grad_(False)
         self.train()
 
     def train(self, mode: bool = True) -> "JPGNet":
         super().train(mode)
-        self.pfunet.eval()
-        self.dgnet.eval()
+        for stage in self.frozen:
+            stage.eval()
         return self
 
     def load_stage_weights(self, weights: Mapping[str, str | Mapping | None]) -> None:
@@ -85,21 +93,23 @@ class JPGNet(nn.Module):
         unknown = set(weights) - {"pfunet", "dgnet"}
         if unknown:
             raise ValueError(f"unknown stage_weights entries {sorted(unknown)}; expected pfunet, dgnet")
-        missing = [name for name in ("pfunet", "dgnet") if needs_weight_files(getattr(self, name)) and not _given(weights.get(name))]
+        names = ["dgnet"] if self.train_pfunet and not _given(weights.get("pfunet")) else ["pfunet", "dgnet"]
+        missing = [name for name in names if needs_weight_files(getattr(self, name)) and not _given(weights.get(name))]
         if missing:  # every missing stage in one message
             raise ValueError(_missing_message(missing))
-        for name in ("pfunet", "dgnet"):
+        for name in names:
             load_stage(getattr(self, name), name, weights.get(name))
 
-    @torch.no_grad()
     def stages(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        filtered = self.pfunet(image, mask)
-        return {
-            "res1": composite(self.dgnet(image, mask)["pred"], image, mask),
-            "res2": composite(filtered["pred"], image, mask),
-            "kernels": filtered["kernels"],
-            "uncertainty": filtered["uncertainty"],
-        }
+        with torch.no_grad():
+            res1 = composite(self.dgnet(image, mask)["pred"], image, mask)
+        with torch.set_grad_enabled(self.train_pfunet and torch.is_grad_enabled()):
+            filtered = self.pfunet(image, mask)
+        out = {"res1": res1, "res2": composite(filtered["pred"], image, mask), "kernels": filtered["kernels"],
+               "uncertainty": filtered["uncertainty"]}
+        if self.train_pfunet:
+            out["pfunet_pred"] = filtered["pred"]
+        return out
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.stages(image, mask)

@@ -238,6 +238,32 @@ def naive_fusion(
     return (1 - uncertainty) * filtered + uncertainty * generated
 
 
+FUSION_INITS = ("official", "res1")
+
+
+@torch.no_grad()
+def start_as_res1_(net: KPN) -> KPN:
+    """Make a fresh UAFNet output ``res1`` (the DGNet's composited result) before any training.
+
+    The kernel head's bias puts weight 1 on each kernel's centre tap (its weights stay the official small
+    init, so the kernels start as near-identity filters), ``conv_fusion`` keeps the first three data
+    channels (res1) and ``conv_final`` averages the dilations. Training then starts from the DGNet's
+    quality instead of a near-black image (the official init, gain 0.02, needs many steps to get there).
+    """
+    taps = KERNEL_SIZE * KERNEL_SIZE
+    net.outc.bias.zero_()
+    net.outc.bias[taps // 2::taps] = 1.0
+    out = net.conv_final.out_channels
+    net.conv_fusion.weight.zero_()
+    net.conv_fusion.bias.zero_()
+    net.conv_fusion.weight[:, :out, 0, 0] = torch.eye(out)
+    net.conv_final.weight.zero_()
+    net.conv_final.bias.zero_()
+    for d in range(len(net.dilations)):
+        net.conv_final.weight[:, d * out:(d + 1) * out, 1, 1] = torch.eye(out) / len(net.dilations)
+    return net
+
+
 class SmartFusion(nn.Module):
     """UAFNet with its inputs built as the official code does.
 
@@ -247,7 +273,8 @@ class SmartFusion(nn.Module):
     are frozen), so gradients reach only UAFNet.
 
     The wrapped network is ``self.net`` (a :class:`KPN` of model_type 2); load released UAFNet files
-    into it, e.g. ``load_jpgnet_kpn(fusion.net, path)``.
+    into it, e.g. ``load_jpgnet_kpn(fusion.net, path)``. ``init``: ``"official"`` (faithful) or ``"res1"``
+    (:func:`start_as_res1_`: the untrained UAFNet returns the DGNet's result).
     """
 
     def __init__(
@@ -258,9 +285,14 @@ class SmartFusion(nn.Module):
         uncertainty_normalize: str = "batch",
         detach_inputs: bool = True,
         filter_impl: str = "shift",
+        init: str = "official",
     ):
         super().__init__()
         self.net = net if net is not None else uafnet(width, filter_impl=filter_impl)
+        if init not in FUSION_INITS:
+            raise ValueError(f"unknown UAFNet init {init!r}; choose one of {FUSION_INITS}")
+        if init == "res1":
+            start_as_res1_(self.net)
         if self.net.model_type != 2:
             raise ValueError("SmartFusion needs a UAFNet (KPN model_type 2)")
         self.uncertainty_reduce = uncertainty_reduce

@@ -135,3 +135,19 @@ def test_a_classical_dgnet_plugs_in_without_weights(tmp_path):
     trainer().fit(module, train_dataloaders=loader(image, mask, batches=1))
     with pytest.raises(ValueError, match="ClassicalInpainter has no weights"):
         module.net.load_stage_weights({"pfunet": str(tmp_path / "pfunet.pth"), "dgnet": "x.pth"})
+
+
+def test_train_pfunet_trains_both_kpns_in_one_run_without_stage_files():
+    torch.manual_seed(0)
+    module = JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), SmartFusion(width=0.125, init="res1"),
+                          loss=L1SSIMLoss(0.2), optimizer=adam(2e-4, (0.5, 0.999)), train_pfunet=True)
+    pfunet_before = _state(module.net.pfunet)
+    image, mask = images_and_masks()
+    trainer().fit(module, train_dataloaders=loader(image, mask, batches=2))
+    assert module.net.pfunet.training and module.net.fusion.training
+    assert not torch.equal(module.net.pfunet.kpn.outc.weight, pfunet_before["kpn.outc.weight"])
+    trained = {id(p) for group in module.trainer.optimizers[0].param_groups for p in group["params"]}
+    assert trained == {id(p) for p in [*module.net.pfunet.parameters(), *module.net.fusion.parameters()]}
+    assert module(image, mask)["pfunet_pred"].requires_grad
+    with pytest.raises(ValueError, match="train_pfunet needs UAFNet"):
+        JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), train_pfunet=True)

@@ -284,7 +284,8 @@ def _job_experiments(sweep_dir: pathlib.Path) -> dict[str, pathlib.Path]:
 
 
 def checkpoint_of(job_dir: str) -> str:
-    return str(pathlib.Path(job_dir) / "checkpoints" / "last.ckpt")
+    # the run folder: its loader takes the best checkpoint, the one the stage's own row reports
+    return str(pathlib.Path(job_dir))
 
 
 def run_group(group: Group, sweep_dir: pathlib.Path) -> dict[str, Outcome]:

@@ -65,7 +65,7 @@ def test_edgeconnect_row_runs_after_its_two_dgnet_stages(table):
     spec = rp.load_spec(table)
     row = next(r for r in spec.rows if r.name == "EdgeConnect")
     assert row.pending is None and row.experiment == "jpgnet_edgeconnect" and row.paper_row == "EdgeConnect"
-    assert row.needs == {"dgnet_edge": "dgnet_edge", "dgnet_inpaint": "dgnet_inpaint"}
+    assert row.needs == {"dgnet.edge_weights": "dgnet_edge", "dgnet.inpaint_weights": "dgnet_inpaint"}
     picked = {r.id: r.experiment for r in rp.select_rows(spec.rows, ["EdgeConnect"])}
     assert picked == {"dgnet_edge": "jpgnet_dgnet_edge", "dgnet_inpaint": "jpgnet_dgnet_inpaint", "EdgeConnect": "jpgnet_edgeconnect"}
     order = [[r.id for r in phase] for phase in rp.phases(spec.rows)]
@@ -81,11 +81,12 @@ def test_edgeconnect_dry_run_wires_the_stage_checkpoints(tmp_path, capsys):
     assert "experiment=jpgnet_dgnet_edge" in sweep["00"] and "experiment=jpgnet_dgnet_inpaint" in sweep["01"]
     last = sweep["02"]
     assert "experiment=jpgnet_edgeconnect" in last and "model=edgeconnect" in last
-    assert "model.net.edgeconnect.residual_blocks=1" in last  # demo scale matches the tiny stage runs
+    assert "model.dgnet.edge_generator.residual_blocks=1" in last  # demo scale matches the tiny stage runs
     stage_weights = dict(arg.split("=", 1) for arg in last if arg.startswith("model.stage_weights."))
-    assert set(stage_weights) == {"model.stage_weights.dgnet_edge", "model.stage_weights.dgnet_inpaint"}
-    assert stage_weights["model.stage_weights.dgnet_edge"].endswith("/00/JOB/checkpoints/last.ckpt")
-    assert stage_weights["model.stage_weights.dgnet_inpaint"].endswith("/01/JOB/checkpoints/last.ckpt")
+    assert set(stage_weights) == {"model.stage_weights.dgnet.edge_weights", "model.stage_weights.dgnet.inpaint_weights"}
+    # run folders: their best checkpoints, the ones the stage rows report
+    assert stage_weights["model.stage_weights.dgnet.edge_weights"].endswith("/00/JOB")
+    assert stage_weights["model.stage_weights.dgnet.inpaint_weights"].endswith("/01/JOB")
 
 
 def test_aggregation_keeps_failed_missing_and_pending_rows_with_their_errors(tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from inpainting.eval.metrics import composite, psnr_uint8
+from inpainting.eval.metrics import composite, psnr_uint8, to_uint8_truncated
 
 TITLE_HEIGHT = 16
 PAD = 4
@@ -59,7 +59,7 @@ def method_comparison(
     captions = {}
     for name, pred in results.items():
         columns[name] = composite(pred.clamp(0, 1), image, mask)
-        captions[name] = [f"{float(v):.1f} dB" for v in psnr_uint8(columns[name], image)]
+        captions[name] = [f"{float(v):.1f} dB" for v in psnr_uint8(to_uint8_truncated(columns[name]), to_uint8_truncated(image))]
     columns["ground truth"] = image
     return columns, captions
 

@@ -86,7 +86,7 @@ def test_grid_enlarges_small_tiles_exactly():
 
 def test_method_comparison_captions_each_tile_with_its_psnr():
     from inpainting.eval.grid import method_comparison
-    from inpainting.eval.metrics import composite, psnr_uint8
+    from inpainting.eval.metrics import composite, psnr_uint8, to_uint8_truncated
 
     torch.manual_seed(0)
     image, mask = torch.rand(2, 3, 16, 16), torch.zeros(2, 1, 16, 16)
@@ -94,7 +94,8 @@ def test_method_comparison_captions_each_tile_with_its_psnr():
     ours, other = image + 0.05 * torch.randn_like(image), torch.zeros_like(image)
     columns, captions = method_comparison(image, mask, {"ours": ours, "Telea": other})
     assert list(columns) == ["masked input", "ours", "Telea", "ground truth"]
-    expected = psnr_uint8(composite(ours.clamp(0, 1), image, mask), image)
+    expected = psnr_uint8(to_uint8_truncated(composite(ours.clamp(0, 1), image, mask)), to_uint8_truncated(image))
+    assert 15 < float(expected.min()) and float(expected.max()) < 60  # the tables' dB scale
     assert captions["ours"] == [f"{float(v):.1f} dB" for v in expected] and "masked input" not in captions
     plain = np.asarray(grid_image(columns, min_tile=64))
     captioned = np.asarray(grid_image(columns, min_tile=64, captions=captions))

@@ -83,15 +83,14 @@ def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
 
 
 def _official_model(source: pathlib.Path, kind: str, device: torch.device) -> Predictor:
-    from inpainting.models.adapters import PFUNetInpainter
-    from inpainting.nets.checkpoints import load_jpgnet_kpn
+    from inpainting.nets.jpgnet import PFUNet, load_jpgnet_kpn
     from inpainting.nets.kpn import pfunet
     from inpainting.nets.misf import MISFGenerator, MISFInpainter
 
     if kind == "misf":
         net = MISFInpainter(MISFGenerator(variant="misf"), weights=str(source))
     elif kind == "pfunet":
-        net = PFUNetInpainter(pfunet())
+        net = PFUNet(pfunet())
         load_jpgnet_kpn(net.kpn, source)
     else:
         raise ValueError(f"official={kind!r}: choose one of {', '.join(OFFICIAL_KINDS)}")

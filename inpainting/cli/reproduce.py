@@ -40,6 +40,7 @@ from typing import Iterable, Mapping, Sequence
 import yaml
 
 from inpainting.cli.common import CONFIG_DIR
+from inpainting.eval.classical import CLASSICAL_ROW_NAMES
 from inpainting.eval.engine import INPUT_ROW
 from inpainting.utils.resources import EXPERIMENTS_DIR
 
@@ -283,7 +284,7 @@ def collect_job(job_dir: str | pathlib.Path | None) -> Outcome:
         return Outcome("failed", error=f"no {RESULTS_FILE} in {job} (last log lines: {_log_tail(job) or 'none'})", job_dir=str(job))
     results = json.loads(results_file.read_text(encoding="utf-8"))
     methods, notes = results.get("methods") or {}, results.get("notes") or {}
-    model_rows = [m for m in methods if m != INPUT_ROW]
+    model_rows = [m for m in methods if m not in (INPUT_ROW, *CLASSICAL_ROW_NAMES.values())]
     if len(model_rows) != 1:
         return Outcome("failed", error=f"{results_file}: expected one model row besides {INPUT_ROW!r}, got {model_rows}", job_dir=str(job))
     counts = {f"count/{b}": n for b, n in (results.get("counts") or {}).items()}

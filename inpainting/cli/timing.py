@@ -1,12 +1,14 @@
-"""Running time per module (JPGNet Table 4 layout): PFUNet, DGNet (EdgeConnect), UAFNet, and MISF for comparison.
+"""Running time per module (JPGNet Table 4 layout): PFUNet, each DGNet, UAFNet, and MISF for comparison.
 
-    python -m inpainting.cli.timing --device cuda --image-size 256 --batch-size 1 --repeats 100
+    python -m inpainting.cli.timing --device cuda --image-size 256 --batch-size 1 --repeats 100 [--dgnets edgeconnect telea]
 
-Each module runs on its own inputs (as inside JPGNet: PFUNet on the masked image, EdgeConnect G1 -> G2
-with Canny on the known pixels, UAFNet on [res1, res2, K, U]) with random weights (the time does not
-depend on them), after warm-up iterations, under ``torch.inference_mode``; on CUDA the device is
-synchronised before each clock read. Reported: mean milliseconds per image, and each JPGNet part's share
-of the JPGNet total (PFUNet + DGNet + UAFNet). The machine (CPU/GPU, threads, torch) is printed with it.
+Each module runs on its own inputs (as inside JPGNet: PFUNet on the masked image, the DGNet on the image
+and mask, e.g. EdgeConnect G1 -> G2 with Canny on the known pixels, UAFNet on [res1, res2, K, U]) with
+random weights (the time does not depend on them), after warm-up iterations, under ``torch.inference_mode``;
+on CUDA the device is synchronised before each clock read. The DGNets are the options of the
+``conf/model/dgnet`` group (all of them by default), built from their YAML. Reported: mean milliseconds per
+image; the first DGNet's JPGNet total (PFUNet + DGNet + UAFNet) with each part's share; then one row per
+DGNet with its JPGNet total. The machine (CPU/GPU, threads, torch) is printed with it.
 """
 from __future__ import annotations
 
@@ -23,6 +25,29 @@ import torch
 
 JPGNET_PARTS = ("pfunet", "dgnet", "uafnet")
 LABELS = {"pfunet": "PFUNet", "dgnet": "DGNet (EdgeConnect G1+G2)", "uafnet": "UAFNet", "misf": "MISF"}
+DGNET_PREFIX = "dgnet:"  # module names of the other DGNets: dgnet:<option of conf/model/dgnet>
+DGNET_DIR = Path(__file__).resolve().parents[2] / "conf" / "model" / "dgnet"
+
+
+def dgnet_options() -> list[str]:
+    """The options of the ``model/dgnet`` group (``edgeconnect`` first: the paper's DGNet)."""
+    names = sorted(p.stem for p in DGNET_DIR.glob("*.yaml"))
+    return sorted(names, key=lambda n: n != "edgeconnect")
+
+
+def build_dgnet(name: str) -> torch.nn.Module:
+    """The DGNet of ``conf/model/dgnet/<name>.yaml``, random weights (its stage files are not read)."""
+    import hydra
+    from omegaconf import OmegaConf
+
+    path = DGNET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ValueError(f"unknown DGNet {name!r}; options: {dgnet_options()}")
+    return hydra.utils.instantiate(OmegaConf.load(path).dgnet)
+
+
+def _label(module: str) -> str:
+    return f"DGNet {module[len(DGNET_PREFIX):]}" if module.startswith(DGNET_PREFIX) else LABELS[module]
 RANDOM_WEIGHTS_NOTE = "Random weights (timing only: the running time does not depend on the weight values)."
 
 
@@ -41,17 +66,17 @@ def _inputs(batch: int, size: int, device: torch.device) -> tuple[torch.Tensor, 
     return image.to(device), mask.to(device)
 
 
-def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor) -> dict[str, Callable[[], object]]:
-    """One zero-argument call per module, with its inputs prepared once (outside the timed region)."""
+def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor,
+                  dgnets: Sequence[str] = ()) -> dict[str, Callable[[], object]]:
+    """One zero-argument call per module (``dgnet:<name>`` for each of ``dgnets``), inputs prepared once
+    (outside the timed region)."""
     from inpainting.eval.metrics import composite
-    from inpainting.models.adapters import EdgeConnectInpainter, PFUNetInpainter
-    from inpainting.nets.edgeconnect import EdgeConnect
-    from inpainting.nets.fusion import SmartFusion
-    from inpainting.nets.kpn import pfunet
+    from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator
+    from inpainting.nets.jpgnet import PFUNet, SmartFusion, pfunet
     from inpainting.nets.misf import MISFGenerator, MISFInpainter
 
-    pfu = PFUNetInpainter(pfunet()).eval().to(device)
-    dgnet = EdgeConnectInpainter(EdgeConnect()).eval().to(device)
+    pfu = PFUNet(pfunet()).eval().to(device)
+    dgnet = EdgeConnect(EdgeGenerator(), InpaintGenerator()).eval().to(device)
     fusion = SmartFusion().eval().to(device)
     misf = MISFInpainter(MISFGenerator(variant="misf")).eval().to(device)
     with torch.inference_mode():
@@ -59,12 +84,16 @@ def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor)
         res1 = composite(dgnet(image, mask)["pred"], image, mask)
         res2 = composite(filtered["pred"], image, mask)
         kernels = filtered["kernels"]
-    return {
+    calls = {
         "pfunet": lambda: pfu(image, mask),
         "dgnet": lambda: dgnet(image, mask),
         "uafnet": lambda: fusion(res1, res2, kernels),
         "misf": lambda: misf(image, mask),
     }
+    for name in dgnets:
+        other = build_dgnet(name).eval().to(device)
+        calls[DGNET_PREFIX + name] = lambda other=other: other(image, mask)
+    return calls
 
 
 def time_call(call: Callable[[], object], device: torch.device, warmup: int, repeats: int) -> list[float]:
@@ -96,13 +125,13 @@ def time_modules(
         raise ValueError(f"image_size must be a multiple of 16 (the KPN U-Net), got {image_size}")
     if repeats < 1 or warmup < 0 or batch_size < 1:
         raise ValueError("repeats and batch_size must be >= 1 and warmup >= 0")
-    unknown = set(modules) - set(LABELS)
+    unknown = {m for m in modules if m not in LABELS and not m.startswith(DGNET_PREFIX)}
     if unknown:
-        raise ValueError(f"unknown modules {sorted(unknown)}; choose from {sorted(LABELS)}")
+        raise ValueError(f"unknown modules {sorted(unknown)}; choose from {sorted(LABELS)} or dgnet:<name>")
     torch_device = torch.device(device)
     torch.manual_seed(0)
     image, mask = _inputs(batch_size, image_size, torch_device)
-    calls = build_modules(torch_device, image, mask)
+    calls = build_modules(torch_device, image, mask, [m[len(DGNET_PREFIX):] for m in modules if m.startswith(DGNET_PREFIX)])
     results = []
     for name in modules:
         per_image = [s * 1000 / batch_size for s in time_call(calls[name], torch_device, warmup, repeats)]
@@ -139,6 +168,13 @@ def timing_markdown(results: Sequence[ModuleTime], settings: Mapping[str, object
             lines.append(f"| {LABELS[part]} | {r.ms_per_image:.2f} | {r.ms_std:.2f} | {share} |")
     if complete:
         lines.append(f"| **JPGNet total** | **{total:.2f}** | | 100 % |")
+    others = [r for r in results if r.module.startswith(DGNET_PREFIX)]
+    if others and complete:
+        lines.append("| *JPGNet total with each DGNet* | | | *DGNet share* |")
+    for r in others:
+        with_it = total - by_name["dgnet"].ms_per_image + r.ms_per_image if complete else None
+        lines.append(f"| {_label(r.module)} | {r.ms_per_image:.2f} | {r.ms_std:.2f} | "
+                     + (f"JPGNet {with_it:.2f} ms, {100 * r.ms_per_image / with_it:.1f} % |" if with_it else "- |"))
     if "misf" in by_name:
         r = by_name["misf"]
         ratio = f"({r.ms_per_image / total:.2f}x JPGNet)" if complete and total else "-"
@@ -158,9 +194,13 @@ def timing_markdown(results: Sequence[ModuleTime], settings: Mapping[str, object
     ])
 
 
-def run_timing(device: str, image_size: int, batch_size: int, warmup: int, repeats: int, out: str | Path | None = None) -> str:
-    """Time every module, print the table and write it to ``out`` (``.md``) when given; returns the markdown."""
-    results = time_modules(device, image_size, batch_size, warmup, repeats)
+def run_timing(device: str, image_size: int, batch_size: int, warmup: int, repeats: int, out: str | Path | None = None,
+               dgnets: Sequence[str] | None = None) -> str:
+    """Time every module (the other DGNets: ``dgnets``, default every ``model/dgnet`` option but EdgeConnect),
+    print the table and write it to ``out`` (``.md``) when given; returns the markdown."""
+    dgnets = [n for n in dgnet_options() if n != "edgeconnect"] if dgnets is None else list(dgnets)
+    modules = (*JPGNET_PARTS, *(DGNET_PREFIX + n for n in dgnets), "misf")
+    results = time_modules(device, image_size, batch_size, warmup, repeats, modules)
     settings = {"device": device, "image size": f"{image_size}x{image_size}", "batch size": batch_size,
                 "warm-up": warmup, "repeats": repeats}
     text = timing_markdown(results, settings, machine_description(device))
@@ -196,10 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--out", default=None, help="also write the table to this .md file")
+    parser.add_argument("--dgnets", nargs="*", default=None,
+                        help=f"DGNets timed besides EdgeConnect (default: every other option of conf/model/dgnet: {dgnet_options()[1:]})")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    run_timing(args.device, args.image_size, args.batch_size, args.warmup, args.repeats, args.out)
+    run_timing(args.device, args.image_size, args.batch_size, args.warmup, args.repeats, args.out, args.dgnets)
     return 0
 
 

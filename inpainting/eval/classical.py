@@ -3,6 +3,7 @@
 Each baseline is a callable ``(image, mask) -> pred``: ``image`` (B,3,H,W) float in [0,1], ``mask``
 (B,1,H,W) with 1 = hole; ``pred`` (B,3,H,W) float in [0,1] on the input's device. The hole pixels
 are zeroed before a baseline sees them, so no ground truth can leak into a score.
+:class:`ClassicalInpainter` wraps one as an adapter (usable as JPGNet's DGNet).
 """
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import cv2
 import numpy as np
 import torch
 from skimage.restoration import inpaint_biharmonic
+from torch import nn
+
+from inpainting.nets.meta import NetMeta
 
 Inpainter = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -72,9 +76,44 @@ CLASSICAL_METHODS: dict[str, Inpainter] = {
 }
 
 
+# how each method is called as a row of the test tables
+CLASSICAL_ROW_NAMES = {"telea": "Telea", "navier_stokes": "Navier-Stokes", "biharmonic": "Biharmonic"}
+
+
 def classical_inpainter(name: str, **kwargs) -> Inpainter:
     """The baseline called ``name`` (one of ``CLASSICAL_METHODS``) with its options bound, e.g. ``radius=5``."""
     if name not in CLASSICAL_METHODS:
         raise ValueError(f"unknown classical inpainter {name!r}; choose from {sorted(CLASSICAL_METHODS)}")
     method = CLASSICAL_METHODS[name]
     return (lambda image, mask: method(image, mask, **kwargs)) if kwargs else method
+
+
+CLASSICAL_META = NetMeta(
+    name="classical",
+    size_multiple=1,
+    mask_polarity="hole",
+    value_range=(0.0, 1.0),
+    param_count=0,
+    source="OpenCV cv2.inpaint (Telea, Navier-Stokes), scikit-image inpaint_biharmonic",
+)
+
+
+class ClassicalInpainter(nn.Module):
+    """A classical method as an adapter (``forward(image, mask) -> {"pred": ...}``), e.g. JPGNet's DGNet.
+
+    ``method``: a key of ``CLASSICAL_METHODS`` (``telea``, ``navier_stokes``, ``biharmonic``); ``options``
+    are its keyword arguments (``radius``). No parameters, no weights; runs on the CPU per image.
+    """
+
+    meta = CLASSICAL_META
+
+    def __init__(self, method: str = "telea", **options):
+        super().__init__()
+        self.method = method
+        self.inpainter = classical_inpainter(method, **options)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"pred": self.inpainter(image, mask)}
+
+    def extra_repr(self) -> str:
+        return f"method={self.method!r}"

@@ -154,11 +154,15 @@ class Scorer(nn.Module):
 def score_batch(scorer: Scorer, method: str, pred: torch.Tensor, batch: Mapping, names=None) -> None:
     """One evaluation batch for the ``Input`` row and ``method`` (``batch`` holds image, mask, bin)."""
     image, mask = batch["image"], batch["mask"]
-    bins = batch.get("bin")
-    bins = torch.zeros(image.shape[0], dtype=torch.long) if bins is None else bins  # sets without bins: the first
-    bins = torch.as_tensor(bins, device=image.device)
     names = names if names is not None else batch.get("name")
-    scorer.update({INPUT_ROW: torch.zeros_like(image), method: pred}, image, mask, bins, names)
+    scorer.update({INPUT_ROW: torch.zeros_like(image), method: pred}, image, mask, batch_bins(batch), names)
+
+
+def batch_bins(batch: Mapping) -> torch.Tensor:
+    """The batch's hole-ratio bin indices (sets without bins: all in the first)."""
+    image, bins = batch["image"], batch.get("bin")
+    bins = torch.zeros(image.shape[0], dtype=torch.long) if bins is None else bins
+    return torch.as_tensor(bins, device=image.device)
 
 
 # -- predictions saved on disk ----------------------------------------------------------------------

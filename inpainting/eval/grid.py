@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from inpainting.eval.metrics import composite
+from inpainting.eval.metrics import composite, psnr_uint8, to_uint8_truncated
 
 TITLE_HEIGHT = 16
 PAD = 4
@@ -49,6 +49,21 @@ def comparison_columns(
     return columns
 
 
+def method_comparison(
+    image: torch.Tensor, mask: torch.Tensor, results: Mapping[str, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], dict[str, list[str]]]:
+    """masked input | each method's composite | ground truth, with each method tile's PSNR (the tables'
+    uint8 PSNR of the composite). ``results``: method name -> raw prediction. Returns (columns, captions)
+    for :func:`grid_image`."""
+    columns = {"masked input": masked_input(image, mask)}
+    captions = {}
+    for name, pred in results.items():
+        columns[name] = composite(pred.clamp(0, 1), image, mask)
+        captions[name] = [f"{float(v):.1f} dB" for v in psnr_uint8(to_uint8_truncated(columns[name]), to_uint8_truncated(image))]
+    columns["ground truth"] = image
+    return columns, captions
+
+
 def _to_rgb_uint8(x: torch.Tensor, name: str) -> np.ndarray:
     """(B,1|3,H,W) float in [0,1] -> (B,H,W,3) uint8 (single-channel maps shown in grey)."""
     if x.dim() != 4 or x.shape[1] not in (1, 3):
@@ -73,11 +88,13 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width:
 
 
 def grid_image(
-    columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: bool = True, min_tile: int = 0
+    columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: bool = True, min_tile: int = 0,
+    captions: Mapping[str, Sequence[str]] | None = None,
 ) -> Image.Image:
     """Compose the grid as a PIL image; all columns must share batch size and spatial size.
 
     ``min_tile``: enlarge small tiles (nearest neighbour, integer factor) to at least this many pixels.
+    ``captions``: column name -> one text per row, drawn on a dark band at the tile's bottom left.
     """
     if not columns:
         raise ValueError("grid_image needs at least one column")
@@ -95,15 +112,22 @@ def grid_image(
         if titles:
             draw.text((x + 2, 2), _fit(draw, name, font, width - 4), fill=(0, 0, 0), font=font)
         for row in range(rows):
-            canvas.paste(Image.fromarray(array[row]), (x, top + PAD + row * (height + PAD)))
+            y = top + PAD + row * (height + PAD)
+            canvas.paste(Image.fromarray(array[row]), (x, y))
+            texts = (captions or {}).get(name)
+            if texts is not None and row < len(texts):
+                text = _fit(draw, texts[row], font, width - 4)
+                draw.rectangle((x, y + height - 13, x + draw.textlength(text, font=font) + 4, y + height), fill=(0, 0, 0))
+                draw.text((x + 2, y + height - 12), text, fill=(255, 255, 255), font=font)
     return canvas
 
 
 def save_grid(
-    path: str | Path, columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: bool = True, min_tile: int = 0
+    path: str | Path, columns: Mapping[str, torch.Tensor], max_rows: int = 8, titles: bool = True, min_tile: int = 0,
+    captions: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
     """Save ``grid_image(columns)`` as a PNG at ``path`` (parent folders created); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    grid_image(columns, max_rows, titles, min_tile).save(path, format="PNG")
+    grid_image(columns, max_rows, titles, min_tile, captions).save(path, format="PNG")
     return path

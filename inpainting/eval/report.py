@@ -23,7 +23,7 @@ import lightning as L
 import torch
 from lightning.pytorch.loggers import WandbLogger
 
-from inpainting.eval.engine import INPUT_ROW, EvalResults, MetricOptions, Scorer, save_outputs, score_batch
+from inpainting.eval.engine import INPUT_ROW, EvalResults, MetricOptions, Scorer, batch_bins, save_outputs, score_batch
 from inpainting.eval.metrics import composite
 from inpainting.eval.tables import OVERALL, write_per_image_csv, write_tables
 from inpainting.utils.runs import write_json
@@ -101,12 +101,21 @@ class TestReport(L.Callback):
             PNG ground truth and masks), which ``inpaint-eval predictions=... images=... masks=...`` scores
             to the same tables.
         wandb_key: the W&B table key (used only with a W&B logger).
+        classical_rows: classical methods scored on the same pairs, as extra rows (``telea``,
+            ``navier_stokes``, ``biharmonic``): what a learned model should beat.
     """
 
     __test__ = False  # not a pytest class
 
     def __init__(self, output_dir: str, bin_edges: Sequence[float], metrics: MetricOptions | Mapping | None = None,
-                 run_name: str = "run", save_predictions: bool = False, wandb_key: str = "test/metrics_per_bin"):
+                 run_name: str = "run", save_predictions: bool = False, wandb_key: str = "test/metrics_per_bin",
+                 classical_rows: Sequence[str] = ()):
+        from inpainting.eval.classical import CLASSICAL_ROW_NAMES
+
+        unknown = sorted(set(classical_rows) - set(CLASSICAL_ROW_NAMES))
+        if unknown:
+            raise ValueError(f"unknown classical_rows {unknown}; choose from {sorted(CLASSICAL_ROW_NAMES)}")
+        self.classical = {CLASSICAL_ROW_NAMES[name]: name for name in classical_rows}  # row -> method
         self.output_dir = pathlib.Path(output_dir)
         self.bin_edges = list(bin_edges)
         self.options = metrics if isinstance(metrics, MetricOptions) else MetricOptions(**dict(metrics or {}))
@@ -117,7 +126,7 @@ class TestReport(L.Callback):
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # built when testing starts: the backbones (LPIPS VGG16, FID Inception) are hundreds of MB a training run need not hold
         if self.scorer is None:
-            self.scorer = Scorer(self.bin_edges, [INPUT_ROW, pl_module.method_name], self.options)
+            self.scorer = Scorer(self.bin_edges, [INPUT_ROW, *self.classical, pl_module.method_name], self.options)
         self.scorer.to(pl_module.device).reset()
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
@@ -127,6 +136,11 @@ class TestReport(L.Callback):
         names = batch.get("name") or [f"rank{trainer.global_rank}_b{batch_idx}_{i}" for i in range(target.shape[0])]
         scored = {**batch, "image": target}
         score_batch(self.scorer, pl_module.method_name, outputs["pred"], scored, names=names)
+        if self.classical:
+            from inpainting.eval.classical import classical_inpainter
+
+            self.scorer.update({row: classical_inpainter(method)(target, batch["mask"]) for row, method in self.classical.items()},
+                               target, batch["mask"], batch_bins(scored), names)
         if self.save_predictions:
             save_outputs(self.output_dir / "test_outputs", names, composite(outputs["pred"], target, batch["mask"]),
                          target, batch["mask"])

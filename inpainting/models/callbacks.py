@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import pathlib
+from typing import Sequence
 
 import lightning as L
 import numpy as np
@@ -14,7 +15,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 from PIL import Image, ImageDraw, ImageFont
 from torch.utils.data import default_collate
 
-from inpainting.eval.grid import PAD, TITLE_HEIGHT, grid_image, inpainting_columns
+from inpainting.eval.grid import PAD, TITLE_HEIGHT, grid_image, inpainting_columns, method_comparison
 from inpainting.eval.metrics import hole_ratio, inpainting_scores
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,12 @@ def _colour_bar(width: int, names: list[str], font: ImageFont.ImageFont) -> Imag
 
 
 def labelled_panel(columns: dict[str, torch.Tensor], header: str, row_labels: list[str], max_rows: int,
-                   min_tile: int) -> Image.Image:
-    """The grid with a header line, a label after each row and a colour scale for single-channel maps."""
+                   min_tile: int, captions: dict[str, list[str]] | None = None) -> Image.Image:
+    """The grid with a header line, a label after each row and a colour scale for single-channel maps
+    (``captions``: text on each tile of a column, e.g. its PSNR)."""
     maps = [name for name, x in columns.items() if x.shape[1] == 1]
     shown = {name: colourise(x) if name in maps else x for name, x in columns.items()}
-    grid = grid_image(shown, max_rows=max_rows, min_tile=min_tile)
+    grid = grid_image(shown, max_rows=max_rows, min_tile=min_tile, captions=captions)
     font = ImageFont.load_default()
     rows = min(max_rows, next(iter(columns.values())).shape[0])
     tile = (grid.height - TITLE_HEIGHT - PAD) // rows - PAD
@@ -109,7 +111,11 @@ class ImagePanel(L.Callback):
     stage, epoch and step; each row ends with its hole ratio and PSNR; single-channel maps are
     colourised with a scale at the bottom."""
 
-    def __init__(self, num_images: int = 6, every_n_epochs: int = 1, output_dir: str = "images", min_tile: int = 128):
+    def __init__(self, num_images: int = 6, every_n_epochs: int = 1, output_dir: str = "images", min_tile: int = 128,
+                 test_compare_with: Sequence[str] = ()):
+        # test_compare_with: classical methods (eval.classical names) shown beside the model in images/test.png,
+        # as masked input | model | methods | ground truth with each tile's PSNR, instead of the usual columns
+        self.test_compare_with = list(test_compare_with)
         self.num_images = num_images
         self.min_tile = min_tile  # small crops are enlarged so the panel stays readable
         self.every_n_epochs = every_n_epochs
@@ -126,10 +132,10 @@ class ImagePanel(L.Callback):
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         loaders = trainer.test_dataloaders
         loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
-        self._render(trainer, pl_module, loader, "test", "test/panel")
+        self._render(trainer, pl_module, loader, "test", "test/panel", self.test_compare_with)
 
     @torch.no_grad()
-    def _render(self, trainer, pl_module, loader, stem: str, key: str) -> None:
+    def _render(self, trainer, pl_module, loader, stem: str, key: str, compare_with: Sequence[str] = ()) -> None:
         if not trainer.is_global_zero:
             return
         batch = _first_items(loader, self.num_images)
@@ -140,14 +146,23 @@ class ImagePanel(L.Callback):
         pl_module.eval()
         outputs = pl_module(image, mask)
         pl_module.train(was_training)
-        columns = {k: v.detach().float().cpu() for k, v in panel_columns(outputs, image, mask).items()}
+        captions = None
+        if compare_with:  # the model beside classical methods, PSNR on every tile
+            from inpainting.eval.classical import CLASSICAL_ROW_NAMES, classical_inpainter
+
+            results = {pl_module.method_name: outputs["pred"]}
+            results.update({CLASSICAL_ROW_NAMES.get(name, name): classical_inpainter(name)(image, mask) for name in compare_with})
+            columns, captions = method_comparison(image, mask, results)
+        else:
+            columns = panel_columns(outputs, image, mask)
+        columns = {k: v.detach().float().cpu() for k, v in columns.items()}
         labels = tile_labels({k: v.detach().float().cpu() for k, v in outputs.items() if k == "pred"},
                              image.cpu(), mask.cpu())
         header = f"{key.split('/')[0]} | epoch {trainer.current_epoch} | step {trainer.global_step}"
         if key.startswith("test"):  # the tested weights, not where training stopped
             tested = getattr(trainer, "ckpt_path", None)
             header = f"test | {pathlib.Path(tested).name if tested else f'current weights, step {trainer.global_step}'}"
-        panel = labelled_panel(columns, header, labels, self.num_images, self.min_tile)
+        panel = labelled_panel(columns, header, labels, self.num_images, self.min_tile, captions)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         panel.save(self.output_dir / f"{stem}.png", format="PNG")
         for lg in trainer.loggers:

@@ -1,140 +1,118 @@
-"""JPGNet's last stage: fusion of a frozen DGNet and a frozen PFUNet (method-spec 5.1, 5.4).
+"""JPGNet's LightningModules: the fusion stage (UAFNet training or the naive fusion) and a DGNet alone.
 
-The earlier stages are trained on their own (``jpgnet_pfunet``, ``jpgnet_dgnet_edge``,
-``jpgnet_dgnet_inpaint``); this module loads their weights when the trainer sets it up, from either
-a Lightning ``.ckpt`` of our runs or the authors' released files:
-
-| stage | our run's ``.ckpt`` keys | official file |
-|---|---|---|
-| ``pfunet`` | ``net.kpn.*`` | PFUNet bare state dict (``load_jpgnet_kpn``) |
-| ``dgnet_edge`` | ``net.generator.*`` (edge stage) | ``EdgeModel_gen.pth`` |
-| ``dgnet_inpaint`` | ``net.generator.*`` (inpaint stage) | ``InpaintingModel_gen.pth`` |
-
-Missing stage weights are an error unless ``untrained_stages_for_tests=True`` (random stages, for
-tests only, with a warning). A checkpoint of this module holds every stage, so restoring it (resume,
-``inpaint-eval``) overrides whatever was loaded here. :class:`EdgeConnectEvalModule` loads the two
-DGNet stages the same way to test EdgeConnect (G1 -> G2) on its own.
+Both receive their stages built (composition): any DGNet adapter, the PFUNet adapter, UAFNet. The
+frozen stages' weight files (``stage_weights``) are read only when a run starts without a checkpoint:
+fitting from scratch, or testing what has no training (the naive fusion, a DGNet alone). A checkpoint of
+these modules holds every stage, so resuming, ``inpaint-eval`` and ``inpaint-predict`` of a run never
+need the stage files. See docs/jpgnet.md.
 """
 from __future__ import annotations
 
-import logging
-from typing import Callable, Mapping
+from collections.abc import Mapping
 
+import torch
 from torch import nn
 
-from inpainting.models.filter_module import FilterInpaintingModule
-from inpainting.nets.checkpoints import (
-    CheckpointError,
-    load_edgeconnect_generator,
-    load_jpgnet_kpn,
-    load_state_dict_strict,
-    read_checkpoint,
-)
+from inpainting.models.base import InpaintingModule
+from inpainting.models.filter_module import kpn_training_step
+from inpainting.nets.jpgnet import JPGNet, PFUNet, SmartFusion
+from inpainting.nets.jpgnet.adapter import load_stage
 
-log = logging.getLogger(__name__)
-
-# stage name -> (submodule of the module's ``net``, key prefix in our Lightning checkpoints, official loader)
-STAGES: dict[str, tuple[str, str, Callable]] = {
-    "pfunet": ("stages.pfunet.kpn", "net.kpn.", load_jpgnet_kpn),
-    "dgnet_edge": ("stages.dgnet.edgeconnect.edge_generator", "net.generator.", load_edgeconnect_generator),
-    "dgnet_inpaint": ("stages.dgnet.edgeconnect.inpaint_generator", "net.generator.", load_edgeconnect_generator),
-}
-# the DGNet stages seen from an EdgeConnectInpainter ``net`` (EdgeConnect tested on its own)
-_DGNET = "stages.dgnet."
-EDGECONNECT_STAGES = {name: (path[len(_DGNET):], *rest) for name, (path, *rest) in STAGES.items() if path.startswith(_DGNET)}
+_NOT_HPARAMS = ["pfunet", "dgnet", "fusion", "loss", "optimizer", "scheduler"]
 
 
-def load_stage_weights(module: nn.Module, path: str, lightning_prefix: str, official_loader: Callable) -> None:
-    """Load ``path`` into ``module``: a Lightning checkpoint (keys under ``lightning_prefix``) or an official file."""
-    content = read_checkpoint(path)
-    if "state_dict" not in content:
-        official_loader(module, path)
-        return
-    state = {k[len(lightning_prefix):]: v for k, v in content["state_dict"].items() if k.startswith(lightning_prefix)}
-    if not state:
-        raise CheckpointError(
-            f"{path}: Lightning checkpoint without '{lightning_prefix}*' keys (first keys: "
-            f"{list(content['state_dict'])[:4]}); is it the right stage's run?"
-        )
-    load_state_dict_strict(module, state, f"{path} ({lightning_prefix}*)")
+class _StageFiles:
+    """Reads ``stage_weights`` once, when the trainer starts fitting or testing without a checkpoint."""
+
+    stage_weights: dict
+    _stages_loaded: bool = False
+
+    def load_stage_files(self) -> None:
+        raise NotImplementedError
+
+    def _load_unless_restored(self) -> None:
+        if not self._stages_loaded and self.trainer.ckpt_path is None:
+            self.load_stage_files()
+        self._stages_loaded = True
+
+    def on_fit_start(self) -> None:
+        self._load_unless_restored()
+
+    def on_test_start(self) -> None:
+        self._load_unless_restored()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._stages_loaded = True  # the checkpoint holds the stages
 
 
-class JPGNetFusionModule(FilterInpaintingModule):
-    """UAFNet training (``net`` = :class:`~inpainting.models.adapters.UAFNetInpainter`, loss L1 - 0.2*SSIM
-    on the raw output) or training-free fusion (``net`` = ``NaiveFusionInpainter``, ``loss`` = None).
+class JPGNetModule(_StageFiles, InpaintingModule):
+    """JPGNet: frozen ``dgnet`` and ``pfunet``, then UAFNet (``fusion``, trained with ``loss`` = L1 - 0.2*SSIM on
+    its raw output) or the naive fusion (``fusion`` = None, no loss: evaluation only; ``threshold`` 0 is
+    the official binary fusion).
 
     Args:
-        stage_weights: ``{"pfunet": path, "dgnet_edge": path, "dgnet_inpaint": path}`` (see module doc).
-        untrained_stages_for_tests: allow missing stage weights (random stages); never for real runs.
-    Only parameters that require grad (UAFNet's) reach the optimizer.
+        stage_weights: ``{"pfunet": path, "dgnet": path or {keyword: path}}``, the stages' ``load_weights``
+            arguments; a path may be a run folder (its best checkpoint, the one its own row reports).
+        train_pfunet: False (faithful: PFUNet is trained first, on its own, and frozen here). True trains
+            PFUNet from scratch alongside UAFNet in one run, each on its own L1 - 0.2*SSIM (their sum is
+            the step's loss; UAFNet's inputs stay detached, so neither loss reaches the other net): one
+            run instead of two, what ``make demo`` does.
+    Only parameters that require grad (UAFNet's, and PFUNet's with ``train_pfunet``) reach the optimizer.
     """
-
-    stage_table = STAGES  # the stages this module's ``net`` holds (see :class:`EdgeConnectEvalModule`)
 
     def __init__(
         self,
-        net: nn.Module,
+        pfunet: PFUNet,
+        dgnet: nn.Module,
+        fusion: SmartFusion | None = None,
+        threshold: float | None = None,
         loss: nn.Module | None = None,
         optimizer=None,
         scheduler=None,
-        stage_weights: Mapping[str, str | None] | None = None,
-        untrained_stages_for_tests: bool = False,
+        stage_weights: Mapping | None = None,
+        train_pfunet: bool = False,
         method_name: str = "JPGNet",
         **kwargs,
     ):
-        super().__init__(net, loss, optimizer=optimizer, scheduler=scheduler, method_name=method_name, **kwargs)
-        unknown = set(stage_weights or {}) - set(self.stage_table)
-        if unknown:
-            raise ValueError(f"unknown stage_weights entries {sorted(unknown)}; expected {sorted(self.stage_table)}")
+        """``kwargs``: :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``, ``metric_protocol``)."""
+        super().__init__(JPGNet(pfunet, dgnet, fusion, threshold, train_pfunet), optimizer=optimizer,
+                         scheduler=scheduler, method_name=method_name, **kwargs)
+        if (loss is None) != (fusion is None):
+            raise ValueError("JPGNet: UAFNet (model.fusion) needs a loss; the naive fusion (model.fusion=null) takes none")
+        self.loss = loss
         self.stage_weights = dict(stage_weights or {})
-        self.untrained_stages_for_tests = untrained_stages_for_tests
-        self._stages_loaded = False
+        self.save_hyperparameters(ignore=_NOT_HPARAMS, logger=False)
 
-    def setup(self, stage: str) -> None:
-        super().setup(stage)
-        if not self._stages_loaded:
-            self.load_stages()
+    def load_stage_files(self) -> None:
+        self.net.load_stage_weights(self.stage_weights)
 
-    def load_stages(self) -> None:
-        """Load every configured stage file into the frozen stages (see the module docstring)."""
-        missing = [name for name in self.stage_table if not self.stage_weights.get(name)]
-        if missing and not self.untrained_stages_for_tests:
-            raise ValueError(
-                f"{type(self).__name__}: no weights for the frozen stage(s) {missing}: set "
-                + ", ".join(f"model.stage_weights.{name}" for name in missing)
-                + " to our stage run's .ckpt or the official file (model.untrained_stages_for_tests=true "
-                "runs with random stages, for tests only)"
-            )
-        if missing:
-            log.warning("%s: stages %s are randomly initialised (untrained_stages_for_tests=true)", self.method_name, missing)
-        for name, (attribute, prefix, official_loader) in self.stage_table.items():
-            if self.stage_weights.get(name):
-                load_stage_weights(self.net.get_submodule(attribute), self.stage_weights[name], prefix, official_loader)
-        self._stages_loaded = True
-
-    def training_step(self, batch: dict, batch_idx: int):
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         if self.loss is None:
             raise RuntimeError(f"{self.method_name} has nothing to train (no loss): run it with train=false")
-        return super().training_step(batch, batch_idx)
+        if not self.net.train_pfunet:
+            return kpn_training_step(self, batch)
+        image, mask = batch["image"], batch["mask"]
+        out = self(image, mask)
+        fusion_loss, parts = self.loss(out["pred"], image)
+        pfunet_loss, _ = self.loss(out["pfunet_pred"], image)
+        total = fusion_loss + pfunet_loss
+        batch_size = image.shape[0]
+        self.log("train/loss", total, prog_bar=True, on_step=True, on_epoch=True, batch_size=batch_size)
+        self.log_dict({"train/uafnet_loss": fusion_loss, "train/pfunet_loss": pfunet_loss,
+                       **{f"train/{k}": v for k, v in parts.items()}}, on_step=True, on_epoch=False, batch_size=batch_size)
+        return total
 
 
-class EdgeConnectEvalModule(JPGNetFusionModule):
-    """EdgeConnect G1 -> G2 as released for testing (JPGNet's DGNet on its own), evaluation only.
+class DGNetModule(_StageFiles, InpaintingModule):
+    """A DGNet on its own, evaluation only (JPGNet Table 2's DGNet rows, e.g. EdgeConnect G1 -> G2).
 
-    ``net`` = :class:`~inpainting.models.adapters.EdgeConnectInpainter` (Canny on the known pixels, G1's
-    edges un-composited into G2); ``stage_weights``: ``dgnet_edge`` and ``dgnet_inpaint`` only, loaded
-    as for the fusion module. The base class composites the output for the metrics.
+    ``stage_weights``: ``{"dgnet": path or {keyword: path}}`` as for :class:`JPGNetModule`.
     """
 
-    stage_table = EDGECONNECT_STAGES
+    def __init__(self, dgnet: nn.Module, stage_weights: Mapping | None = None, method_name: str = "DGNet", **kwargs):
+        super().__init__(dgnet, method_name=method_name, **kwargs)
+        self.stage_weights = dict(stage_weights or {})
+        self.save_hyperparameters(ignore=["dgnet"], logger=False)
 
-    def __init__(
-        self,
-        net: nn.Module,
-        stage_weights: Mapping[str, str | None] | None = None,
-        untrained_stages_for_tests: bool = False,
-        method_name: str = "EdgeConnect",
-        **kwargs,
-    ):
-        super().__init__(net, stage_weights=stage_weights, untrained_stages_for_tests=untrained_stages_for_tests,
-                         method_name=method_name, **kwargs)
+    def load_stage_files(self) -> None:
+        load_stage(self.net, "dgnet", self.stage_weights.get("dgnet"))

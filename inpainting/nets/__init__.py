@@ -2,18 +2,31 @@
 from inpainting.nets.blocks import init_normal_
 from inpainting.nets.checkpoints import (
     CheckpointError,
-    load_edgeconnect_generator,
-    load_jpgnet_kpn,
+    load_entry,
     load_state_dict_strict,
     read_checkpoint,
 )
 from inpainting.nets.discriminator import PatchDiscriminator
-from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator, canny_edges, rgb_to_gray
-from inpainting.nets.fusion import SmartFusion, naive_fusion
-from inpainting.nets.kpn import KPN, init_xavier_, pfunet, uafnet
+from inpainting.nets.edgeconnect import (
+    EdgeConnect,
+    EdgeGenerator,
+    InpaintGenerator,
+    canny_edges,
+    load_edgeconnect_generator,
+    rgb_to_gray,
+)
+from inpainting.nets.jpgnet import (
+    KPN,
+    SmartFusion,
+    init_xavier_,
+    load_jpgnet_kpn,
+    naive_fusion,
+    pfunet,
+    uafnet,
+    uncertainty_map,
+)
 from inpainting.nets.misf import VARIANTS as MISF_VARIANTS
 from inpainting.nets.misf import MISFGenerator, expand_feature_kernels, load_misf_discriminator, load_misf_generator
-from inpainting.nets.uncertainty import uncertainty_map
 
 __all__ = [
     "canny_edges",
@@ -29,6 +42,7 @@ __all__ = [
     "load_jpgnet_kpn",
     "load_misf_discriminator",
     "load_misf_generator",
+    "load_entry",
     "load_state_dict_strict",
     "MISF_VARIANTS",
     "MISFGenerator",

@@ -1,11 +1,11 @@
 """Strict loading shared by every family (``read_checkpoint``, ``load_state_dict_strict``, ``load_entry``),
-and the loaders of the formats whose family has no home of its own yet.
+and where each family loads its authors' files.
 
 | format | file content | loader |
 |---|---|---|
 | MISF generator / discriminator | ``{'iteration', 'generator'}`` / ``{'discriminator'}`` | ``inpainting.nets.misf.checkpoint`` |
-| JPGNet PFUNet / UAFNet | bare state dict (54 keys) | :func:`load_jpgnet_kpn` |
-| EdgeConnect generators (``EdgeModel_gen.pth``, ``InpaintingModel_gen.pth``) | ``{'iteration', 'generator'}`` | :func:`load_edgeconnect_generator` |
+| JPGNet PFUNet / UAFNet | bare state dict (54 keys) | :func:`inpainting.nets.jpgnet.load_jpgnet_kpn` |
+| EdgeConnect generators (``EdgeModel_gen.pth``, ``InpaintingModel_gen.pth``) | ``{'iteration', 'generator'}`` | :func:`inpainting.nets.edgeconnect.load_edgeconnect_generator` |
 
 Pretrained weights cannot be downloaded at run time here: every loader fails fast with a message that
 names the file when it is missing or does not fit the network.
@@ -13,7 +13,7 @@ names the file when it is missing or does not fit the network.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -78,6 +78,32 @@ def load_state_dict_strict(module: nn.Module, state_dict: Mapping, source: str =
     return module
 
 
+def load_run_or_official(
+    module: nn.Module, path: str | os.PathLike, lightning_prefix: str, official_loader: Callable[[nn.Module, str], object]
+) -> nn.Module:
+    """Load ``path`` into ``module``: one of our runs or the authors' file.
+
+    ``path`` may be a run folder (its best checkpoint, the one its own results report, else ``last.ckpt``),
+    a Lightning ``.ckpt`` (the keys under ``lightning_prefix``, e.g. ``net.kpn.``) or an official file
+    (read by ``official_loader``). Strict in every case.
+    """
+    if Path(path).is_dir():
+        from inpainting.utils.runs import resolve_checkpoint  # lazy: lightning is not needed for official files
+
+        path = resolve_checkpoint(str(path), path, prefer_best=True)
+    content = read_checkpoint(path)
+    if "state_dict" not in content:
+        official_loader(module, str(path))
+        return module
+    state = {k[len(lightning_prefix):]: v for k, v in content["state_dict"].items() if k.startswith(lightning_prefix)}
+    if not state:
+        raise CheckpointError(
+            f"{path}: Lightning checkpoint without '{lightning_prefix}*' keys (first keys: "
+            f"{list(content['state_dict'])[:4]}); is it the right stage's run?"
+        )
+    return load_state_dict_strict(module, state, f"{path} ({lightning_prefix}*)")
+
+
 def load_entry(module: nn.Module, path: str | os.PathLike, key: str) -> Mapping:
     """Load the state dict stored under ``key`` of the file at ``path`` strictly; returns the file's content."""
     content = read_checkpoint(path)
@@ -85,14 +111,3 @@ def load_entry(module: nn.Module, path: str | os.PathLike, key: str) -> Mapping:
     return content
 
 
-def load_jpgnet_kpn(kpn: nn.Module, path: str | os.PathLike) -> nn.Module:
-    """Load a JPGNet PFUNet/UAFNet file, a bare state dict of 54 keys.
-
-    The official loader silently keeps only matching keys; this one is strict.
-    """
-    return load_state_dict_strict(kpn, read_checkpoint(path), str(path))
-
-
-def load_edgeconnect_generator(generator: nn.Module, path: str | os.PathLike) -> int:
-    """Load an EdgeConnect ``{'iteration', 'generator'}`` file (edge or inpainting G); returns the iteration."""
-    return int(load_entry(generator, path, "generator").get("iteration", 0))

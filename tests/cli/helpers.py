@@ -21,7 +21,8 @@ TINY = [
     "data.eval_batch_size=6",
     "callbacks.progress_bar.refresh_rate=0",
 ]
-TINY_FILTER = ["model.net.kpn.width=0.125"]
+# the demo (JPGNet over Telea, PFUNet and UAFNet trained together) at 1/8 width
+TINY_DEMO = ["model.pfunet.kpn.width=0.125", "model.fusion.width=0.125"]
 
 
 def compose_config(name: str, overrides: list[str], output_dir: pathlib.Path) -> DictConfig:

@@ -49,7 +49,7 @@ def test_group_options_compose(group, names, tmp_path):
 def test_experiment_overrides_group_defaults(tmp_path):
     base = compose_config("train", [], tmp_path)
     demo = compose_config("train", ["experiment=demo"], tmp_path)
-    assert base.model.net.kpn.width == 1.0 and demo.model.net.kpn.width == 0.25
+    assert base.model.net.kpn.width == 1.0 and demo.model.pfunet.kpn.width == 0.25
 
 
 def test_debug_preset_wins_over_experiment(tmp_path):

@@ -8,9 +8,11 @@ import torch
 
 from inpainting.cli.evaluate import evaluate
 from inpainting.cli.train import train
-from tests.cli.helpers import TINY, TINY_FILTER, compose_config
+from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 
-DEMO = ["experiment=demo", *TINY, *TINY_FILTER]
+DEMO = ["experiment=demo", *TINY, *TINY_DEMO]
+MODEL = "JPGNet-Telea"
+CLASSICAL = ["Telea", "Navier-Stokes", "Biharmonic"]
 
 
 def test_fast_dev_run(tmp_path):
@@ -38,7 +40,7 @@ def test_demo_writes_run_folder(demo_run):
                 "images/test.png", "images/val_epoch000_step0000002.png", "curves.png"]:
         assert (out / rel).is_file(), f"missing {rel}"
     table = (out / "tables/test_metrics.md").read_text()
-    for row in ("Input", "Img-Filter"):
+    for row in ("Input", MODEL, *CLASSICAL):
         assert f"| {row}" in table
     for bin_name in ("0-20%", "20-40%", "40-60%"):
         assert bin_name in table
@@ -46,7 +48,7 @@ def test_demo_writes_run_folder(demo_run):
     assert "LPIPS" in table and "n/a (weights missing: vgg16-397923af.pth)" in table
     with open(out / "tables/test_metrics.csv") as handle:
         rows = list(csv.reader(handle))
-    assert [r[0] for r in rows[1:]] == ["Input", "Img-Filter"]
+    assert [r[0] for r in rows[1:]] == ["Input", MODEL, *CLASSICAL]
     with open(out / "tables/test_per_image.csv") as handle:
         assert len(list(csv.DictReader(handle))) == 6  # 2 images x 3 bins
     assert summary["global_step"] == 2
@@ -59,7 +61,7 @@ def test_filter_beats_input_row(demo_run):
     header = list(rows["method"]) if "method" in rows else None
     assert header is not None
     psnr = header.index(next(h for h in header if h.startswith("psnr")))
-    assert float(rows["Img-Filter"][psnr]) > float(rows["Input"][psnr])
+    assert float(rows[MODEL][psnr]) > float(rows["Input"][psnr])
 
 
 def test_resume_continues_step_count(demo_run, tmp_path):
@@ -133,11 +135,12 @@ def test_fid_per_bin_in_the_test_tables(standin_inception_weights, tmp_path):
     train(cfg)
     with open(tmp_path / "run/tables/test_metrics.csv") as handle:
         rows = {r["method"]: r for r in csv.DictReader(handle)}
-    for method in ("Input", "Img-Filter"):
+    for method in ("Input", MODEL):
         values = [float(rows[method][f"fid/{b}"]) for b in ("0-20%", "20-40%", "40-60%", "overall")]
         assert all(v > 0 for v in values), (method, values)
     # holes left black are further from the real images than the filter's output
-    assert float(rows["Input"]["fid/overall"]) > float(rows["Img-Filter"]["fid/overall"])
+    assert float(rows["Input"]["fid/overall"]) > float(rows[MODEL]["fid/overall"])
+    assert rows["Telea"]["fid/overall"].startswith("n/a")
 
 
 def test_wandb_offline_run_logs_panels_and_table(tmp_path):

@@ -9,9 +9,9 @@ from inpainting.data import FreeFormMaskGenerator, InpaintingDataModule, MaskFil
 from inpainting.data.kpn_pipeline import KPNTrainDataset, soft_masked_input
 from inpainting.data.transforms import Preprocess
 from inpainting.losses import L1SSIMLoss
-from inpainting.models.adapters import PFUNetInpainter
 from inpainting.models.filter_module import FilterInpaintingModule
 from inpainting.nets import pfunet
+from inpainting.nets.jpgnet import PFUNet
 
 
 def official_kpn_sample(image_path, mask_path):
@@ -66,7 +66,7 @@ def test_pfunet_trains_on_the_pipelines_input_and_the_full_target(files):
     batch = next(iter(dm.train_dataloader()))
     assert set(batch) == {"image", "masked", "mask"}
     torch.manual_seed(0)
-    module = FilterInpaintingModule(PFUNetInpainter(pfunet(width=0.125)), L1SSIMLoss(0.2))
+    module = FilterInpaintingModule(PFUNet(pfunet(width=0.125)), L1SSIMLoss(0.2))
     seen = []
     module.net.kpn.register_forward_hook(lambda _m, inputs, _out: seen.append(inputs[0]))
     module.log = module.log_dict = lambda *a, **k: None

@@ -51,3 +51,16 @@ def test_each_classical_method_beats_the_input_in_every_bin(real_pairs, paper_bi
         for bin_name in present:
             ours, base = results[name][f"psnr/{bin_name}"].item(), results["input"][f"psnr/{bin_name}"].item()
             assert ours > base + 3, f"{name} {bin_name}: PSNR {ours:.2f} vs input {base:.2f}"
+
+
+def test_classical_adapter_is_a_dgnet_with_meta():
+    from inpainting.eval.classical import ClassicalInpainter, navier_stokes
+
+    torch.manual_seed(0)
+    image, mask = torch.rand(1, 3, 24, 24), torch.zeros(1, 1, 24, 24)
+    mask[..., 6:14, 6:14] = 1
+    adapter = ClassicalInpainter("navier_stokes", radius=5)
+    assert torch.equal(adapter(image, mask)["pred"], navier_stokes(image, mask, radius=5))
+    assert adapter.meta.size_multiple == 1 and not list(adapter.parameters())
+    with pytest.raises(ValueError, match="unknown classical inpainter"):
+        ClassicalInpainter("lama")

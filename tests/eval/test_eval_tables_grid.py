@@ -82,3 +82,21 @@ def test_grid_enlarges_small_tiles_exactly():
     big = np.asarray(grid_image({"a": tile}, titles=False, min_tile=32))
     assert big.shape == (4 + 32 + 4, 4 + 40 + 4, 3)  # factor 4 on both sides, padding unchanged
     assert np.array_equal(big[4:36:4, 4:44:4], plain[4:12, 4:14])
+
+
+def test_method_comparison_captions_each_tile_with_its_psnr():
+    from inpainting.eval.grid import method_comparison
+    from inpainting.eval.metrics import composite, psnr_uint8, to_uint8_truncated
+
+    torch.manual_seed(0)
+    image, mask = torch.rand(2, 3, 16, 16), torch.zeros(2, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 1
+    ours, other = image + 0.05 * torch.randn_like(image), torch.zeros_like(image)
+    columns, captions = method_comparison(image, mask, {"ours": ours, "Telea": other})
+    assert list(columns) == ["masked input", "ours", "Telea", "ground truth"]
+    expected = psnr_uint8(to_uint8_truncated(composite(ours.clamp(0, 1), image, mask)), to_uint8_truncated(image))
+    assert 15 < float(expected.min()) and float(expected.max()) < 60  # the tables' dB scale
+    assert captions["ours"] == [f"{float(v):.1f} dB" for v in expected] and "masked input" not in captions
+    plain = np.asarray(grid_image(columns, min_tile=64))
+    captioned = np.asarray(grid_image(columns, min_tile=64, captions=captions))
+    assert plain.shape == captioned.shape and (plain != captioned).any()

@@ -8,17 +8,18 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from inpainting.losses import AdversarialLoss, InpaintingGeneratorLoss, L1SSIMLoss
-from inpainting.models.adapters import (
-    EdgeConnectInpainter,
-    EdgePredictor,
-    JPGNetStages,
-    NaiveFusionInpainter,
-    PFUNetInpainter,
-    UAFNetInpainter,
-)
 from inpainting.models.gan_module import EdgeGANModule, GANInpaintingModule
-from inpainting.models.jpgnet import JPGNetFusionModule
-from inpainting.nets import EdgeConnect, EdgeGenerator, MISFGenerator, PatchDiscriminator, SmartFusion, pfunet
+from inpainting.models.jpgnet import JPGNetModule
+from inpainting.nets import (
+    EdgeConnect,
+    EdgeGenerator,
+    InpaintGenerator,
+    MISFGenerator,
+    PatchDiscriminator,
+    SmartFusion,
+    pfunet,
+)
+from inpainting.nets.jpgnet import PFUNet
 from inpainting.nets.misf import MISFInpainter
 
 SIZE = 32
@@ -79,19 +80,36 @@ def misf_module(variant: str = "img_filter", d_optimizer=None, lr: float = 1e-4,
 
 def edge_module() -> EdgeGANModule:
     torch.manual_seed(0)
-    return EdgeGANModule(EdgePredictor(EdgeGenerator(residual_blocks=1)), PatchDiscriminator(2),
+    return EdgeGANModule(EdgeConnect(EdgeGenerator(residual_blocks=1), stage="edge"), PatchDiscriminator(2),
                          loss=AdversarialLoss, optimizer=adam(1e-4), d_optimizer=adam(1e-5))
 
 
-def jpgnet_stages() -> JPGNetStages:
+def tiny_edgeconnect(**kwargs) -> EdgeConnect:
+    return EdgeConnect(EdgeGenerator(residual_blocks=1), InpaintGenerator(residual_blocks=1), **kwargs)
+
+
+def tiny_stages() -> tuple[PFUNet, EdgeConnect]:
     torch.manual_seed(0)
-    return JPGNetStages(PFUNetInpainter(pfunet(width=0.125)), EdgeConnectInpainter(EdgeConnect(residual_blocks=1)))
+    return PFUNet(pfunet(width=0.125)), tiny_edgeconnect()
 
 
-def uafnet_module(**kwargs) -> JPGNetFusionModule:
-    net = UAFNetInpainter(jpgnet_stages(), SmartFusion(width=0.125))
-    return JPGNetFusionModule(net, L1SSIMLoss(0.2), optimizer=adam(2e-4, (0.5, 0.999)), **kwargs)
+def uafnet_module(**kwargs) -> JPGNetModule:
+    pfu, dgnet = tiny_stages()
+    return JPGNetModule(pfu, dgnet, SmartFusion(width=0.125), loss=L1SSIMLoss(0.2),
+                        optimizer=adam(2e-4, (0.5, 0.999)), **kwargs)
 
 
-def naive_fusion_module(threshold: float | None = None, **kwargs) -> JPGNetFusionModule:
-    return JPGNetFusionModule(NaiveFusionInpainter(jpgnet_stages(), threshold), **kwargs)
+def naive_fusion_module(threshold: float | None = None, **kwargs) -> JPGNetModule:
+    pfu, dgnet = tiny_stages()
+    return JPGNetModule(pfu, dgnet, threshold=threshold, **kwargs)
+
+
+def write_stage_files(folder) -> dict[str, str]:
+    """Random tiny stage weights in the authors' formats (PFUNet width 0.125, G1/G2 with one residual block):
+    what the tiny JPGNet and EdgeConnect configs need in place of trained stages."""
+    torch.manual_seed(3)
+    files = {"pfunet": folder / "pfunet.pth", "edge": folder / "EdgeModel_gen.pth", "inpaint": folder / "InpaintingModel_gen.pth"}
+    torch.save(pfunet(width=0.125).state_dict(), files["pfunet"])
+    torch.save({"iteration": 1, "generator": EdgeGenerator(residual_blocks=1).state_dict()}, files["edge"])
+    torch.save({"iteration": 1, "generator": InpaintGenerator(residual_blocks=1).state_dict()}, files["inpaint"])
+    return {k: str(v) for k, v in files.items()}

@@ -8,25 +8,45 @@ from inpainting.cli.common import CONFIG_DIR
 from inpainting.cli.train import train
 from inpainting.nets.checkpoints import CheckpointError
 from tests.cli.helpers import TINY, compose_config
+from tests.models.helpers import write_stage_files
 
 NO_VGG = ["model.loss.weights.perceptual=0", "model.loss.weights.style=0"]
-TINY_STAGES = ["model.untrained_stages_for_tests=true", "model.net.stages.pfunet.kpn.width=0.125",
-               "model.net.stages.dgnet.edgeconnect.residual_blocks=1"]
-# experiment -> (small-size overrides, optimizer steps in one batch)
+TINY_DGNET = ["model.dgnet.edge_generator.residual_blocks=1", "model.dgnet.inpaint_generator.residual_blocks=1"]
+TINY_PFUNET = ["model.pfunet.kpn.width=0.125"]
+TINY_G1_G2 = ["model.net.edge_generator.residual_blocks=1", "model.net.inpaint_generator.residual_blocks=1"]
+# experiment -> (small-size overrides, optimizer steps in one batch); {files} = write_stage_files(tmp_path)
 SMALL = {
     "misf": (["model.net.generator.width=0.25", "+model.net.generator.residual_blocks=1", *NO_VGG], 2),
     "jpgnet_pfunet": (["model.net.kpn.width=0.125"], 1),
-    "jpgnet_dgnet_edge": (["model.net.generator.residual_blocks=1"], 2),
-    "jpgnet_dgnet_inpaint": (["model.net.generator.residual_blocks=1", *NO_VGG], 2),
-    "jpgnet_uafnet": ([*TINY_STAGES, "model.net.fusion.width=0.125"], 1),
+    "jpgnet_dgnet_edge": (["model.net.edge_generator.residual_blocks=1"], 2),
+    "jpgnet_dgnet_inpaint": (["model.net.inpaint_generator.residual_blocks=1", *NO_VGG], 2),
+    "jpgnet_dgnet_edge_inpaint": ([*TINY_G1_G2, *NO_VGG, "model.net.edge_weights={edge}",
+                                   "model.net.inpaint_weights={inpaint}"], 2),
+    "jpgnet_uafnet": ([*TINY_PFUNET, *TINY_DGNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}",
+                       "model.stage_weights.dgnet.edge_weights={edge}", "model.stage_weights.dgnet.inpaint_weights={inpaint}"], 1),
+    "jpgnet_telea": ([*TINY_PFUNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}"], 1),
+    "jpgnet_ns": ([*TINY_PFUNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}"], 1),
 }
 EXPERIMENTS = sorted(p.stem for p in CONFIG_DIR.glob("experiment/*.yaml") if p.stem.startswith(("misf", "jpgnet_")))
 EVAL_ONLY = {"jpgnet_naive_fusion", "jpgnet_edgeconnect"}  # train: false, tested below
-TINY_EDGECONNECT = ["model.net.edgeconnect.residual_blocks=1"]
+TINY_STAGES = [*TINY_PFUNET, *TINY_DGNET, "model.stage_weights.pfunet={pfunet}",
+               "model.stage_weights.dgnet.edge_weights={edge}", "model.stage_weights.dgnet.inpaint_weights={inpaint}"]
+TINY_EDGECONNECT = [*TINY_DGNET, "model.stage_weights.dgnet.edge_weights={edge}",
+                    "model.stage_weights.dgnet.inpaint_weights={inpaint}"]
 
 
-def _small(experiment: str):
-    return SMALL["misf" if experiment.startswith("misf") else experiment]
+def _with_files(overrides: list[str], folder) -> list[str]:
+    """Fill ``{pfunet}``/``{edge}``/``{inpaint}`` with random tiny stage files written into ``folder``."""
+    if not any("{" in o for o in overrides):
+        return list(overrides)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = write_stage_files(folder)
+    return [o.format(**files) for o in overrides]
+
+
+def _small(experiment: str, folder):
+    overrides, steps = SMALL["misf" if experiment.startswith("misf") else experiment]
+    return _with_files(overrides, folder), steps
 
 
 def test_every_stage_experiment_has_small_overrides():
@@ -41,7 +61,7 @@ def test_eval_only_experiments_do_not_train(tmp_path):
 
 @pytest.mark.parametrize("experiment", [e for e in EXPERIMENTS if e not in EVAL_ONLY])
 def test_experiment_fast_dev_run(experiment, tmp_path):
-    overrides, steps = _small(experiment)
+    overrides, steps = _small(experiment, tmp_path / "stages")
     cfg = compose_config("train", [f"experiment={experiment}", *TINY, *overrides, "debug=fdr"], tmp_path / "run")
     summary = train(cfg)
     assert summary["global_step"] == steps
@@ -50,7 +70,8 @@ def test_experiment_fast_dev_run(experiment, tmp_path):
 
 
 def test_naive_fusion_experiment_tests_without_training(tmp_path):
-    cfg = compose_config("train", ["experiment=jpgnet_naive_fusion", *TINY, *TINY_STAGES, "logger=none"], tmp_path / "run")
+    cfg = compose_config("train", ["experiment=jpgnet_naive_fusion", *TINY, *_with_files(TINY_STAGES, tmp_path / "stages"),
+                                   "logger=none"], tmp_path / "run")
     summary = train(cfg)
     assert summary["global_step"] == 0 and "test/psnr" in summary["metrics"]
     table = (tmp_path / "run/tables/test_metrics.md").read_text()
@@ -59,15 +80,15 @@ def test_naive_fusion_experiment_tests_without_training(tmp_path):
 
 
 def test_uafnet_experiment_without_stage_weights_fails_clearly(tmp_path):
-    overrides = [o for o in SMALL["jpgnet_uafnet"][0] if "untrained" not in o]
+    overrides = [o for o in SMALL["jpgnet_uafnet"][0] if "{" not in o]
     cfg = compose_config("train", ["experiment=jpgnet_uafnet", *TINY, *overrides, "debug=fdr"], tmp_path / "run")
-    with pytest.raises(ValueError, match="model.stage_weights.pfunet"):
+    with pytest.raises(ValueError, match="model.stage_weights.pfunet, model.stage_weights.dgnet"):
         train(cfg)
 
 
 def test_uafnet_trains_then_tests_from_its_checkpoint(tmp_path):
     # the test phase reloads the best checkpoint with weights_only=True (stage paths are DictConfig)
-    overrides, _ = SMALL["jpgnet_uafnet"]
+    overrides, _ = _small("jpgnet_uafnet", tmp_path / "stages")
     cfg = compose_config("train", ["experiment=jpgnet_uafnet", *TINY, *overrides, "trainer.max_epochs=1"], tmp_path / "run")
     summary = train(cfg)
     assert summary["global_step"] == 2 and "test/psnr" in summary["metrics"]
@@ -76,7 +97,7 @@ def test_uafnet_trains_then_tests_from_its_checkpoint(tmp_path):
 @pytest.mark.parametrize("experiment", ["misf", "jpgnet_pfunet"])
 def test_bf16_mixed_precision_runs(experiment, tmp_path):
     # opt-in speed mode (about 2x for MISF on CPUs with bf16 units, see benchmarks/bench_misf.py)
-    overrides, steps = _small(experiment)
+    overrides, steps = _small(experiment, tmp_path / "stages")
     cfg = compose_config("train", [f"experiment={experiment}", *TINY, *overrides, "debug=fdr",
                                    "trainer.precision=bf16-mixed", "trainer.detect_anomaly=false"], tmp_path / "run")
     summary = train(cfg)
@@ -84,9 +105,9 @@ def test_bf16_mixed_precision_runs(experiment, tmp_path):
 
 
 def test_edgeconnect_experiment_tests_without_training(tmp_path):
-    cfg = compose_config("train", ["experiment=jpgnet_edgeconnect", *TINY, *TINY_EDGECONNECT,
-                                   "model.untrained_stages_for_tests=true", "logger=none"], tmp_path / "run")
-    assert cfg.model.net.edgeconnect.sigma == 2.0
+    cfg = compose_config("train", ["experiment=jpgnet_edgeconnect", *TINY, *_with_files(TINY_EDGECONNECT, tmp_path / "stages"),
+                                   "logger=none"], tmp_path / "run")
+    assert cfg.model.dgnet.sigma == 2.0 and cfg.model.dgnet.stage == "edge_inpaint"
     summary = train(cfg)
     assert summary["global_step"] == 0 and "test/psnr" in summary["metrics"]
     rows = [line.split("|")[1].strip() for line in (tmp_path / "run/tables/test_metrics.md").read_text().splitlines()
@@ -96,55 +117,55 @@ def test_edgeconnect_experiment_tests_without_training(tmp_path):
 
 
 def test_edgeconnect_experiment_without_stage_weights_fails_clearly(tmp_path):
-    cfg = compose_config("train", ["experiment=jpgnet_edgeconnect", *TINY, *TINY_EDGECONNECT], tmp_path / "run")
-    with pytest.raises(ValueError, match=r"model.stage_weights.dgnet_edge, model.stage_weights.dgnet_inpaint .*"
-                                         r"untrained_stages_for_tests") as error:
+    cfg = compose_config("train", ["experiment=jpgnet_edgeconnect", *TINY, *TINY_DGNET], tmp_path / "run")
+    with pytest.raises(ValueError, match=r"model.stage_weights.dgnet\b") as error:
         train(cfg)
     assert "pfunet" not in str(error.value)
 
 
-def _edgeconnect_module(tmp_path, edge: str, inpaint: str):
-    cfg = compose_config("train", ["experiment=jpgnet_edgeconnect", *TINY, *TINY_EDGECONNECT,
-                                   f"model.stage_weights.dgnet_edge={edge}",
-                                   f"model.stage_weights.dgnet_inpaint={inpaint}"], tmp_path / "edgeconnect")
-    module = hydra.utils.instantiate(cfg.model)
-    module.setup("test")
-    return module
-
-
-def test_edgeconnect_loads_stage_runs_and_official_files(tmp_path):
-    """G1/G2 from tiny jpgnet_dgnet_edge/_inpaint runs' last.ckpt, then the same weights as official files."""
+def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
+    """Stage 1 and 2 runs -> stage 3 from their run folders (best checkpoints) -> EdgeConnect alone from
+    stage 3's run folder, equal to the same weights given as official files."""
     runs = {}
-    for experiment, overrides in (("jpgnet_dgnet_edge", SMALL["jpgnet_dgnet_edge"][0]),
-                                  ("jpgnet_dgnet_inpaint", SMALL["jpgnet_dgnet_inpaint"][0])):
-        cfg = compose_config("train", [f"experiment={experiment}", *TINY, *overrides, "logger=none",
+    for experiment in ("jpgnet_dgnet_edge", "jpgnet_dgnet_inpaint"):
+        cfg = compose_config("train", [f"experiment={experiment}", *TINY, *SMALL[experiment][0], "logger=none",
                                        "data.samples_per_epoch=8", "trainer.max_epochs=1"], tmp_path / experiment)
         train(cfg)
-        runs[experiment] = str(tmp_path / experiment / "checkpoints" / "last.ckpt")
-    module = _edgeconnect_module(tmp_path, runs["jpgnet_dgnet_edge"], runs["jpgnet_dgnet_inpaint"])
-    generators = {"jpgnet_dgnet_edge": module.net.edgeconnect.edge_generator,
-                  "jpgnet_dgnet_inpaint": module.net.edgeconnect.inpaint_generator}
+        runs[experiment] = tmp_path / experiment
+    cfg = compose_config("train", ["experiment=jpgnet_dgnet_edge_inpaint", *TINY, *TINY_G1_G2, *NO_VGG, "logger=none",
+                                   f"model.net.edge_weights={runs['jpgnet_dgnet_edge']}",
+                                   f"model.net.inpaint_weights={runs['jpgnet_dgnet_inpaint']}",
+                                   "data.samples_per_epoch=8", "trainer.max_epochs=1"], tmp_path / "stage3")
+    stage3 = hydra.utils.instantiate(cfg.model)
+    g1_run = torch.load(sorted((runs["jpgnet_dgnet_edge"] / "checkpoints").glob("best*.ckpt"))[0], weights_only=True)["state_dict"]
+    assert all(torch.equal(v, g1_run[f"net.edge_generator.{k}"]) for k, v in stage3.net.edge_generator.state_dict().items())
+    assert not any(p.requires_grad for p in stage3.net.edge_generator.parameters())
+    train(cfg)
+    trained = torch.load(tmp_path / "stage3/checkpoints/last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
     official = {}
-    for experiment, generator in generators.items():
-        trained = torch.load(runs[experiment], map_location="cpu", weights_only=True)["state_dict"]
-        loaded = generator.state_dict()
-        assert loaded.keys() == {k[len("net.generator."):] for k in trained if k.startswith("net.generator.")}
-        assert all(torch.equal(loaded[k], trained[f"net.generator.{k}"]) for k in loaded), experiment
-        official[experiment] = str(tmp_path / f"{experiment}_gen.pth")
-        torch.save({"iteration": 1, "generator": loaded}, official[experiment])
+    for which in ("edge", "inpaint"):
+        official[which] = str(tmp_path / f"{which}_gen.pth")
+        prefix = f"net.{which}_generator."
+        torch.save({"iteration": 1, "generator": {k[len(prefix):]: v for k, v in trained.items() if k.startswith(prefix)}},
+                   official[which])
 
-    again = _edgeconnect_module(tmp_path, official["jpgnet_dgnet_edge"], official["jpgnet_dgnet_inpaint"])
-    image = torch.rand(2, 3, 32, 32)
-    mask = torch.zeros(2, 1, 32, 32)
+    def alone(edge, inpaint):
+        cfg = compose_config("train", ["experiment=jpgnet_edgeconnect", *TINY, *TINY_DGNET,
+                                       f"model.stage_weights.dgnet.edge_weights={edge}",
+                                       f"model.stage_weights.dgnet.inpaint_weights={inpaint}"], tmp_path / "alone")
+        module = hydra.utils.instantiate(cfg.model)
+        module.net.load_weights(**module.stage_weights["dgnet"])
+        return module.eval()
+
+    from_run = alone(tmp_path / "stage3/checkpoints/last.ckpt", tmp_path / "stage3/checkpoints/last.ckpt")
+    from_files = alone(official["edge"], official["inpaint"])
+    image, mask = torch.rand(2, 3, 32, 32), torch.zeros(2, 1, 32, 32)
     mask[:, :, 8:20, 10:24] = 1
-    module.eval(), again.eval()
     with torch.no_grad():
-        first, second = module(image, mask), again(image, mask)
+        first, second = from_run(image, mask), from_files(image, mask)
     assert torch.equal(first["pred"], second["pred"]) and torch.equal(first["edges"], second["edges"])
-    with pytest.raises(CheckpointError, match=r"last.ckpt \(net.generator.\*\): shape mismatch"):  # G1's run as G2
-        _edgeconnect_module(tmp_path, runs["jpgnet_dgnet_edge"], runs["jpgnet_dgnet_edge"])
-
-
+    with pytest.raises(CheckpointError, match=r"best.*ckpt: Lightning checkpoint without 'net.inpaint_generator.\*'"):  # G1's run has no G2
+        alone(runs["jpgnet_dgnet_edge"], runs["jpgnet_dgnet_edge"])
 def test_jpgnet_rows_score_with_jpgnet_protocol_and_misf_rows_with_misf(tmp_path):
     from omegaconf import OmegaConf
 

@@ -1,26 +1,47 @@
-"""JPGNet fusion stage: frozen PFUNet/DGNet, UAFNet training, naive fusion, stage weight loading."""
+"""JPGNet: frozen PFUNet/DGNet built by composition, UAFNet training, naive fusion, stage files read only
+when a run starts without a checkpoint, any DGNet (a classical one too)."""
+import pathlib
+
 import pytest
 import torch
 
+from inpainting.eval.classical import ClassicalInpainter, telea
 from inpainting.eval.metrics import composite
-from inpainting.models.jpgnet import load_stage_weights
-from inpainting.nets import CheckpointError, load_jpgnet_kpn, pfunet, uncertainty_map
-from tests.models.helpers import images_and_masks, loader, naive_fusion_module, trainer, uafnet_module
+from inpainting.losses import L1SSIMLoss
+from inpainting.models.jpgnet import JPGNetModule
+from inpainting.nets import CheckpointError, SmartFusion, pfunet, uncertainty_map
+from inpainting.nets.jpgnet import PFUNet, load_pfunet
+from tests.models.helpers import (
+    adam,
+    images_and_masks,
+    loader,
+    naive_fusion_module,
+    trainer,
+    uafnet_module,
+    write_stage_files,
+)
 
 
 def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
-def test_uafnet_step_trains_only_uafnet():
-    module = uafnet_module(untrained_stages_for_tests=True)
-    stages_before, fusion_before = _state(module.net.stages), _state(module.net.fusion)
+def _stage_weights(files: dict) -> dict:
+    return {"pfunet": files["pfunet"], "dgnet": {"edge_weights": files["edge"], "inpaint_weights": files["inpaint"]}}
+
+
+def test_uafnet_step_loads_the_stages_and_trains_only_uafnet(tmp_path):
+    files = write_stage_files(tmp_path)
+    module = uafnet_module(stage_weights=_stage_weights(files))
+    fusion_before = _state(module.net.fusion)
     image, mask = images_and_masks()
     trainer().fit(module, train_dataloaders=loader(image, mask, batches=2))
-    # parameters and buffers (G1's spectral-norm vectors) of the frozen stages are untouched
-    for key, value in module.net.stages.state_dict().items():
-        assert torch.equal(value, stages_before[key]), key
-    assert not module.net.stages.training and module.net.fusion.training
+    # the stage files were loaded and stay untouched (G1's spectral-norm vectors included)
+    assert torch.equal(module.net.pfunet.kpn.outc.weight, torch.load(files["pfunet"], weights_only=True)["outc.weight"])
+    g1 = torch.load(files["edge"], weights_only=True)["generator"]
+    for key, value in module.net.dgnet.edge_generator.state_dict().items():
+        assert torch.equal(value, g1[key]), key
+    assert not module.net.pfunet.training and not module.net.dgnet.training and module.net.fusion.training
     changed = [k for k, v in module.net.fusion.state_dict().items() if not torch.equal(v, fusion_before[k])]
     # the 0.02-gain init leaves many ReLUs silent at first; the output head always learns
     assert "net.conv_final.weight" in changed and "net.outc.weight" in changed
@@ -29,8 +50,25 @@ def test_uafnet_step_trains_only_uafnet():
     assert trained == {id(p) for p in module.net.fusion.parameters()}
 
 
+def test_testing_a_checkpoint_never_reads_the_stage_files(tmp_path):
+    files = write_stage_files(tmp_path)
+    module = uafnet_module(stage_weights=_stage_weights(files))
+    image, mask = images_and_masks()
+    fit = trainer(default_root_dir=tmp_path)
+    fit.fit(module, train_dataloaders=loader(image, mask, batches=1))
+    ckpt = tmp_path / "jpgnet.ckpt"
+    fit.save_checkpoint(ckpt)
+    for path in files.values():
+        pathlib.Path(path).unlink()
+    fresh = uafnet_module(stage_weights=_stage_weights(files))  # same config, files gone
+    trainer().test(fresh, dataloaders=loader(image, mask, batches=1), ckpt_path=str(ckpt))
+    assert torch.equal(fresh.net.pfunet.kpn.outc.weight, module.net.pfunet.kpn.outc.weight)
+    with pytest.raises(FileNotFoundError, match="pfunet.pth"):  # from scratch they are needed
+        trainer().test(uafnet_module(stage_weights=_stage_weights(files)), dataloaders=loader(image, mask, batches=1))
+
+
 def test_uafnet_forward_dict_for_the_panel():
-    module = uafnet_module(untrained_stages_for_tests=True)
+    module = uafnet_module()
     image, mask = images_and_masks()
     out = module(image, mask)
     assert out["pred"].shape == image.shape
@@ -41,12 +79,12 @@ def test_uafnet_forward_dict_for_the_panel():
 
 @pytest.mark.parametrize("threshold", [None, 0.0])
 def test_naive_fusion_is_eq4(threshold):
-    module = naive_fusion_module(threshold, untrained_stages_for_tests=True)
+    module = naive_fusion_module(threshold)
     image, mask = images_and_masks()
     out = module(image, mask)
-    stages = module.net.stages
-    res1 = composite(stages.dgnet(image, mask)["pred"], image, mask)
-    filtered = stages.pfunet(image, mask)
+    net = module.net
+    res1 = composite(net.dgnet(image, mask)["pred"], image, mask)
+    filtered = net.pfunet(image, mask)
     res2 = composite(filtered["pred"], image, mask)
     u = uncertainty_map(filtered["kernels"])
     if threshold is not None:
@@ -55,44 +93,68 @@ def test_naive_fusion_is_eq4(threshold):
     assert 0 < float(u.mean()) <= 1
 
 
-def test_missing_stage_weights_are_an_error_naming_them():
+def test_missing_stage_weights_are_an_error_naming_them(tmp_path):
     module = naive_fusion_module()
-    with pytest.raises(ValueError, match="model.stage_weights.pfunet.*untrained_stages_for_tests"):
-        module.setup("test")
+    with pytest.raises(ValueError, match=r"\['pfunet', 'dgnet'\].*model.stage_weights.pfunet, model.stage_weights.dgnet"):
+        module.net.load_stage_weights({})
+    files = write_stage_files(tmp_path)
+    with pytest.raises(ValueError, match="model.stage_weights.dgnet.inpaint_weights unset"):
+        module.net.load_stage_weights({"pfunet": files["pfunet"], "dgnet": {"edge_weights": files["edge"], "inpaint_weights": None}})
+    with pytest.raises(ValueError, match="unknown stage_weights entries"):
+        module.net.load_stage_weights({"rfrnet": "x.pth"})
 
 
 def test_naive_fusion_cannot_be_trained():
-    module = naive_fusion_module(untrained_stages_for_tests=True)
+    module = naive_fusion_module()
     image, mask = images_and_masks()
     with pytest.raises(RuntimeError, match="train=false"):
         module.training_step({"image": image, "mask": mask}, 0)
+    with pytest.raises(ValueError, match="needs a loss"):
+        JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), fusion=SmartFusion(width=0.125))
 
 
-def test_stage_weights_from_lightning_ckpt_and_official_file(tmp_path):
+def test_pfunet_weights_from_run_folder_lightning_ckpt_and_official_file(tmp_path):
     torch.manual_seed(1)
     source = pfunet(width=0.125)
     lightning = {"state_dict": {f"net.kpn.{k}": v for k, v in source.state_dict().items()}, "epoch": 0}
+    run = tmp_path / "run" / "checkpoints"
+    run.mkdir(parents=True)
+    torch.save(lightning, run / "best-epoch0.ckpt")
+    torch.save({"state_dict": {}}, run / "last.ckpt")  # the best one is what the row reports
     torch.save(lightning, tmp_path / "pfunet_run.ckpt")
     torch.save(source.state_dict(), tmp_path / "pfunet_official.pth")
-    for name in ("pfunet_run.ckpt", "pfunet_official.pth"):
-        target = pfunet(width=0.125)
-        load_stage_weights(target, str(tmp_path / name), "net.kpn.", load_jpgnet_kpn)
+    for path in (tmp_path / "run", tmp_path / "pfunet_run.ckpt", tmp_path / "pfunet_official.pth"):
+        target = PFUNet(pfunet(width=0.125), weights=str(path))
         for key, value in source.state_dict().items():
-            assert torch.equal(target.state_dict()[key], value), (name, key)
-    with pytest.raises(CheckpointError, match="net.generator."):
-        load_stage_weights(pfunet(width=0.125), str(tmp_path / "pfunet_run.ckpt"), "net.generator.", load_jpgnet_kpn)
+            assert torch.equal(target.kpn.state_dict()[key], value), (path, key)
+    with pytest.raises(CheckpointError, match="net.kpn."):
+        load_pfunet(pfunet(width=0.125), tmp_path / "run" / "checkpoints" / "last.ckpt")
 
 
-def test_setup_loads_configured_stage(tmp_path):
-    torch.manual_seed(2)
-    source = pfunet(width=0.125)
-    torch.save(source.state_dict(), tmp_path / "pfunet.pth")
-    module = naive_fusion_module(stage_weights={"pfunet": str(tmp_path / "pfunet.pth")}, untrained_stages_for_tests=True)
-    module.setup("test")
-    loaded = module.net.stages.pfunet.kpn.state_dict()
-    assert all(torch.equal(loaded[k], v) for k, v in source.state_dict().items())
+def test_a_classical_dgnet_plugs_in_without_weights(tmp_path):
+    torch.manual_seed(0)
+    module = JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), SmartFusion(width=0.125),
+                          loss=L1SSIMLoss(0.2), optimizer=adam(2e-4, (0.5, 0.999)),
+                          stage_weights={"pfunet": write_stage_files(tmp_path)["pfunet"]})
+    image, mask = images_and_masks()
+    out = module(image, mask)
+    torch.testing.assert_close(out["res1"], composite(telea(image, mask), image, mask))
+    trainer().fit(module, train_dataloaders=loader(image, mask, batches=1))
+    with pytest.raises(ValueError, match="ClassicalInpainter has no weights"):
+        module.net.load_stage_weights({"pfunet": str(tmp_path / "pfunet.pth"), "dgnet": "x.pth"})
 
 
-def test_unknown_stage_name_is_rejected():
-    with pytest.raises(ValueError, match="unknown stage_weights"):
-        naive_fusion_module(stage_weights={"rfrnet": "x.pth"})
+def test_train_pfunet_trains_both_kpns_in_one_run_without_stage_files():
+    torch.manual_seed(0)
+    module = JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), SmartFusion(width=0.125, init="res1"),
+                          loss=L1SSIMLoss(0.2), optimizer=adam(2e-4, (0.5, 0.999)), train_pfunet=True)
+    pfunet_before = _state(module.net.pfunet)
+    image, mask = images_and_masks()
+    trainer().fit(module, train_dataloaders=loader(image, mask, batches=2))
+    assert module.net.pfunet.training and module.net.fusion.training
+    assert not torch.equal(module.net.pfunet.kpn.outc.weight, pfunet_before["kpn.outc.weight"])
+    trained = {id(p) for group in module.trainer.optimizers[0].param_groups for p in group["params"]}
+    assert trained == {id(p) for p in [*module.net.pfunet.parameters(), *module.net.fusion.parameters()]}
+    assert module(image, mask)["pfunet_pred"].requires_grad
+    with pytest.raises(ValueError, match="train_pfunet needs UAFNet"):
+        JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), train_pfunet=True)

@@ -6,10 +6,10 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from inpainting.losses import L1SSIMLoss
-from inpainting.models.adapters import PFUNetInpainter
 from inpainting.models.filter_module import FilterInpaintingModule
 from inpainting.models.schedules import LinearDecayFromEpoch, lightning_scheduler
 from inpainting.nets import pfunet
+from inpainting.nets.jpgnet import PFUNet
 from tests.models.helpers import adam, images_and_masks, loader, trainer
 
 
@@ -57,7 +57,7 @@ class RecordRates(Callback):
 def test_pfunet_module_steps_the_schedule_per_optimizer_step_with_the_trainers_epoch_length():
     torch.manual_seed(0)
     schedule = {"scheduler": functools.partial(LinearDecayFromEpoch, epochs=4, decay_start=2), "interval": "step"}
-    module = FilterInpaintingModule(PFUNetInpainter(pfunet(width=0.125)), L1SSIMLoss(0.2),
+    module = FilterInpaintingModule(PFUNet(pfunet(width=0.125)), L1SSIMLoss(0.2),
                                     optimizer=adam(2e-4, (0.5, 0.999)), scheduler=schedule)
     image, mask = images_and_masks(2)
     record = RecordRates()

@@ -125,3 +125,18 @@ def test_naive_fusion_direction():
     out = naive_fusion(filtered, generated, u)
     assert torch.equal(out[0, 0], u[0, 0])  # U = 1 -> the generative result
     assert torch.equal(naive_fusion(filtered, generated, u, threshold=0.0)[0, 0], (u[0, 0] > 0).float())
+
+
+def test_uafnet_res1_init_returns_the_dgnet_result():
+    from inpainting.nets.jpgnet import SmartFusion
+
+    torch.manual_seed(0)
+    res1, res2 = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    kernels = 0.1 * torch.randn(2, 27, 32, 32)
+    with torch.no_grad():
+        pred, _ = SmartFusion(width=0.25, init="res1")(res1, res2, kernels)
+        official, _ = SmartFusion(width=0.25)(res1, res2, kernels)
+    assert (pred - res1).abs().max() < 0.01  # the official init starts far from it
+    assert (official - res1).abs().mean() > 0.2
+    with pytest.raises(ValueError, match="unknown UAFNet init"):
+        SmartFusion(width=0.25, init="zeros")

@@ -14,7 +14,7 @@ from inpainting.api import pad_to_multiple
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.cli.predict import pair_inputs, predict
 from inpainting.data.io import DataError
-from tests.cli.helpers import TINY, TINY_FILTER, compose_config
+from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 from tests.conftest import shared_path
 
 
@@ -40,11 +40,11 @@ def _write_pair(folder: pathlib.Path, stem: str, width: int, height: int, seed: 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> pathlib.Path:
-    """A PFUNet run folder trained for 2 batches (config_resolved.yaml + checkpoints/)."""
+    """A demo (JPGNet-Telea) run folder trained for 2 batches (config_resolved.yaml + checkpoints/)."""
     from inpainting.cli.train import train
 
     run = tmp_path_factory.mktemp("run")
-    cfg = compose_config("train", ["experiment=demo", *TINY, *TINY_FILTER, "trainer.max_epochs=1", "test=false", "logger=csv"], run)
+    cfg = compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, "trainer.max_epochs=1", "test=false", "logger=csv"], run)
     train(cfg)
     return run
 
@@ -86,7 +86,7 @@ def test_padding_is_known_and_cropped_back():
 
 
 def test_official_pfunet_file_and_folder_pairing_by_stem(tmp_path):
-    from inpainting.nets.kpn import pfunet
+    from inpainting.nets.jpgnet import pfunet
 
     weights = tmp_path / "pfunet.pth"
     torch.save(pfunet().state_dict(), weights)  # the official file is a bare state dict

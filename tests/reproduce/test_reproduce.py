@@ -84,10 +84,10 @@ def test_dry_run_wires_the_tested_checkpoint_of_each_stage(tmp_path, capsys):
     assert "experiment=jpgnet_dgnet_edge" in sweep["00"] and "experiment=jpgnet_dgnet_inpaint" in sweep["01"]
     last = sweep["02"]
     assert "experiment=jpgnet_edgeconnect" in last and "scale=demo" in last
-    assert "model.net.edgeconnect.residual_blocks=1" in last  # demo scale matches the tiny stage runs
+    assert "model.dgnet.edge_generator.residual_blocks=1" in last  # demo scale matches the tiny stage runs
     stage_weights = dict(arg.split("=", 1) for arg in last if arg.startswith("model.stage_weights."))
-    assert set(stage_weights) == {"model.stage_weights.dgnet_edge", "model.stage_weights.dgnet_inpaint"}
-    assert "/00/JOB/TESTED_CHECKPOINT" in stage_weights["model.stage_weights.dgnet_edge"]
+    assert set(stage_weights) == {"model.stage_weights.dgnet.edge_weights", "model.stage_weights.dgnet.inpaint_weights"}
+    assert "/00/JOB/TESTED_CHECKPOINT" in stage_weights["model.stage_weights.dgnet.edge_weights"]
 
 
 def test_dependent_rows_load_the_checkpoint_their_stage_reported(tmp_path):

@@ -28,3 +28,14 @@ def test_timing_table_through_reproduce_writes_the_markdown(tmp_path, capsys):
 def test_sizes_the_kpn_cannot_take_are_refused():
     with pytest.raises(ValueError, match="multiple of 16"):
         timing.time_modules(image_size=40, repeats=1)
+
+
+def test_each_dgnet_of_the_group_gets_a_row_with_its_jpgnet_total(capsys):
+    assert timing.main(["--device", "cpu", "--image-size", "32", "--warmup", "0", "--repeats", "1", "--dgnets", "telea", "ns"]) == 0
+    text = capsys.readouterr().out
+    for name in ("telea", "ns"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| DGNet {name} |"))
+        assert re.search(r"JPGNet [0-9.]+ ms, [0-9.]+ % \|$", row), row
+    assert {"edgeconnect", "telea", "ns"} <= set(timing.dgnet_options()) and timing.dgnet_options()[0] == "edgeconnect"
+    with pytest.raises(ValueError, match="unknown DGNet 'lama'"):
+        timing.build_dgnet("lama")

@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-# the filter module at 32x32, 1/8 width, 2 training steps per epoch; val: 1 image x 3 bins = 3 pairs
+# the demo (JPGNet over Telea) at 32x32, 1/8 width, 2 training steps per epoch; val: 1 image x 3 bins = 3 pairs
 # (odd: a padding sampler would repeat one under 2 ranks); test: 2 images x 3 bins
 TINY_RUN = [
     "experiment=demo", "extras.print_config=false", "data.image_size=32", "data.samples_per_epoch=16",
-    "data.batch_size=8", "data.images_per_bin=1", "data.eval_batch_size=2", "model.net.kpn.width=0.125",
+    "data.batch_size=8", "data.images_per_bin=1", "data.eval_batch_size=2", "model.pfunet.kpn.width=0.125", "model.fusion.width=0.125",
     "callbacks.progress_bar.refresh_rate=0", "callbacks.image_panel=null", "trainer.max_epochs=1",
 ]
 

@@ -8,7 +8,7 @@ from tests.cli.helpers import compose_config
 from tests.scale.helpers import TINY_RUN, run_cli, single_folder
 
 # the GAN module (MISF, both optimizers, spectral-norm D) at a tiny size, VGG terms off
-TINY_GAN_RUN = [o for o in TINY_RUN if not o.startswith(("experiment=", "model.net.kpn"))] + [
+TINY_GAN_RUN = [o for o in TINY_RUN if not o.startswith(("experiment=", "model.pfunet", "model.fusion"))] + [
     "experiment=misf", "scale=demo", "model.net.generator.width=0.25", "+model.net.generator.residual_blocks=1",
     "model.loss.weights.perceptual=0", "model.loss.weights.style=0",
 ]

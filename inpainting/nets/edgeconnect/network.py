@@ -6,12 +6,10 @@ single ``encoder`` / ``middle`` / ``decoder`` Sequentials so that released ``Edg
 (bias-free convs in its residual blocks) and ends in a sigmoid; G2 has no spectral norm and ends in
 ``(tanh + 1) / 2``.
 
-:class:`EdgeConnect` applies EdgeConnect's own conventions at its boundary: grayscale + Canny edges for
-G1, holes painted white (1) in its inputs, and ``1 = hole`` masks (the framework's polarity too).
+The generators take EdgeConnect's own input conventions (grayscale + Canny edges for G1, holes painted
+white (1), ``1 = hole`` masks); :mod:`inpainting.nets.edgeconnect.adapter` builds those inputs.
 """
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import torch
@@ -19,7 +17,6 @@ from skimage.feature import canny
 from torch import nn
 
 from inpainting.nets.blocks import decoder_stage, down_stage, init_normal_, residual_stage, stem_stage
-from inpainting.nets.checkpoints import load_edgeconnect_generator
 
 # skimage.color.rgb2gray weights (ITU-R BT.709), what EdgeConnect's data loader uses.
 GRAY_WEIGHTS = (0.2125, 0.7154, 0.0721)
@@ -88,43 +85,3 @@ def canny_edges(gray: torch.Tensor, mask: torch.Tensor | None = None, sigma: flo
         ]
     )
     return torch.from_numpy(edges).to(device=gray.device, dtype=gray.dtype)
-
-
-class EdgeConnect(nn.Module):
-    """Two-stage EdgeConnect inference in the framework's conventions.
-
-    ``forward(image, mask)`` takes image (B, 3, H, W) in [0, 1] and mask (B, 1, H, W) with 1 = hole
-    (H, W divisible by 4) and returns the inpainted image in [0, 1], composited with the known pixels
-    (``composite=False`` gives G2's raw output). As in the released test path, Canny runs on the
-    known pixels only and G1's edge map is fed to G2 un-composited.
-    """
-
-    def __init__(self, residual_blocks: int = 8, sigma: float = 2.0):
-        super().__init__()
-        self.edge_generator = EdgeGenerator(residual_blocks)
-        self.inpaint_generator = InpaintGenerator(residual_blocks)
-        self.sigma = sigma
-
-    @classmethod
-    def from_checkpoints(cls, edge_path: str | os.PathLike, inpaint_path: str | os.PathLike, **kwargs) -> "EdgeConnect":
-        """Build and load the released ``EdgeModel_gen.pth`` and ``InpaintingModel_gen.pth`` (strict)."""
-        model = cls(**kwargs)
-        load_edgeconnect_generator(model.edge_generator, edge_path)
-        load_edgeconnect_generator(model.inpaint_generator, inpaint_path)
-        return model
-
-    def predict_edges(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """G1's edge map (B, 1, H, W) from the image's gray levels and Canny edges of its known part."""
-        gray = rgb_to_gray(image)
-        edges = canny_edges(gray, mask, self.sigma)
-        known = 1 - mask
-        return self.edge_generator(torch.cat([gray * known + mask, edges * known, mask], 1))
-
-    def forward(self, image: torch.Tensor, mask: torch.Tensor, composite: bool = True) -> torch.Tensor:
-        if image.dim() != 4 or image.shape[1] != 3 or mask.shape != (image.shape[0], 1, *image.shape[-2:]):
-            raise ValueError(f"expected image (B, 3, H, W) and mask (B, 1, H, W); got {tuple(image.shape)}, {tuple(mask.shape)}")
-        if image.shape[-2] % 4 or image.shape[-1] % 4:
-            raise ValueError(f"EdgeConnect needs H and W divisible by 4; got {tuple(image.shape[-2:])}")
-        edges = self.predict_edges(image, mask)
-        output = self.inpaint_generator(torch.cat([image * (1 - mask) + mask, edges], 1))
-        return output * mask + image * (1 - mask) if composite else output

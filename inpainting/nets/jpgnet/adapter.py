@@ -1,0 +1,154 @@
+"""JPGNet in the framework's conventions: the PFUNet adapter and the whole pipeline (method-spec 5.1, 5.5).
+
+:class:`JPGNet` is built from constructed stages (composition): any DGNet adapter (``forward(image, mask)
+-> {"pred": [0, 1] image}``, mask 1 = hole: EdgeConnect, a classical method, RFRNet, ...), a
+:class:`PFUNet` and a fusion (UAFNet, or the training-free Eq. 4). DGNet and PFUNet are frozen:
+their parameters never require grad and they stay in eval mode whatever ``train()`` is called with
+(G1's spectral norm would otherwise run power iterations and change its frozen weights).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from inpainting.eval.metrics import composite
+from inpainting.nets.jpgnet.checkpoint import load_pfunet
+from inpainting.nets.jpgnet.network import KPN, META, SmartFusion, naive_fusion, uncertainty_map
+
+
+class PFUNet(nn.Module):
+    """JPGNet's PFUNet: 3-channel masked image with holes = 0 and no mask channel (method-spec 5.1).
+
+    Returns ``pred``, the predicted ``kernels`` and the ``uncertainty`` map derived from them.
+    ``weights``: the authors' PFUNet file, one of our ``jpgnet_pfunet`` runs' ``.ckpt`` or its run folder.
+    """
+
+    meta = META
+
+    def __init__(self, kpn: KPN, uncertainty: str = "avg", uncertainty_normalize: str = "batch",
+                 weights: str | os.PathLike | None = None):
+        super().__init__()
+        self.kpn = kpn
+        self.uncertainty_reduce = uncertainty
+        self.uncertainty_normalize = uncertainty_normalize
+        self.load_weights(weights)
+
+    def load_weights(self, weights: str | os.PathLike | None = None) -> None:
+        if weights is not None:
+            load_pfunet(self.kpn, weights)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        pred, kernels = self.kpn(image * (1 - mask))
+        uncertainty = uncertainty_map(kernels.detach(), self.uncertainty_reduce, self.uncertainty_normalize)
+        return {"pred": pred, "kernels": kernels, "uncertainty": uncertainty}
+
+
+def needs_weight_files(stage: nn.Module) -> bool:
+    """A stage with weights to load (it has ``load_weights``); a classical DGNet has none."""
+    return callable(getattr(stage, "load_weights", None))
+
+
+class JPGNet(nn.Module):
+    """DGNet -> ``res1`` and PFUNet -> ``res2``, ``kernels``, ``uncertainty`` (both frozen), then the fusion.
+
+    ``res1`` and ``res2`` are the stages' outputs composited with the known pixels (method-spec 5.5).
+    ``fusion``: a :class:`SmartFusion` (UAFNet: guide ``[res1, res2, K, U]``, data ``[res1, res2]``;
+    ``pred`` is its raw output, ``fusion_kernels`` its 54 kernels) or None for the naive fusion
+    ``(1 - U) * res2 + U * res1`` (Eq. 4; ``threshold`` 0 gives the official "binary fusion", J5).
+    ``train_pfunet``: False (JPGNet) freezes PFUNet like the DGNet; True leaves it trainable (trained
+    alongside UAFNet from scratch, see :class:`inpainting.models.jpgnet.JPGNetModule`); its raw output is
+    then returned as ``pfunet_pred``. UAFNet's inputs stay detached either way.
+    """
+
+    meta = META
+
+    def __init__(self, pfunet: PFUNet, dgnet: nn.Module, fusion: SmartFusion | None = None, threshold: float | None = None,
+                 train_pfunet: bool = False):
+        super().__init__()
+        if fusion is not None and threshold is not None:
+            raise ValueError("threshold is the naive fusion's (fusion=None); UAFNet has none")
+        if train_pfunet and fusion is None:
+            raise ValueError("train_pfunet needs UAFNet (fusion): the naive fusion has nothing to train")
+        self.pfunet = pfunet
+        self.dgnet = dgnet
+        self.fusion = fusion
+        self.threshold = threshold
+        self.train_pfunet = train_pfunet
+        self.frozen = [dgnet] if train_pfunet else [pfunet, dgnet]
+        for stage in self.frozen:
+            stage.requires_grad_(False)
+        self.train()
+
+    def train(self, mode: bool = True) -> "JPGNet":
+        super().train(mode)
+        for stage in self.frozen:
+            stage.eval()
+        return self
+
+    def load_stage_weights(self, weights: Mapping[str, str | Mapping | None]) -> None:
+        """``{"pfunet": files, "dgnet": files}``, each loaded by :func:`load_stage`."""
+        unknown = set(weights) - {"pfunet", "dgnet"}
+        if unknown:
+            raise ValueError(f"unknown stage_weights entries {sorted(unknown)}; expected pfunet, dgnet")
+        names = ["dgnet"] if self.train_pfunet and not _given(weights.get("pfunet")) else ["pfunet", "dgnet"]
+        missing = [name for name in names if needs_weight_files(getattr(self, name)) and not _given(weights.get(name))]
+        if missing:  # every missing stage in one message
+            raise ValueError(_missing_message(missing))
+        for name in names:
+            load_stage(getattr(self, name), name, weights.get(name))
+
+    def stages(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            res1 = composite(self.dgnet(image, mask)["pred"], image, mask)
+        with torch.set_grad_enabled(self.train_pfunet and torch.is_grad_enabled()):
+            filtered = self.pfunet(image, mask)
+        out = {"res1": res1, "res2": composite(filtered["pred"], image, mask), "kernels": filtered["kernels"],
+               "uncertainty": filtered["uncertainty"]}
+        if self.train_pfunet:
+            out["pfunet_pred"] = filtered["pred"]
+        return out
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.stages(image, mask)
+        if self.fusion is None:
+            out["pred"] = naive_fusion(out["res2"], out["res1"], out["uncertainty"], self.threshold)
+        else:
+            out["pred"], out["fusion_kernels"] = self.fusion(out["res1"], out["res2"], out["kernels"])
+        return out
+
+
+def _given(files: str | Mapping | None) -> bool:
+    if isinstance(files, Mapping):
+        return any(v for v in files.values())
+    return bool(files)
+
+
+def _missing_message(names: list[str]) -> str:
+    return (f"JPGNet: no weights for the frozen stage(s) {names}: set "
+            + ", ".join(f"model.stage_weights.{name}" for name in names)
+            + " (a run folder, our run's .ckpt or the authors' file; see docs/jpgnet.md)")
+
+
+def load_stage(stage: nn.Module, name: str, files: str | Mapping | None) -> None:
+    """Load a frozen stage's files: a path (``stage.load_weights(path)``) or ``{keyword: path}``
+    (``stage.load_weights(**files)``, the stage's own keyword names, e.g. EdgeConnect's ``edge_weights``).
+
+    A stage that needs files and gets none, or gets files it cannot take, is an error naming
+    ``model.stage_weights.<name>``.
+    """
+    if not needs_weight_files(stage):
+        if _given(files):
+            raise ValueError(f"model.stage_weights.{name} given, but {type(stage).__name__} has no weights")
+        return
+    if not _given(files):
+        raise ValueError(_missing_message([name]))
+    if isinstance(files, Mapping):
+        missing = [k for k, v in files.items() if not v]
+        if missing:
+            raise ValueError(f"{_missing_message([name])}: {', '.join(f'model.stage_weights.{name}.{k}' for k in missing)} unset")
+        stage.load_weights(**files)
+    else:
+        stage.load_weights(files)

@@ -185,7 +185,10 @@ def model_choice(experiment: str) -> str:
 
 
 def stage_overrides(row: Row, checkpoints: Mapping[str, str]) -> list[str]:
-    return [f"model.stage_weights.{stage}={checkpoints.get(dep, 'NOT_RUN')}" for stage, dep in sorted(row.needs.items())]
+    """``needs`` as overrides: ``<key>: <row id>`` sets ``model.stage_weights.<key>``, or the key itself when
+    it is a full ``model.*`` key (a stage file the model takes directly, e.g. ``model.net.structure_weights``)."""
+    return [f"{key if key.startswith('model.') else f'model.stage_weights.{key}'}={checkpoints.get(dep, 'NOT_RUN')}"
+            for key, dep in sorted(row.needs.items())]
 
 
 # -- plan ----------------------------------------------------------------------------------------
@@ -241,7 +244,8 @@ def group_rows(rows: Sequence[Row], scale: Mapping, extra: Sequence[str], checkp
         model = model_choice(row.experiment)
         overrides = merge_overrides(
             [f"model={model}", f"scale={scale['name']}"],
-            (scale.get("model_overrides") or {}).get(model, []),
+            # the scale's shrinking: by experiment when it names one (e.g. another DGNet), else by model config
+            (scale.get("model_overrides") or {}).get(row.experiment, (scale.get("model_overrides") or {}).get(model, [])),
             row.overrides,
             stage_overrides(row, checkpoints),
             [f"logger.wandb.group={table}"] if "logger=wandb" in extra else [],

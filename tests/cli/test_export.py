@@ -5,13 +5,13 @@ import torch
 from inpainting import load_model
 from inpainting.cli.export import example_inputs, export_model, run_onnx
 from inpainting.cli.train import train
-from tests.cli.helpers import TINY, TINY_FILTER, compose_config
+from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "run"
-    train(compose_config("train", ["experiment=demo", *TINY, *TINY_FILTER, "trainer.max_epochs=1", "test=false"], out))
+    train(compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, "trainer.max_epochs=1", "test=false"], out))
     return out
 
 

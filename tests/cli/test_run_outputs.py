@@ -9,7 +9,7 @@ from PIL import Image
 
 from inpainting.cli.train import train
 from inpainting.models.callbacks import ValueProgressBar, labelled_panel, plot_curves, tile_labels
-from tests.cli.helpers import TINY, TINY_FILTER, compose_config
+from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def tb_run(tmp_path_factory):
     pytest.importorskip("tensorboard", reason="the tensorboard package is not installed")
     out = tmp_path_factory.mktemp("tb") / "run"
     # 2 steps per epoch, validation after each step: two validations inside epoch 0
-    cfg = compose_config("train", ["experiment=demo", *TINY, *TINY_FILTER, "logger=tensorboard",
+    cfg = compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, "logger=tensorboard",
                                    "trainer.max_epochs=1", "+trainer.val_check_interval=1", "test=false"], out)
     summary = train(cfg)
     return out, summary

@@ -10,7 +10,7 @@ import yaml
 from hydra.core.global_hydra import GlobalHydra
 
 from inpainting.cli import train as train_cli
-from tests.cli.helpers import TINY, TINY_FILTER
+from tests.cli.helpers import TINY, TINY_DEMO
 
 
 def run_train_cli(argv: list[str], cwd: pathlib.Path, monkeypatch) -> None:
@@ -29,7 +29,7 @@ def sweep_dir(cwd: pathlib.Path) -> pathlib.Path:
 
 
 def test_plain_seed_sweep_runs_as_documented(tmp_path, monkeypatch):
-    run_train_cli(["-m", "experiment=demo", "debug=fdr", "seed=1,2", *TINY, *TINY_FILTER], tmp_path, monkeypatch)
+    run_train_cli(["-m", "experiment=demo", "debug=fdr", "seed=1,2", *TINY, *TINY_DEMO], tmp_path, monkeypatch)
     jobs = sweep_dir(tmp_path)
     for job in ("0", "1"):
         assert json.loads((jobs / job / "status.json").read_text())["status"] == "ok"
@@ -41,7 +41,7 @@ def test_optuna_search_returns_best_validation_psnr(tmp_path, monkeypatch):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="the `search` extra is not installed")
     run_train_cli(["experiment=demo", "hparams_search=demo_optuna", "hydra.sweeper.n_trials=2",
                    "hydra.sweeper.sampler.n_startup_trials=2", "trainer.max_epochs=2", "test=false",
-                   *TINY, *TINY_FILTER], tmp_path, monkeypatch)
+                   *TINY, *TINY_DEMO], tmp_path, monkeypatch)
     study = sweep_dir(tmp_path)
     objectives = []
     for job in ("0", "1"):

@@ -12,7 +12,7 @@ from inpainting.cli.evaluate import evaluate
 from inpainting.cli.predict import predict
 from inpainting.cli.train import train
 from inpainting.utils.instantiate import UntrustedConfigError, check_run_config_targets
-from tests.cli.helpers import TINY, TINY_FILTER, compose_config
+from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 from tests.reproduce.test_predict import _cfg, _write_pair
 
 
@@ -81,11 +81,11 @@ def test_checkpoints_load_weights_only_even_when_torch_is_told_otherwise(tmp_pat
     marker = tmp_path / "pwned"
     bad = _malicious_pickle(tmp_path / "shared" / "model.ckpt", marker, wrapped=True)
     with pytest.raises(Exception, match="Weights only load failed"):
-        evaluate(compose_config("eval", [*TINY, *TINY_FILTER, f"ckpt_path={bad}"], tmp_path / "eval"))
+        evaluate(compose_config("eval", [*TINY, f"ckpt_path={bad}"], tmp_path / "eval"))
     assert not marker.exists(), "inpaint-eval ran the payload"
     with pytest.raises(Exception, match="Weights only load failed"):
-        train(compose_config("train", ["experiment=demo", *TINY, *TINY_FILTER, f"ckpt_path={bad}"], tmp_path / "train"))
+        train(compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, f"ckpt_path={bad}"], tmp_path / "train"))
     assert not marker.exists(), "inpaint-train (resume) ran the payload"
     with pytest.raises(Exception, match="Weights only load failed"):
-        train(compose_config("train", ["experiment=demo", *TINY, *TINY_FILTER, f"init_from={bad}"], tmp_path / "warm"))
+        train(compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, f"init_from={bad}"], tmp_path / "warm"))
     assert not marker.exists(), "inpaint-train init_from ran the payload"

@@ -25,11 +25,11 @@ def test_refused_resume_leaves_the_run_record_untouched(tmp_path):
     assert {name: (run_dir / name).read_bytes() for name in RECORD} == record
 
     last.write_bytes(intact)
-    other_model = run_cli([*RESUME, "trainer.max_epochs=2", "model.net.kpn.width=0.25", f"paths.log_dir={logs}",
+    other_model = run_cli([*RESUME, "trainer.max_epochs=2", "model.pfunet.kpn.width=0.25", f"paths.log_dir={logs}",
                            f"ckpt_path={run_dir}"])
     assert other_model.returncode != 0
     assert "with another model than its run's" in other_model.stderr
-    assert "model.net.kpn.width: 0.125 -> 0.25" in other_model.stderr
+    assert "model.pfunet.kpn.width: 0.125 -> 0.25" in other_model.stderr
     assert {name: (run_dir / name).read_bytes() for name in RECORD} == record
     assert not (run_dir / "resumes").exists()
 

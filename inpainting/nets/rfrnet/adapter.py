@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from inpainting.nets.checkpoints import load_run_or_official
 from inpainting.nets.rfrnet.checkpoint import load_rfrnet_checkpoint
 from inpainting.nets.rfrnet.network import META, RFRNet
 
@@ -22,7 +23,11 @@ class RFRNetInpainter(nn.Module):
         super().__init__()
         self.generator = generator
         if weights:
-            load_rfrnet_checkpoint(generator, weights)
+            self.load_weights(weights)
+
+    def load_weights(self, weights: str) -> None:
+        """The authors' file, one of our ``rfrnet`` runs' ``.ckpt`` or its run folder (its best checkpoint)."""
+        load_run_or_official(self.generator, weights, "net.generator.", load_rfrnet_checkpoint)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         valid = (1 - mask).expand(-1, 3, -1, -1)

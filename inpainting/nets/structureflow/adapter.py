@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from inpainting.data.rtv import rtv_smooth, to_uint8
+from inpainting.nets.checkpoints import load_run_or_official
 from inpainting.nets.structureflow.checkpoint import load_structureflow_network
 from inpainting.nets.structureflow.network import META, MIN_SIZE, FlowGenerator, StructureGenerator
 
@@ -35,10 +36,8 @@ def rtv_structure(image: torch.Tensor) -> torch.Tensor:
 
 
 def _load(module: nn.Module, path: str, prefix: str) -> None:
-    # lazy: the stage loader lives with the LightningModules (it also reads our runs' .ckpt files)
-    from inpainting.models.jpgnet import load_stage_weights
-
-    load_stage_weights(module, path, prefix, load_structureflow_network)
+    """The authors' file, one of our stage runs' ``.ckpt`` or its run folder (best checkpoint)."""
+    load_run_or_official(module, path, prefix, load_structureflow_network)
 
 
 class StructureFlowInpainter(nn.Module):
@@ -67,6 +66,10 @@ class StructureFlowInpainter(nn.Module):
         self.flow_generator = flow_generator
         self.structure = structure
         self.loaded: dict[str, str] = {}  # generator -> the file its weights came from
+        self.load_weights(structure_weights, flow_weights)
+
+    def load_weights(self, structure_weights: str | None = None, flow_weights: str | None = None) -> None:
+        """Gs's and Gt's files (as JPGNet's DGNet: ``model.stage_weights.dgnet.{structure,flow}_weights``)."""
         for name, path in (("structure_generator", structure_weights), ("flow_generator", flow_weights)):
             if path:
                 if getattr(self, name) is None:

@@ -100,13 +100,16 @@ class TrainDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, key: SampleKey) -> Dict[str, object]:
+    def image_and_rng(self, key: SampleKey) -> Tuple[np.ndarray, np.random.Generator]:
+        """Sample ``key``'s (prepared) image ``index % len(images)`` and the generator of everything else it draws."""
         epoch, index = (0, int(key)) if isinstance(key, (int, np.integer)) else (int(key[0]), int(key[1]))
         if not 0 <= index < self.length:
             raise IndexError(f"sample index {index} out of range for {self.length} samples")
         rng = sample_rng(self.seed, STREAM_TRAIN, epoch, index)
-        image_index = index % len(self.images)
-        image = self.images.sample(image_index, rng)
+        return self.images.sample(index % len(self.images), rng), rng
+
+    def __getitem__(self, key: SampleKey) -> Dict[str, object]:
+        image, rng = self.image_and_rng(key)
         mask = self.masks(image.shape[0], image.shape[1], rng)
         if self.hflip:
             image, mask = joint_hflip(image, mask, rng)

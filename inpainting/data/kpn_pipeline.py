@@ -20,12 +20,10 @@ from typing import Dict, Optional
 
 import cv2
 import numpy as np
-from torch.utils.data import Dataset
 
-from inpainting.data.datasets import PreparedImages, SampleKey, TrainMaskSource
+from inpainting.data.datasets import SampleKey, TrainDataset, TrainMaskSource
 from inpainting.data.io import load_image
 from inpainting.data.mask_files import MaskFiles
-from inpainting.data.masks import STREAM_TRAIN, sample_rng
 from inpainting.data.sources import ImageList
 from inpainting.data.transforms import Preprocess, image_to_tensor, mask_to_tensor
 
@@ -54,7 +52,7 @@ def soft_masked_input(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return masked
 
 
-class KPNTrainDataset(Dataset):
+class KPNTrainDataset(TrainDataset):
     """``length`` PFUNet training samples per epoch from the KPN pipeline (module docstring).
 
     Image ``index % len(images)``; the mask and any crop of ``preprocess="crop"`` come from
@@ -63,19 +61,10 @@ class KPNTrainDataset(Dataset):
 
     def __init__(self, images: ImageList, masks: TrainMaskSource, preprocess: Preprocess, seed: int = 0,
                  length: Optional[int] = None, cache_images: bool = False) -> None:
-        self.images, self.masks = PreparedImages(images, preprocess, cache_images), masks
-        self.seed = int(seed)
-        self.length = int(length) if length is not None else len(images)
-
-    def __len__(self) -> int:
-        return self.length
+        super().__init__(images, masks, preprocess, seed, length, hflip=False, cache_images=cache_images)  # no flip, as the KPN loader
 
     def __getitem__(self, key: SampleKey) -> Dict[str, object]:
-        epoch, index = (0, int(key)) if isinstance(key, (int, np.integer)) else (int(key[0]), int(key[1]))
-        if not 0 <= index < self.length:
-            raise IndexError(f"sample index {index} out of range for {self.length} samples")
-        rng = sample_rng(self.seed, STREAM_TRAIN, epoch, index)
-        image = self.images.sample(index % len(self.images), rng)
+        image, rng = self.image_and_rng(key)
         mask = soft_mask(self.masks, image.shape[0], image.shape[1], rng)
         return {"image": image_to_tensor(image), "masked": image_to_tensor(soft_masked_input(image, mask)),
                 "mask": mask_to_tensor(mask.any(axis=2).astype(np.uint8))}

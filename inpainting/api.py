@@ -83,8 +83,7 @@ def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
 
 
 def _official_model(source: pathlib.Path, kind: str, device: torch.device) -> Predictor:
-    from inpainting.nets.jpgnet import PFUNet, load_jpgnet_kpn
-    from inpainting.nets.kpn import pfunet
+    from inpainting.nets.jpgnet import PFUNet, load_jpgnet_kpn, pfunet
     from inpainting.nets.misf import MISFGenerator, MISFInpainter
 
     if kind == "misf":

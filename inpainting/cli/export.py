@@ -59,6 +59,11 @@ def export_model(source: str, output_dir: str | pathlib.Path, official: str | No
     inpainter = load_model(source, official=official)
     if inpainter.net is None:
         raise ValueError(f"{source}: a classical method has no network to export")
+    from inpainting.eval.classical import ClassicalInpainter
+
+    if any(isinstance(m, ClassicalInpainter) for m in inpainter.net.modules()):  # OpenCV on numpy: not traceable
+        raise ValueError(f"{source}: the model runs a classical method (e.g. a Telea DGNet) inside, which cannot be "
+                         "traced; export its networks' own runs instead")
     if height % inpainter.multiple or width % inpainter.multiple:
         raise ValueError(f"height and width must be multiples of {inpainter.multiple} for this network, got {height}x{width}")
     model = ExportedInpainter(inpainter.net)

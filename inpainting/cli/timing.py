@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
+import math
 import platform
 import statistics
 import sys
@@ -23,10 +25,14 @@ from typing import Callable, Mapping, Sequence
 
 import torch
 
+from inpainting.utils.resources import CONFIG_DIR
+
+log = logging.getLogger(__name__)
+
 JPGNET_PARTS = ("pfunet", "dgnet", "uafnet")
 LABELS = {"pfunet": "PFUNet", "dgnet": "DGNet (EdgeConnect G1+G2)", "uafnet": "UAFNet", "misf": "MISF"}
 DGNET_PREFIX = "dgnet:"  # module names of the other DGNets: dgnet:<option of conf/model/dgnet>
-DGNET_DIR = Path(__file__).resolve().parents[2] / "conf" / "model" / "dgnet"
+DGNET_DIR = CONFIG_DIR / "model" / "dgnet"
 
 
 def dgnet_options() -> list[str]:
@@ -134,7 +140,12 @@ def time_modules(
     calls = build_modules(torch_device, image, mask, [m[len(DGNET_PREFIX):] for m in modules if m.startswith(DGNET_PREFIX)])
     results = []
     for name in modules:
-        per_image = [s * 1000 / batch_size for s in time_call(calls[name], torch_device, warmup, repeats)]
+        try:
+            per_image = [s * 1000 / batch_size for s in time_call(calls[name], torch_device, warmup, repeats)]
+        except ValueError as error:  # e.g. StructureFlow below its minimum size: reported, not fatal
+            log.warning("%s not timed at %dx%d: %s", name, image_size, image_size, error)
+            results.append(ModuleTime(name, math.nan, math.nan))
+            continue
         results.append(ModuleTime(name, statistics.fmean(per_image), statistics.pstdev(per_image)))
     return results
 

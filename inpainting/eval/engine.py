@@ -141,7 +141,8 @@ class Scorer(nn.Module):
             if self.fid is not None:
                 values.update({f"fid/{b}": v for b, v in self.fid[row].compute().items()})
             table[row] = values
-            per_image = self.scores[row].per_image()  # the last row's: the method's
+            if row == self.rows[min(1, len(self.rows) - 1)]:  # rows are Input, the method, then any others
+                per_image = self.scores[row].per_image()
         return EvalResults(self.bin_names, counts, table, per_image)
 
     def reset(self) -> None:

@@ -126,7 +126,7 @@ class TestReport(L.Callback):
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # built when testing starts: the backbones (LPIPS VGG16, FID Inception) are hundreds of MB a training run need not hold
         if self.scorer is None:
-            self.scorer = Scorer(self.bin_edges, [INPUT_ROW, *self.classical, pl_module.method_name], self.options)
+            self.scorer = Scorer(self.bin_edges, [INPUT_ROW, pl_module.method_name, *self.classical], self.options)
         self.scorer.to(pl_module.device).reset()
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0) -> None:

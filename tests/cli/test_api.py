@@ -8,7 +8,7 @@ from PIL import Image
 from inpainting import load_model
 from inpainting.cli.train import train
 from inpainting.models.base import InpaintingModule
-from inpainting.models.filter_module import FilterInpaintingModule
+from inpainting.models.jpgnet import JPGNetModule
 from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 
 
@@ -62,7 +62,7 @@ def test_classical_method_and_errors():
 
 
 def test_official_pfunet_file(tmp_path):
-    from inpainting.nets.kpn import pfunet
+    from inpainting.nets.jpgnet import pfunet
 
     path = tmp_path / "pfunet.pth"
     torch.save(pfunet().state_dict(), path)
@@ -75,8 +75,8 @@ def test_official_pfunet_file(tmp_path):
 
 def test_load_from_checkpoint(demo_run):
     ckpt = next((demo_run / "checkpoints").glob("best*.ckpt"))
-    module = FilterInpaintingModule.load_from_checkpoint(ckpt)
-    assert isinstance(module, FilterInpaintingModule) and not module.training
+    module = JPGNetModule.load_from_checkpoint(ckpt)
+    assert isinstance(module, JPGNetModule) and not module.training
     state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     assert all(torch.equal(module.state_dict()[k], v) for k, v in state.items())
-    assert isinstance(InpaintingModule.load_from_checkpoint(demo_run / "checkpoints/last.ckpt"), FilterInpaintingModule)
+    assert isinstance(InpaintingModule.load_from_checkpoint(demo_run / "checkpoints/last.ckpt"), JPGNetModule)

@@ -10,9 +10,18 @@ from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
+    """A tiny PFUNet run (the demo itself runs OpenCV's Telea inside, which no exporter can trace)."""
     out = tmp_path_factory.mktemp("export") / "run"
-    train(compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, "trainer.max_epochs=1", "test=false"], out))
+    train(compose_config("train", ["experiment=jpgnet_pfunet", *TINY, "model.net.kpn.width=0.125", "trainer.max_epochs=1",
+                                   "test=false"], out))
     return out
+
+
+def test_a_model_with_a_classical_method_inside_is_refused(tmp_path_factory, tmp_path):
+    out = tmp_path_factory.mktemp("export_demo") / "run"
+    train(compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, "trainer.max_epochs=1", "test=false"], out))
+    with pytest.raises(ValueError, match="classical method"):
+        export_model(str(out), tmp_path, height=32, width=48)
 
 
 def test_exported_models_equal_the_eager_one(demo_run, tmp_path):

@@ -105,11 +105,22 @@ def naive_fusion_module(threshold: float | None = None, **kwargs) -> JPGNetModul
 
 
 def write_stage_files(folder) -> dict[str, str]:
-    """Random tiny stage weights in the authors' formats (PFUNet width 0.125, G1/G2 with one residual block):
-    what the tiny JPGNet and EdgeConnect configs need in place of trained stages."""
+    """Random tiny stage weights in the authors' formats (PFUNet width 0.125, G1/G2 with one residual block,
+    RFRNet with 2 recurrences, StructureFlow Gs/Gt at dim 8): what the tiny JPGNet and EdgeConnect configs
+    need in place of trained stages."""
+    from inpainting.nets.rfrnet import RFRNet
+    from inpainting.nets.structureflow import FlowGenerator, StructureGenerator
+
     torch.manual_seed(3)
-    files = {"pfunet": folder / "pfunet.pth", "edge": folder / "EdgeModel_gen.pth", "inpaint": folder / "InpaintingModel_gen.pth"}
+    files = {"pfunet": folder / "pfunet.pth", "edge": folder / "EdgeModel_gen.pth", "inpaint": folder / "InpaintingModel_gen.pth",
+             "rfrnet": folder / "g_1.pth", "structure": folder / "latest_net_s_gen.pth", "flow": folder / "latest_net_f_gen.pth"}
     torch.save(pfunet(width=0.125).state_dict(), files["pfunet"])
     torch.save({"iteration": 1, "generator": EdgeGenerator(residual_blocks=1).state_dict()}, files["edge"])
     torch.save({"iteration": 1, "generator": InpaintGenerator(residual_blocks=1).state_dict()}, files["inpaint"])
+    torch.save({"n_iter": 1, "generator": RFRNet(iterations=2).state_dict(), "optimizer_G": {}}, files["rfrnet"])
+    torch.save(StructureGenerator(**TINY_STRUCTUREFLOW).state_dict(), files["structure"])
+    torch.save(FlowGenerator(**TINY_STRUCTUREFLOW).state_dict(), files["flow"])
     return {k: str(v) for k, v in files.items()}
+
+
+TINY_STRUCTUREFLOW = {"dim": 8, "n_res": 1}

@@ -25,7 +25,7 @@ def test_vgg16_pools_read_torchvision_file_and_fail_naming_it(standin_vgg16, hub
     assert [p.shape[-1] for p in pools] == [16, 8, 4] and torch.allclose(pools[2], reference[:17](x))
     assert not vgg.state_dict()  # frozen constants, not checkpoint state
     with pytest.raises(WeightsMissingError, match="vgg16-397923af.pth"):
-        VGG16PoolFeatures(tmp_path / "vgg16-397923af.pth")
+        VGG16PoolFeatures(weights_path=tmp_path / "vgg16-397923af.pth")
 
 
 def test_loss_terms_follow_the_official_definitions(standin_vgg16):

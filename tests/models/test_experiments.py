@@ -8,7 +8,7 @@ from inpainting.cli.common import CONFIG_DIR
 from inpainting.cli.train import train
 from inpainting.nets.checkpoints import CheckpointError
 from tests.cli.helpers import TINY, compose_config
-from tests.models.helpers import write_stage_files
+from tests.models.helpers import TINY_STRUCTUREFLOW, write_stage_files
 
 NO_VGG = ["model.loss.weights.perceptual=0", "model.loss.weights.style=0"]
 TINY_DGNET = ["model.dgnet.edge_generator.residual_blocks=1", "model.dgnet.inpaint_generator.residual_blocks=1"]
@@ -26,9 +26,16 @@ SMALL = {
                        "model.stage_weights.dgnet.edge_weights={edge}", "model.stage_weights.dgnet.inpaint_weights={inpaint}"], 1),
     "jpgnet_telea": ([*TINY_PFUNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}"], 1),
     "jpgnet_ns": ([*TINY_PFUNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}"], 1),
+    "jpgnet_uafnet_rfrnet": ([*TINY_PFUNET, "model.fusion.width=0.125", "model.dgnet.generator.iterations=2",
+                              "model.stage_weights.pfunet={pfunet}", "model.stage_weights.dgnet.weights={rfrnet}"], 1),
+    "jpgnet_uafnet_structureflow": ([*TINY_PFUNET, "model.fusion.width=0.125", "data.image_size=64",
+                                     *[f"model.dgnet.{g}.{k}={v}" for g in ("structure_generator", "flow_generator")
+                                       for k, v in TINY_STRUCTUREFLOW.items()],
+                                     "model.stage_weights.pfunet={pfunet}", "model.stage_weights.dgnet.structure_weights={structure}",
+                                     "model.stage_weights.dgnet.flow_weights={flow}"], 1),
 }
 EXPERIMENTS = sorted(p.stem for p in CONFIG_DIR.glob("experiment/*.yaml") if p.stem.startswith(("misf", "jpgnet_")))
-EVAL_ONLY = {"jpgnet_naive_fusion", "jpgnet_edgeconnect"}  # train: false, tested below
+EVAL_ONLY = {"jpgnet_naive_fusion", "jpgnet_edgeconnect", "jpgnet_naive_fusion_rfrnet", "jpgnet_naive_fusion_structureflow"}  # train: false, tested below
 TINY_STAGES = [*TINY_PFUNET, *TINY_DGNET, "model.stage_weights.pfunet={pfunet}",
                "model.stage_weights.dgnet.edge_weights={edge}", "model.stage_weights.dgnet.inpaint_weights={inpaint}"]
 TINY_EDGECONNECT = [*TINY_DGNET, "model.stage_weights.dgnet.edge_weights={edge}",
@@ -167,12 +174,11 @@ def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
     with pytest.raises(CheckpointError, match=r"best.*ckpt: Lightning checkpoint without 'net.inpaint_generator.\*'"):  # G1's run has no G2
         alone(runs["jpgnet_dgnet_edge"], runs["jpgnet_dgnet_edge"])
 def test_jpgnet_rows_score_with_jpgnet_protocol_and_misf_rows_with_misf(tmp_path):
-    from omegaconf import OmegaConf
 
     from inpainting.models.base import InpaintingModule
     for experiment in EXPERIMENTS:  # every JPGNet row sets it; the MISF rows keep train.yaml's misf
-        metrics = OmegaConf.load(CONFIG_DIR / "experiment" / f"{experiment}.yaml").get("metrics") or {}
-        assert metrics.get("protocol", "misf") == ("jpgnet" if experiment.startswith("jpgnet_") else "misf"), experiment
+        protocol = compose_config("train", [f"experiment={experiment}"], tmp_path).metrics.protocol
+        assert protocol == ("jpgnet" if experiment.startswith("jpgnet_") else "misf"), experiment
     assert compose_config("train", ["experiment=jpgnet_uafnet"], tmp_path).metrics.protocol == "jpgnet"
     assert compose_config("train", ["experiment=misf"], tmp_path).metrics.protocol == "misf"
     cfg = compose_config("train", ["experiment=jpgnet_uafnet"], tmp_path)

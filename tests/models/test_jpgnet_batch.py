@@ -8,7 +8,7 @@ from tests.cli.helpers import compose_config
 
 
 def test_uafnet_row_uses_batch_one_in_list_order(tmp_path):
-    cfg = compose_config("train", ["experiment=jpgnet_uafnet", "data=demo"], tmp_path)
+    cfg = compose_config("train", ["experiment=jpgnet_uafnet", "data=demo", "data.image_size=64"], tmp_path)
     assert (cfg.data.batch_size, cfg.data.eval_batch_size, cfg.data.shuffle) == (1, 1, False)
     datamodule = hydra.utils.instantiate(cfg.data)
     keys = list(datamodule.train_dataloader().sampler)

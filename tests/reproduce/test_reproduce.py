@@ -133,7 +133,7 @@ def test_input_row_and_dunhuang_default_column(tmp_path):
     assert float(table["Input"]["psnr/overall"]) == 10.0 and table["Input"]["status"] == "ok"
     assert float(table["Input"]["psnr/overall/paper"]) == 15.897  # the paper's Dunhuang "default" column
     assert float(table["Predictive Filtering"]["psnr/overall/paper"]) == 37.021
-    assert table["JPGNet-RFRNet-S.F."]["status"] == "pending"
+    assert table["JPGNet-RFRNet-S.F."]["status"] == "missing"  # not run here
 
 
 def test_job_without_results_reports_its_last_log_lines(tmp_path):

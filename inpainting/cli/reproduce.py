@@ -269,8 +269,11 @@ def _log_tail(job_dir: pathlib.Path, lines: int = 3) -> str | None:
 
 def flat_values(per_metric: Mapping[str, Mapping[str, float | None]], notes: Mapping[str, str]) -> dict:
     """``{metric: {bin: value}}`` of results.json as ``{"<metric>/<bin>": value or the note}``."""
-    return {f"{metric}/{b}": (v if v is not None else f"n/a ({notes.get(metric, 'not computed')})")
-            for metric, per_bin in per_metric.items() for b, v in per_bin.items()}
+    def note(metric: str) -> str:
+        text = notes.get(metric, "not computed")
+        return text if text.startswith("n/a") else f"n/a ({text})"
+
+    return {f"{metric}/{b}": (v if v is not None else note(metric)) for metric, per_bin in per_metric.items() for b, v in per_bin.items()}
 
 
 def collect_job(job_dir: str | pathlib.Path | None) -> Outcome:
@@ -365,12 +368,12 @@ def _paper_section(paper, dataset: str | None, shown: Sequence[Row], our_bins: S
     return values, f"Paper: {paper.paper}, Table {paper.table}, {dataset} (`experiments/paper_tables/{paper.name}.yaml`)."
 
 
-def _status_block(shown: Sequence[Row], outcomes: Mapping[str, Outcome]) -> str:
+def _status_block(shown: Sequence[Row], outcomes: Mapping[str, Outcome], report_dir: pathlib.Path) -> str:
     header = ["row", "experiment", "status", "paper row", "job folder / error"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row in shown:
         outcome = _row_values(row, outcomes)
-        detail = outcome.job_dir if outcome.ok else outcome.error
+        detail = os.path.relpath(outcome.job_dir, report_dir.resolve()) if outcome.ok else outcome.error
         experiment = f"`{row.experiment}`" if row.experiment else (f"Input of {row.input_of}" if row.input_of else "-")
         lines.append("| " + " | ".join([row.name, experiment, outcome.status, row.paper_row or "-", one_line(detail or "-")]) + " |")
     return "\n".join(lines)
@@ -410,7 +413,7 @@ def aggregate(
         if bad:
             section_notes.append("Missing rows: " + "; ".join(f"**{r.name}** ({row_out[r.id].status}): {one_line(row_out[r.id].error)}" for r in bad))
         body = markdown_table(results, bins, metrics, paper_values, None, section_notes)
-        parts.append(f"## {label or 'results'}\n\n### Rows\n\n{_status_block(shown, outcomes)}\n\n{body}".replace("\n## ", "\n### "))
+        parts.append(f"## {label or 'results'}\n\n### Rows\n\n{_status_block(shown, outcomes, pathlib.Path(out_stem).parent)}\n\n{body}".replace("\n## ", "\n### "))
         table = csv_rows(results, bins, metrics, paper_values)
         header = ["dataset"] + table[0] + ["status", "experiment", "job_dir", "error"]
         csv_lines = csv_lines or [header]
@@ -418,7 +421,8 @@ def aggregate(
             csv_lines.append(header)
         for row, line in zip(shown, table[1:]):
             outcome = row_out[row.id]
-            csv_lines.append([label or ""] + line + [outcome.status, row.experiment or "", outcome.job_dir or "",
+            job = os.path.relpath(outcome.job_dir, pathlib.Path(out_stem).parent.resolve()) if outcome.job_dir else ""
+            csv_lines.append([label or ""] + line + [outcome.status, row.experiment or "", job,
                                                      one_line(outcome.error, None) if outcome.error else ""])
     out_stem = pathlib.Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)

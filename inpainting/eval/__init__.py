@@ -1,1 +1,1 @@
-"""Evaluation: the papers' metric protocol, optional LPIPS/FID, tables, grids, baselines and the offline evaluator."""
+"""Evaluation: the papers' metric protocol, optional LPIPS/FID, the evaluation engine and its TestReport callback, tables, grids, classical baselines, paper tables."""

@@ -199,6 +199,7 @@ class Outcome:
     status: str  # ok | failed | missing | pending
     values: dict = dataclasses.field(default_factory=dict)
     input_values: dict = dataclasses.field(default_factory=dict)
+    classical_values: dict = dataclasses.field(default_factory=dict)  # row name -> values (TestReport's classical_rows)
     error: str | None = None
     job_dir: str | None = None
     checkpoint: str | None = None  # relative to job_dir: the checkpoint that was tested
@@ -297,6 +298,7 @@ def collect_job(job_dir: str | pathlib.Path | None) -> Outcome:
     counts = {f"count/{b}": n for b, n in (results.get("counts") or {}).items()}
     return Outcome("ok", values=flat_values(methods[model_rows[0]], notes) | counts,
                    input_values=flat_values(methods.get(INPUT_ROW, {}), notes) | counts,
+                   classical_values={m: flat_values(methods[m], notes) | counts for m in methods if m in CLASSICAL_ROW_NAMES.values()},
                    job_dir=str(job), checkpoint=results.get("checkpoint"))
 
 
@@ -368,13 +370,28 @@ def _paper_section(paper, dataset: str | None, shown: Sequence[Row], our_bins: S
     return values, f"Paper: {paper.paper}, Table {paper.table}, {dataset} (`experiments/paper_tables/{paper.name}.yaml`)."
 
 
+CLASSICAL_ID = "classical:"  # id prefix of the context rows
+
+
+def _context_rows(shown: Sequence[Row], row_out: Mapping[str, Outcome]) -> tuple[list[Row], dict[str, Outcome]]:
+    """The classical rows (``callbacks.test_report.classical_rows``, e.g. Telea) of the first job that scored
+    them: every row of a section is tested on the same pairs, so they are the table's context rows."""
+    for row in shown:
+        outcome = row_out[row.id]
+        if outcome.ok and outcome.classical_values:
+            rows = [Row(id=f"{CLASSICAL_ID}{name}", name=name) for name in outcome.classical_values]
+            return rows, {r.id: Outcome("ok", values=outcome.classical_values[r.name], job_dir=outcome.job_dir) for r in rows}
+    return [], {}
+
+
 def _status_block(shown: Sequence[Row], outcomes: Mapping[str, Outcome], report_dir: pathlib.Path) -> str:
     header = ["row", "experiment", "status", "paper row", "job folder / error"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row in shown:
         outcome = _row_values(row, outcomes)
         detail = os.path.relpath(outcome.job_dir, report_dir.resolve()) if outcome.ok else outcome.error
-        experiment = f"`{row.experiment}`" if row.experiment else (f"Input of {row.input_of}" if row.input_of else "-")
+        experiment = f"`{row.experiment}`" if row.experiment else (f"Input of {row.input_of}" if row.input_of else
+                                                                   "classical" if row.id.startswith(CLASSICAL_ID) else "-")
         lines.append("| " + " | ".join([row.name, experiment, outcome.status, row.paper_row or "-", one_line(detail or "-")]) + " |")
     return "\n".join(lines)
 
@@ -401,25 +418,27 @@ def aggregate(
         outcomes = {r.id: raw.get(r.id) or (Outcome("pending", error=f"pending: {r.pending}") if r.pending else Outcome("missing", error="not run"))
                     for r in (rows or spec.rows)}
         row_out = {r.id: _row_values(r, outcomes) for r in shown}
+        context, context_out = _context_rows(shown, row_out)
+        section_rows, row_out, outcomes = [*shown, *context], row_out | context_out, outcomes | context_out
         ok = [o for o in row_out.values() if o.ok]
         metric_keys = sorted({k for o in ok for k in o.values if not k.startswith("count/")})
-        results = {r.name: row_out[r.id].values if row_out[r.id].ok else {k: MISSING_CELL for k in metric_keys} for r in shown}
+        results = {r.name: row_out[r.id].values if row_out[r.id].ok else {k: MISSING_CELL for k in metric_keys} for r in section_rows}
         bins = list(dict.fromkeys(k.split("/", 1)[1] for k in metric_keys if not k.endswith("/overall")))
         compare = label if paper is not None and label in paper.columns else paper_dataset
-        paper_values, source = _paper_section(paper, compare, shown, bins)
+        paper_values, source = _paper_section(paper, compare, section_rows, bins)
         metrics = metrics_in(results) if ok else (list(paper.metrics) if paper else [])
         section_notes = [source] if source else []
-        bad = [r for r in shown if not row_out[r.id].ok]
+        bad = [r for r in section_rows if not row_out[r.id].ok]
         if bad:
             section_notes.append("Missing rows: " + "; ".join(f"**{r.name}** ({row_out[r.id].status}): {one_line(row_out[r.id].error)}" for r in bad))
         body = markdown_table(results, bins, metrics, paper_values, None, section_notes)
-        parts.append(f"## {label or 'results'}\n\n### Rows\n\n{_status_block(shown, outcomes, pathlib.Path(out_stem).parent)}\n\n{body}".replace("\n## ", "\n### "))
+        parts.append(f"## {label or 'results'}\n\n### Rows\n\n{_status_block(section_rows, outcomes, pathlib.Path(out_stem).parent)}\n\n{body}".replace("\n## ", "\n### "))
         table = csv_rows(results, bins, metrics, paper_values)
         header = ["dataset"] + table[0] + ["status", "experiment", "job_dir", "error"]
         csv_lines = csv_lines or [header]
         if header != csv_lines[0]:
             csv_lines.append(header)
-        for row, line in zip(shown, table[1:]):
+        for row, line in zip(section_rows, table[1:]):
             outcome = row_out[row.id]
             job = os.path.relpath(outcome.job_dir, pathlib.Path(out_stem).parent.resolve()) if outcome.job_dir else ""
             csv_lines.append([label or ""] + line + [outcome.status, row.experiment or "", job,

@@ -15,7 +15,7 @@ BINS = ["0-20%", "20-40%", "40-60%"]
 
 
 def _fake_job(folder: pathlib.Path, experiment: str, psnr: float, status: dict | None = None, results: bool = True,
-              method: str = "MISF") -> pathlib.Path:
+              method: str = "MISF", classical: dict | None = None) -> pathlib.Path:
     (folder / ".hydra").mkdir(parents=True)
     (folder / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"experiment={experiment}", "data=demo"]))
     if status is not None:
@@ -27,7 +27,8 @@ def _fake_job(folder: pathlib.Path, experiment: str, psnr: float, status: dict |
 
         (folder / "results.json").write_text(json.dumps({
             "schema": 1, "run_name": experiment, "checkpoint": "checkpoints/best_step0000002.ckpt", "bins": bins,
-            "counts": dict.fromkeys(bins, 2), "methods": {"Input": row(10.0, 0.5), method: row(psnr, 0.7)},
+            "counts": dict.fromkeys(bins, 2), "methods": {"Input": row(10.0, 0.5), method: row(psnr, 0.7),
+                                                            **{name: row(p, 0.6) for name, p in (classical or {}).items()}},
             "notes": {"lpips": "weights missing: vgg16-397923af.pth"}}))
     return folder
 
@@ -136,6 +137,21 @@ def test_input_row_and_dunhuang_default_column(tmp_path):
     assert table["JPGNet-RFRNet-S.F."]["status"] == "missing"  # not run here
 
 
+def test_classical_rows_of_the_first_job_are_the_tables_context_rows(tmp_path):
+    spec = rp.load_spec("misf_table3")
+    jobs = {"Img-Filter": _fake_job(tmp_path / "0", "misf_img_filter", 21.0, status={"status": "ok"}, method="Img-Filter"),
+            "MISF": _fake_job(tmp_path / "1", "misf", 22.0, status={"status": "ok"}, classical={"Telea": 23.0, "Navier-Stokes": 22.5})}
+    outcomes = {row: rp.collect_job(job) for row, job in jobs.items()}
+    md, csv_path = rp.aggregate(spec, {"Places2": outcomes}, tmp_path / "t")
+    with csv_path.open() as handle:
+        table = {row["method"]: row for row in csv.DictReader(handle)}
+    assert list(table)[-2:] == ["Telea", "Navier-Stokes"]  # after the paper's rows
+    assert float(table["Telea"]["psnr/0-20%"]) == 23.0 and float(table["Navier-Stokes"]["psnr/20-40%"]) == 22.5
+    assert table["Telea"]["status"] == "ok" and table["Telea"]["psnr/0-20%/paper"] == ""
+    assert table["Telea"]["job_dir"] == "1" and float(table["MISF"]["psnr/0-20%"]) == 22.0
+    assert "| Telea | classical | ok |" in md.read_text()
+
+
 def test_job_without_results_reports_its_last_log_lines(tmp_path):
     job = _fake_job(tmp_path / "0", "misf", 0.0, results=False)
     (job / "train.log").write_text("starting\nValueError: image size 30 is not a multiple of 4\n")
@@ -172,6 +188,7 @@ def test_demo_misf_ablation_table_end_to_end(tmp_path):
     for name in ("Sem-Filter(F1)", "Sem-Filter(F2)", "Sem-Filter(F3)"):
         assert table[name]["status"] == "ok", table[name]["error"]
         assert float(table[name]["psnr/0-20%/paper"]) > 30
+    assert table["Telea"]["status"] == "ok" and table["Navier-Stokes"]["status"] == "ok"  # scale=demo's context rows
 
 
 def test_released_scale_names_missing_files_and_rows_without_weights(tmp_path):

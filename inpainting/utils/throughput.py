@@ -1,7 +1,10 @@
 """Measured training throughput: seconds per batch of a composed training config, for time estimates."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+import warnings
 
 import hydra
 import lightning as L
@@ -33,16 +36,31 @@ def measure(cfg: DictConfig, batches: int = 20, warmup: int = 2) -> tuple[float,
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
     clock = _BatchClock(warmup)
-    trainer = L.Trainer(
-        accelerator=cfg.trainer.get("accelerator", "auto"), devices=1, precision=cfg.trainer.get("precision", "32-true"),
-        max_epochs=1, max_steps=-1, limit_train_batches=warmup + batches, limit_val_batches=0,
-        num_sanity_val_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, callbacks=[clock],
-    )
-    trainer.fit(model, datamodule=datamodule)
+    with _quiet_lightning():
+        trainer = L.Trainer(
+            accelerator=cfg.trainer.get("accelerator", "auto"), devices=1, precision=cfg.trainer.get("precision", "32-true"),
+            max_epochs=1, max_steps=-1, limit_train_batches=warmup + batches, limit_val_batches=0,
+            num_sanity_val_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False, callbacks=[clock],
+        )
+        trainer.fit(model, datamodule=datamodule)
     if clock.start is None or clock.timed == 0:
         raise RuntimeError(f"an epoch has fewer than {warmup + 1} batches: nothing to time")
     return (clock.end - clock.start) / clock.timed, planned_batches(cfg, len(datamodule.train_dataloader()))
+
+
+@contextlib.contextmanager
+def _quiet_lightning():
+    """No device banners, tips or warnings of the timing run between the lines of an estimate."""
+    logger = logging.getLogger("lightning.pytorch")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def planned_batches(cfg: DictConfig, batches_per_epoch: int) -> int | None:

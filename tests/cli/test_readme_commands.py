@@ -380,10 +380,8 @@ def eval_predictions(ws, command):
     """ran: scores the outputs inpaint-predict wrote for photos/ (the README's folder predict case)."""
     cwd = ws.folder(command)
     predicted = predict_folder(ws, README_PREDICT_RUN)
-    argv = [part.replace("[", "").replace("]", "") for part in command.split()]
-    argv = expand(" ".join(argv).replace("predictions=<dir>", f"predictions={predicted}").replace(
-        "images=<dir>", f"images={cwd / FOLDER}").replace("masks=<dir>", f"masks={cwd / 'masks'}"),
-        **{"method_name=...": "method_name=demo"})
+    argv = expand(command, **{"predictions=<dir>": f"predictions={predicted}", "images=<dir>": f"images={cwd / FOLDER}",
+                              "masks=<dir>": f"masks={cwd / 'masks'}", "[method_name=...]": "method_name=demo"})
     before = set(ws.root.glob("outputs/*/runs/*"))
     assert invoke([*argv, "extras.print_config=false"], cwd) == 0
     (folder,) = new_folders("outputs/*/runs/*", ws.root, before)

@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 from inpainting.api import Inpainter, build_predictor, to_pil, to_tensors
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.cli.options import exit_if_missing
-from inpainting.data.io import DataError, load_image, load_mask_file, set_max_image_pixels
+from inpainting.data.io import MASK_SUFFIX, DataError, load_image, load_mask_file, set_max_image_pixels
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,6 @@ def _image_files(folder: pathlib.Path) -> dict[str, pathlib.Path]:
                 raise DataError(f"{folder}: two files with stem {path.stem!r} ({files[path.stem].name}, {path.name})")
             files[path.stem] = path
     return files
-
-
-MASK_SUFFIX = "_mask"  # MISF release / Dunhuang naming: 10.jpg <-> 10_mask.png
 
 
 def pair_inputs(images: str | pathlib.Path, masks: str | pathlib.Path) -> list[tuple[pathlib.Path, pathlib.Path]]:

@@ -433,7 +433,7 @@ def aggregate(
             section_notes.append("Missing rows: " + "; ".join(f"**{r.name}** ({row_out[r.id].status}): {one_line(row_out[r.id].error)}" for r in bad))
         body = markdown_table(results, bins, metrics, paper_values, None, section_notes)
         parts.append(f"## {label or 'results'}\n\n### Rows\n\n{_status_block(section_rows, outcomes, pathlib.Path(out_stem).parent)}\n\n{body}".replace("\n## ", "\n### "))
-        table = csv_rows(results, bins, metrics, paper_values)
+        table = csv_rows(results, bins, metrics, paper_values, numbers_only=True)  # why a cell is empty: status, error, the markdown
         header = ["dataset"] + table[0] + ["status", "experiment", "job_dir", "error"]
         csv_lines = csv_lines or [header]
         if header != csv_lines[0]:

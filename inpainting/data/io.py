@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 PathLike = Union[str, pathlib.Path]
+MASK_SUFFIX = "_mask"  # MISF release / Dunhuang naming: 10.jpg <-> 10_mask.png
 
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 

@@ -216,18 +216,22 @@ def _by_stem(folder: pathlib.Path) -> dict[str, pathlib.Path]:
 def score_folders(predictions: str | pathlib.Path, images: str | pathlib.Path, masks: str | pathlib.Path,
                   bin_edges: Sequence[float], method: str, options: MetricOptions | Mapping | None = None,
                   hole_threshold: int = 127, batch_size: int = 8, device: str | torch.device = "cpu") -> EvalResults:
-    """Score saved outputs: every ``predictions/<name>.*`` with ``images/<name>.*`` and ``masks/<name>.*``.
+    """Score saved outputs: every ``predictions/<name>.*`` with ``images/<name>.*`` and ``masks/<name>.*``
+    (or ``masks/<name>_mask.*``, the MISF/Dunhuang naming).
 
     Names are paths relative to each folder without suffix. Masks are white = hole (pixel > ``hole_threshold``);
     the bin is the measured hole ratio's. A prediction without its image or mask, or of another size, is an
     error; a mask whose ratio lies in no bin is an error too (the tables would silently drop it).
     """
-    from inpainting.data.io import DataError, load_image, load_mask_file
+    from inpainting.data.io import MASK_SUFFIX, DataError, load_image, load_mask_file
     from inpainting.data.masks import MaskPolarity
     from inpainting.data.transforms import image_to_tensor, mask_to_tensor
 
     folders = {"predictions": pathlib.Path(predictions), "images": pathlib.Path(images), "masks": pathlib.Path(masks)}
     files = {part: _by_stem(folder) for part, folder in folders.items()}
+    for name, path in list(files["masks"].items()):  # <name>_mask.* pairs too, as inpaint-predict pairs them
+        if name.endswith(MASK_SUFFIX):
+            files["masks"].setdefault(name[:-len(MASK_SUFFIX)], path)
     for part in ("images", "masks"):
         missing = sorted(set(files["predictions"]) - set(files[part]))
         if missing:

@@ -12,6 +12,10 @@ from hydra.core.global_hydra import GlobalHydra
 from inpainting.cli import train as train_cli
 from tests.cli.helpers import TINY, TINY_DEMO
 
+# as the README shows them (tests/cli/test_readme_commands.py checks that it still does)
+SEED_SWEEP_COMMAND = "inpaint-train -m experiment=demo debug=fdr seed=1,2"
+OPTUNA_COMMAND = "inpaint-train experiment=demo hparams_search=demo_optuna"
+
 
 def run_train_cli(argv: list[str], cwd: pathlib.Path, monkeypatch) -> None:
     monkeypatch.chdir(cwd)
@@ -29,7 +33,7 @@ def sweep_dir(cwd: pathlib.Path) -> pathlib.Path:
 
 
 def test_plain_seed_sweep_runs_as_documented(tmp_path, monkeypatch):
-    run_train_cli(["-m", "experiment=demo", "debug=fdr", "seed=1,2", *TINY, *TINY_DEMO], tmp_path, monkeypatch)
+    run_train_cli([*SEED_SWEEP_COMMAND.split()[1:], *TINY, *TINY_DEMO], tmp_path, monkeypatch)
     jobs = sweep_dir(tmp_path)
     for job in ("0", "1"):
         assert json.loads((jobs / job / "status.json").read_text())["status"] == "ok"
@@ -39,7 +43,7 @@ def test_plain_seed_sweep_runs_as_documented(tmp_path, monkeypatch):
 
 def test_optuna_search_returns_best_validation_psnr(tmp_path, monkeypatch):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="the `search` extra is not installed")
-    run_train_cli(["experiment=demo", "hparams_search=demo_optuna", "hydra.sweeper.n_trials=2",
+    run_train_cli([*OPTUNA_COMMAND.split()[1:], "hydra.sweeper.n_trials=2",
                    "hydra.sweeper.sampler.n_startup_trials=2", "trainer.max_epochs=2", "test=false",
                    *TINY, *TINY_DEMO], tmp_path, monkeypatch)
     study = sweep_dir(tmp_path)

@@ -65,3 +65,14 @@ def test_eval_needs_a_checkpoint_or_saved_predictions(tmp_path):
     with pytest.raises(ValueError, match="also needs images=<dir> and masks=<dir>"):
         evaluate(compose_config("eval", [f"predictions={tmp_path}"], tmp_path / "b"))
     assert json.loads((tmp_path / "b/status.json").read_text())["status"] == "failed"
+
+
+def test_table_rows_train_under_their_own_names(tmp_path):
+    """A paper row's run logs and tables say the row's name (e.g. Img-Filter), not its model family's."""
+    from inpainting.cli.reproduce import load_spec
+
+    for table in ("misf_table3", "misf_table4"):
+        for row in load_spec(table).rows:
+            cfg = compose_config("train", [f"experiment={row.experiment}"], tmp_path / table / row.experiment)
+            expected = {"Sem-Filter": "Sem-Filter(F3)"}.get(row.name, row.name)  # Table 3's Sem-Filter filters at F3
+            assert cfg.model.method_name == expected, row

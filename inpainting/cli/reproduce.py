@@ -374,13 +374,15 @@ CLASSICAL_ID = "classical:"  # id prefix of the context rows
 
 
 def _context_rows(shown: Sequence[Row], row_out: Mapping[str, Outcome]) -> tuple[list[Row], dict[str, Outcome]]:
-    """The classical rows (``callbacks.test_report.classical_rows``, e.g. Telea) of the first job that scored
-    them: every row of a section is tested on the same pairs, so they are the table's context rows."""
+    """The classical rows (``callbacks.test_report.classical_rows``, e.g. Telea) and the Input row of the first
+    job that scored them: every row of a section is tested on the same pairs, so they are the table's context rows."""
     for row in shown:
         outcome = row_out[row.id]
         if outcome.ok and outcome.classical_values:
-            rows = [Row(id=f"{CLASSICAL_ID}{name}", name=name) for name in outcome.classical_values]
-            return rows, {r.id: Outcome("ok", values=outcome.classical_values[r.name], job_dir=outcome.job_dir) for r in rows}
+            # the floor every method must beat, where the paper's table has no Input row of its own
+            values = ({} if any(r.input_of for r in shown) else {INPUT_ROW: outcome.input_values}) | outcome.classical_values
+            rows = [Row(id=f"{CLASSICAL_ID}{name}", name=name) for name in values]
+            return rows, {r.id: Outcome("ok", values=values[r.name], job_dir=outcome.job_dir) for r in rows}
     return [], {}
 
 
@@ -391,7 +393,7 @@ def _status_block(shown: Sequence[Row], outcomes: Mapping[str, Outcome], report_
         outcome = _row_values(row, outcomes)
         detail = os.path.relpath(outcome.job_dir, report_dir.resolve()) if outcome.ok else outcome.error
         experiment = f"`{row.experiment}`" if row.experiment else (f"Input of {row.input_of}" if row.input_of else
-                                                                   "classical" if row.id.startswith(CLASSICAL_ID) else "-")
+                                                                   "context" if row.id.startswith(CLASSICAL_ID) else "-")
         lines.append("| " + " | ".join([row.name, experiment, outcome.status, row.paper_row or "-", one_line(detail or "-")]) + " |")
     return "\n".join(lines)
 

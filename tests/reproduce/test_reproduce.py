@@ -147,11 +147,12 @@ def test_classical_rows_of_the_first_job_are_the_tables_context_rows(tmp_path):
     md, csv_path = rp.aggregate(spec, {"Places2": outcomes}, tmp_path / "t")
     with csv_path.open() as handle:
         table = {row["method"]: row for row in csv.DictReader(handle)}
-    assert list(table)[-2:] == ["Telea", "Navier-Stokes"]  # after the paper's rows
+    assert list(table)[-3:] == ["Input", "Telea", "Navier-Stokes"]  # after the paper's rows (Table 3 has no Input row)
+    assert float(table["Input"]["psnr/0-20%"]) == 10.0
     assert float(table["Telea"]["psnr/0-20%"]) == 23.0 and float(table["Navier-Stokes"]["psnr/20-40%"]) == 22.5
     assert table["Telea"]["status"] == "ok" and table["Telea"]["psnr/0-20%/paper"] == ""
     assert table["Telea"]["job_dir"] == "1" and float(table["MISF"]["psnr/0-20%"]) == 22.0
-    assert "| Telea | classical | ok |" in md.read_text()
+    assert "| Telea | context | ok |" in md.read_text()
 
 
 def test_job_without_results_reports_its_last_log_lines(tmp_path):

@@ -14,9 +14,10 @@ from EdgeConnect; the quirk list is ``docs/quirks.md``). ``zero_d_grad_before_d_
 Counting: Lightning's ``global_step`` counts optimizer steps, so it grows by **2** per batch here.
 ``iteration`` counts batches (the authors' "iteration", their ``MAX_ITERS``); it is logged as
 ``train/iteration`` and stored in checkpoints. ``max_iterations=N`` stops training after N batches
-by capping the trainer's ``max_steps`` at ``2 * N`` (``max_steps`` ends a run even before
-``min_epochs``, which a bare ``trainer.should_stop`` would not). As with any ``max_steps``, a stop in
-the middle of an epoch ends without a final validation or checkpoint.
+by capping the trainer's ``max_steps`` at ``2 * N`` when training starts, after a resumed run's loops
+are restored (``max_steps`` ends a run even before ``min_epochs``, which a bare ``trainer.should_stop``
+would not). As with any ``max_steps``, a stop in the middle of an epoch ends without a final
+validation or checkpoint.
 """
 from __future__ import annotations
 
@@ -116,7 +117,11 @@ class GANInpaintingModule(InpaintingModule):
         self.log("train/iteration", float(self.iteration), batch_size=batch_size)
 
     # -- iteration counter and limit ------------------------------------------------------------
-    def on_fit_start(self) -> None:
+    def on_train_start(self) -> None:
+        # Not in on_fit_start: Lightning restores a checkpoint's loops between the two hooks, and a fit
+        # loop with max_steps set at that point takes an epoch-end checkpoint for a restart on the epoch
+        # end and replays that end as one more epoch, training nothing (FitLoop.restarting's
+        # ``or self._iteration_based_training()``). From here on ``max_steps`` is checked as usual.
         if self.max_iterations is None:
             return
         cap = OPTIMIZER_STEPS_PER_ITERATION * self.max_iterations

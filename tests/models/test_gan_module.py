@@ -4,6 +4,7 @@ import functools
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from inpainting.losses import hole_normalised_l1
 from tests.models.helpers import edge_module, images_and_masks, loader, misf_module, trainer
@@ -122,3 +123,27 @@ def test_edge_stage_updates_g1_and_d1_and_scores_edges():
     pred, target = module.evaluation_pair({"image": image, "mask": mask})
     assert pred.shape == target.shape == image.shape
     assert set(target.unique().tolist()) <= {0.0, 1.0}  # Canny edges of the full image
+
+
+@pytest.mark.parametrize("saved_at", ["epoch_end", "mid_epoch"])
+def test_resume_under_max_iterations_equals_straight_run(tmp_path, saved_at):
+    """A run resumed from a checkpoint trains on to the same max_iterations limit and weights as an
+    uninterrupted one (a cap in force while Lightning restored its loops made it replay an epoch-end
+    checkpoint's epoch end as the second epoch: one stray batch, then max_epochs reached)."""
+    image, mask = images_and_masks()
+    straight = misf_module(max_iterations=5)
+    trainer(max_epochs=2).fit(straight, train_dataloaders=loader(image, mask, batches=3))
+
+    # 3 batches an epoch, 2 trainer steps a batch: the epoch ends at step 6, step 4 is inside it
+    every, step = {"epoch_end": (dict(save_on_train_epoch_end=True), 6), "mid_epoch": (dict(every_n_train_steps=4), 4)}[saved_at]
+    saver = ModelCheckpoint(dirpath=tmp_path, filename="step{step}", save_top_k=-1, auto_insert_metric_name=False, **every)
+    trainer(max_epochs=1, enable_checkpointing=True, callbacks=[saver]).fit(
+        misf_module(max_iterations=5), train_dataloaders=loader(image, mask, batches=3))
+    resumed = misf_module(max_iterations=5)
+    run = trainer(max_epochs=2)
+    run.fit(resumed, train_dataloaders=loader(image, mask, batches=3), ckpt_path=tmp_path / f"step{step}.ckpt")
+
+    assert straight.iteration == 5, "the cap ends the straight run inside its second epoch"
+    assert (run.global_step, resumed.iteration) == (10, 5)
+    for (key, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-6, msg=key)

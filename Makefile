@@ -23,8 +23,11 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) tools/tvshim.py
 	$(BIN)/python -c "import torchvision, lightning, lpips; print('torch', __import__('torch').__version__, '| torchvision', torchvision.__version__, '| lightning', lightning.__version__)"
 	touch $@
 
-demo: install  ## train + evaluate the image-level predictive filter on embedded photos (CPU, minutes)
-	$(BIN)/inpaint-train experiment=demo
+# the demo's nets are small: on a CPU shared with other jobs two OpenMP threads spin-wait (measured: 10 min of CPU
+# for the demo with two threads, 2 min with one); other counts: make demo DEMO_THREADS=N
+DEMO_THREADS ?= 1
+demo: install  ## train + evaluate JPGNet over Telea on embedded photos, beside the classical rows (CPU, minutes)
+	OMP_NUM_THREADS=$(DEMO_THREADS) $(BIN)/inpaint-train experiment=demo
 
 test: install  ## run the test suite (slow tests excluded)
 	$(BIN)/python -m pytest -m "not slow" -q

@@ -25,7 +25,7 @@ from typing import Callable, Mapping, Sequence
 
 import torch
 
-from inpainting.utils.resources import CONFIG_DIR
+from inpainting.utils.resources import CONFIG_DIR, compose
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,11 @@ def dgnet_options() -> list[str]:
 def build_dgnet(name: str) -> torch.nn.Module:
     """The DGNet of ``conf/model/dgnet/<name>.yaml``, random weights (its stage files are not read)."""
     import hydra
-    from omegaconf import OmegaConf
 
-    path = DGNET_DIR / f"{name}.yaml"
-    if not path.is_file():
+    if not (DGNET_DIR / f"{name}.yaml").is_file():
         raise ValueError(f"unknown DGNet {name!r}; options: {dgnet_options()}")
-    return hydra.utils.instantiate(OmegaConf.load(path).dgnet)
+    # composed (the option includes shared net configs), in the naive fusion model that selects the group
+    return hydra.utils.instantiate(compose("train", ["model=jpgnet_naive_fusion", f"model/dgnet={name}"]).model.dgnet)
 
 
 def _label(module: str) -> str:

@@ -24,6 +24,7 @@ from PIL import Image
 
 from inpainting.data.io import load_image, load_mask_file
 from inpainting.data.masks import MaskPolarity
+from inpainting.data.transforms import image_to_tensor, mask_to_tensor
 
 CLASSICAL = {"telea": "telea", "ns": "navier_stokes", "navier_stokes": "navier_stokes", "biharmonic": "biharmonic"}
 OFFICIAL_KINDS = ("misf", "pfunet")
@@ -125,8 +126,7 @@ def to_tensors(image: np.ndarray, raw_mask: np.ndarray, hole_is_white: bool = Tr
     if raw_mask.shape != image.shape[:2]:
         raw_mask = np.asarray(Image.fromarray(raw_mask).resize((image.shape[1], image.shape[0]), Image.NEAREST))
     hole = MaskPolarity(threshold=threshold, reverse=not hole_is_white).holes(raw_mask)
-    image_t = torch.tensor(image).permute(2, 0, 1)[None].float() / 255
-    return image_t, torch.tensor(hole)[None, None].float()
+    return image_to_tensor(image)[None], mask_to_tensor(hole)[None]
 
 
 def pad_to_multiple(image: torch.Tensor, mask: torch.Tensor, multiple: int, mode: str) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:

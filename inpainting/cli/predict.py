@@ -65,7 +65,10 @@ def pair_inputs(images: str | pathlib.Path, masks: str | pathlib.Path) -> list[t
     pairs, unpaired = [], []
     for stem, path in image_files.items():
         mask = mask_files.get(stem + MASK_SUFFIX) or (None if same_folder else mask_files.get(stem))
-        (pairs.append((path, mask)) if mask is not None else unpaired.append(stem))
+        if mask is not None:
+            pairs.append((path, mask))
+        else:
+            unpaired.append(stem)
     if unpaired:
         raise DataError(f"no mask in {masks} for {len(unpaired)} image(s) (paired by file stem, <stem> or "
                         f"<stem>{MASK_SUFFIX}): {unpaired[:5]}")

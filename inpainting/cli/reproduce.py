@@ -464,7 +464,10 @@ def parse_args(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
         if "=" not in arg:
             raise SystemExit(f"arguments are key=value, got {arg!r} (see --help)")
         key, value = arg.split("=", 1)
-        (options.__setitem__(key, value) if key in OPTIONS else extra.append(arg))
+        if key in OPTIONS:
+            options[key] = value
+        else:
+            extra.append(arg)
     if "table" not in options:
         raise SystemExit("table=<name> is required (see --help)")
     return options, extra

@@ -15,20 +15,9 @@ from typing import Mapping
 import torch
 
 from inpainting.utils.shapes import check_image_pair
-from inpainting.utils.weights import hub_checkpoint_path
+from inpainting.utils.weights import WeightsMissingError, hub_checkpoint_path
 
 VGG16_WEIGHTS_FILE = "vgg16-397923af.pth"
-
-
-class WeightsMissingError(FileNotFoundError):
-    """A pretrained-weights file is not on disk (and cannot be downloaded here)."""
-
-    def __init__(self, path: Path, what: str):
-        super().__init__(
-            f"{what} needs the pretrained weights file {path.name}, which is not at {path}. "
-            f"Weights are never downloaded at run time: copy the file there (or pass its path explicitly)."
-        )
-        self.path = path
 
 
 def weights_unavailable_note(filename: str) -> str:

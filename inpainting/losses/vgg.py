@@ -21,7 +21,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from inpainting.utils.weights import hub_checkpoint_path
+from inpainting.utils.weights import WeightsMissingError, hub_checkpoint_path
 
 VGG19_WEIGHTS_FILE = "vgg19-dcbfe0f7.pth"
 VGG19_WEIGHTS_URL = f"https://download.pytorch.org/models/{VGG19_WEIGHTS_FILE}"
@@ -58,22 +58,13 @@ def default_vgg19_weights_path() -> Path:
     return hub_checkpoint_path(VGG19_WEIGHTS_FILE)
 
 
-def _missing_weights_error(path: Path, explicit: bool) -> FileNotFoundError:
-    where = "the given weights_path" if explicit else "the torch hub cache"
-    return FileNotFoundError(
-        f"VGG19 ImageNet weights not found at {path} ({where}). The perceptual and style losses need "
-        f"torchvision's file {VGG19_WEIGHTS_FILE} (from {VGG19_WEIGHTS_URL}): put it at "
-        f"{default_vgg19_weights_path()} (set TORCH_HOME to move the cache) or pass its path as "
-        f"weights_path; or set the perceptual and style loss weights to 0 to train without VGG."
-    )
-
-
 def load_vgg19_feature_weights(weights_path: str | Path | None = None) -> dict[str, torch.Tensor]:
     """Read the ``features.*`` tensors of torchvision's VGG19 file (keys returned without the prefix)."""
-    explicit = weights_path is not None
-    path = Path(weights_path) if explicit else default_vgg19_weights_path()
+    path = Path(weights_path) if weights_path is not None else default_vgg19_weights_path()
     if not path.is_file():
-        raise _missing_weights_error(path, explicit)
+        raise WeightsMissingError(path, "The VGG19 perceptual and style losses (MISF, EdgeConnect, StructureFlow)",
+                                  f" (torchvision's file, {VGG19_WEIGHTS_URL}; set TORCH_HOME to move the hub "
+                                  f"cache), or set the perceptual and style loss weights to 0 to train without VGG")
     return read_torchvision_features(path, "VGG19")
 
 

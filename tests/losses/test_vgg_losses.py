@@ -18,6 +18,7 @@ from inpainting.losses.vgg import (
     VGG19Features,
     default_vgg19_weights_path,
 )
+from inpainting.utils.weights import WeightsMissingError
 
 SPEC_SPLITS = (2, 4, 7, 9, 12, 14, 16, 18, 21, 23, 25, 27, 30, 32, 34, 36)
 
@@ -62,7 +63,7 @@ def test_missing_file_is_a_clear_error_and_nothing_is_downloaded(tmp_path, monke
     with pytest.raises(FileNotFoundError, match=VGG19_WEIGHTS_FILE) as error:
         PerceptualLoss()
     assert str(expected) in str(error.value) and "weights to 0" in str(error.value)
-    with pytest.raises(FileNotFoundError, match="given weights_path"):
+    with pytest.raises(WeightsMissingError, match=str(tmp_path / "nowhere.pth")):
         VGG19Features(weights_path=tmp_path / "nowhere.pth")
 
 

@@ -25,8 +25,8 @@ from PIL import Image
 from inpainting.data.io import load_image, load_mask_file
 from inpainting.data.masks import MaskPolarity
 from inpainting.data.transforms import image_to_tensor, mask_to_tensor
+from inpainting.eval.classical import CLASSICAL_SOURCES, classical_inpainter
 
-CLASSICAL = {"telea": "telea", "ns": "navier_stokes", "navier_stokes": "navier_stokes", "biharmonic": "biharmonic"}
 OFFICIAL_KINDS = ("misf", "pfunet")
 
 InpaintFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (image, mask) -> composited result
@@ -103,15 +103,14 @@ def build_predictor(source: str | pathlib.Path, official: str | None = None,
     """A run folder / ``.ckpt`` of ours, an authors' file (``official``: misf | pfunet), or a classical method."""
     device = torch.device(device)
     source = str(source)
-    if source.lower() in CLASSICAL:
-        from inpainting.eval.classical import classical_inpainter
+    if source.lower() in CLASSICAL_SOURCES:
         from inpainting.eval.metrics import composite
 
-        method = classical_inpainter(CLASSICAL[source.lower()])
+        method = classical_inpainter(CLASSICAL_SOURCES[source.lower()])
         return Predictor(lambda image, mask: composite(method(image, mask), image, mask), 1, f"classical {source}")
     path = pathlib.Path(source)
     if not path.exists():
-        raise FileNotFoundError(f"model source {source}: no such file or folder, and not one of {sorted(CLASSICAL)}")
+        raise FileNotFoundError(f"model source {source}: no such file or folder, and not one of {sorted(CLASSICAL_SOURCES)}")
     if official:
         return _official_model(path, str(official), device)
     return _run_model(path, device)

@@ -72,6 +72,8 @@ CLASSICAL_METHODS: dict[str, Inpainter] = {
 
 # how each method is called as a row of the test tables
 CLASSICAL_ROW_NAMES = {"telea": "Telea", "navier_stokes": "Navier-Stokes", "biharmonic": "Biharmonic"}
+# the names that select one as a model (load_model("ns"), inpaint-predict model.source=telea) -> its method
+CLASSICAL_SOURCES = {**{name: name for name in CLASSICAL_ROW_NAMES}, "ns": "navier_stokes"}
 
 
 def classical_inpainter(name: str, **kwargs) -> Inpainter:

@@ -24,8 +24,9 @@ from PIL import Image
 
 from inpainting.data.io import load_image, load_mask_file
 from inpainting.data.masks import MaskPolarity
+from inpainting.data.transforms import image_to_tensor, mask_to_tensor
+from inpainting.eval.classical import CLASSICAL_SOURCES, classical_inpainter
 
-CLASSICAL = {"telea": "telea", "ns": "navier_stokes", "navier_stokes": "navier_stokes", "biharmonic": "biharmonic"}
 OFFICIAL_KINDS = ("misf", "pfunet")
 
 InpaintFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (image, mask) -> composited result
@@ -102,15 +103,14 @@ def build_predictor(source: str | pathlib.Path, official: str | None = None,
     """A run folder / ``.ckpt`` of ours, an authors' file (``official``: misf | pfunet), or a classical method."""
     device = torch.device(device)
     source = str(source)
-    if source.lower() in CLASSICAL:
-        from inpainting.eval.classical import classical_inpainter
+    if source.lower() in CLASSICAL_SOURCES:
         from inpainting.eval.metrics import composite
 
-        method = classical_inpainter(CLASSICAL[source.lower()])
+        method = classical_inpainter(CLASSICAL_SOURCES[source.lower()])
         return Predictor(lambda image, mask: composite(method(image, mask), image, mask), 1, f"classical {source}")
     path = pathlib.Path(source)
     if not path.exists():
-        raise FileNotFoundError(f"model source {source}: no such file or folder, and not one of {sorted(CLASSICAL)}")
+        raise FileNotFoundError(f"model source {source}: no such file or folder, and not one of {sorted(CLASSICAL_SOURCES)}")
     if official:
         return _official_model(path, str(official), device)
     return _run_model(path, device)
@@ -125,8 +125,7 @@ def to_tensors(image: np.ndarray, raw_mask: np.ndarray, hole_is_white: bool = Tr
     if raw_mask.shape != image.shape[:2]:
         raw_mask = np.asarray(Image.fromarray(raw_mask).resize((image.shape[1], image.shape[0]), Image.NEAREST))
     hole = MaskPolarity(threshold=threshold, reverse=not hole_is_white).holes(raw_mask)
-    image_t = torch.tensor(image).permute(2, 0, 1)[None].float() / 255
-    return image_t, torch.tensor(hole)[None, None].float()
+    return image_to_tensor(image)[None], mask_to_tensor(hole)[None]
 
 
 def pad_to_multiple(image: torch.Tensor, mask: torch.Tensor, multiple: int, mode: str) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:

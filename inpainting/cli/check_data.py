@@ -18,8 +18,6 @@ from typing import List, Optional, Tuple
 
 import hydra
 import numpy as np
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -33,17 +31,14 @@ from inpainting.data import (
     hole_ratio,
     load_mask_file,
 )
-from inpainting.utils.resources import CONFIG_DIR
+from inpainting.utils.resources import compose
 
 Problem = Tuple[str, str]  # (where, message)
 
 
 def build_datamodule(overrides: List[str], config_name: str = "train") -> InpaintingDataModule:
     """Compose ``config_name`` with ``overrides`` and instantiate its ``data`` node."""
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)  # paths use ${hydra:runtime.cwd}
-    return hydra.utils.instantiate(cfg.data)
+    return hydra.utils.instantiate(compose(config_name, overrides).data)
 
 
 def scan_images(dm: InpaintingDataModule, split: str, max_images: Optional[int]) -> Tuple[int, int, List[Problem]]:

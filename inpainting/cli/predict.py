@@ -21,17 +21,15 @@ from inpainting.api import Inpainter, build_predictor, to_pil, to_tensors
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.cli.options import exit_if_missing
 from inpainting.data.io import MASK_SUFFIX, DataError, load_image, load_mask_file, set_max_image_pixels
+from inpainting.data.sources import IMAGE_EXTENSIONS
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
 
 # -- inputs --------------------------------------------------------------------------------------
 def _image_files(folder: pathlib.Path) -> dict[str, pathlib.Path]:
     files = {}
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() in IMAGE_SUFFIXES:
+        if path.suffix.lower() in IMAGE_EXTENSIONS:
             if path.stem in files:
                 raise DataError(f"{folder}: two files with stem {path.stem!r} ({files[path.stem].name}, {path.name})")
             files[path.stem] = path
@@ -57,14 +55,17 @@ def pair_inputs(images: str | pathlib.Path, masks: str | pathlib.Path) -> list[t
     if same_folder:
         image_files = {stem: path for stem, path in image_files.items() if not stem.endswith(MASK_SUFFIX)}
     if not image_files:
-        raise DataError(f"images={images}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise DataError(f"images={images}: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))})")
     if masks.is_file():
         return [(path, masks) for path in image_files.values()]
     mask_files = _image_files(masks)
     pairs, unpaired = [], []
     for stem, path in image_files.items():
         mask = mask_files.get(stem + MASK_SUFFIX) or (None if same_folder else mask_files.get(stem))
-        (pairs.append((path, mask)) if mask is not None else unpaired.append(stem))
+        if mask is not None:
+            pairs.append((path, mask))
+        else:
+            unpaired.append(stem)
     if unpaired:
         raise DataError(f"no mask in {masks} for {len(unpaired)} image(s) (paired by file stem, <stem> or "
                         f"<stem>{MASK_SUFFIX}): {unpaired[:5]}")

@@ -42,7 +42,7 @@ import yaml
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.eval.classical import CLASSICAL_ROW_NAMES
 from inpainting.eval.engine import INPUT_ROW
-from inpainting.utils.resources import EXPERIMENTS_DIR
+from inpainting.utils.resources import EXPERIMENTS_DIR, compose
 
 ROOT = EXPERIMENTS_DIR.parent
 TABLES_DIR = EXPERIMENTS_DIR / "tables"
@@ -171,12 +171,7 @@ def merge_overrides(*layers: Iterable[str]) -> list[str]:
 
 
 def _compose(overrides: list[str]):
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(config_name="train", overrides=overrides, return_hydra_config=True)
+    return compose("train", overrides)
 
 
 def model_choice(experiment: str) -> str:
@@ -490,7 +485,10 @@ def parse_args(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
         if "=" not in arg:
             raise SystemExit(f"arguments are key=value, got {arg!r} (see --help)")
         key, value = arg.split("=", 1)
-        (options.__setitem__(key, value) if key in OPTIONS else extra.append(arg))
+        if key in OPTIONS:
+            options[key] = value
+        else:
+            extra.append(arg)
     if "table" not in options:
         raise SystemExit("table=<name> is required (see --help)")
     return options, extra

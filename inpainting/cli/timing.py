@@ -5,7 +5,7 @@
 Each module runs on its own inputs (as inside JPGNet: PFUNet on the masked image, the DGNet on the image
 and mask, e.g. EdgeConnect G1 -> G2 with Canny on the known pixels, UAFNet on [res1, res2, K, U]) with
 random weights (the time does not depend on them), after warm-up iterations, under ``torch.inference_mode``;
-on CUDA the device is synchronised before each clock read. The DGNets are the options of the
+timed by ``torch.utils.benchmark.Timer`` (on CUDA it synchronises before each clock read). The DGNets are the options of the
 ``conf/model/dgnet`` group (all of them by default), built from their YAML. Reported: mean milliseconds per
 image; the first DGNet's JPGNet total (PFUNet + DGNet + UAFNet) with each part's share; then one row per
 DGNet with its JPGNet total. The machine (CPU/GPU, threads, torch) is printed with it.
@@ -19,13 +19,12 @@ import math
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import torch
 
-from inpainting.utils.resources import CONFIG_DIR
+from inpainting.utils.resources import CONFIG_DIR, compose
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +43,11 @@ def dgnet_options() -> list[str]:
 def build_dgnet(name: str) -> torch.nn.Module:
     """The DGNet of ``conf/model/dgnet/<name>.yaml``, random weights (its stage files are not read)."""
     import hydra
-    from omegaconf import OmegaConf
 
-    path = DGNET_DIR / f"{name}.yaml"
-    if not path.is_file():
+    if not (DGNET_DIR / f"{name}.yaml").is_file():
         raise ValueError(f"unknown DGNet {name!r}; options: {dgnet_options()}")
-    return hydra.utils.instantiate(OmegaConf.load(path).dgnet)
+    # composed (the option includes shared net configs), in the naive fusion model that selects the group
+    return hydra.utils.instantiate(compose("train", ["model=jpgnet_naive_fusion", f"model/dgnet={name}"]).model.dgnet)
 
 
 def _label(module: str) -> str:
@@ -102,20 +100,16 @@ def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor,
     return calls
 
 
-def time_call(call: Callable[[], object], device: torch.device, warmup: int, repeats: int) -> list[float]:
-    """Seconds per call, ``repeats`` times, after ``warmup`` untimed calls (CUDA synchronised around each)."""
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+def time_call(call: Callable[[], object], warmup: int, repeats: int) -> list[float]:
+    """Seconds per call, ``repeats`` times, after ``warmup`` untimed calls: ``torch.utils.benchmark.Timer``
+    (it synchronises CUDA around each measurement), at the process's thread count."""
+    from torch.utils import benchmark
+
+    timer = benchmark.Timer(stmt="call()", globals={"call": call}, num_threads=torch.get_num_threads())
     with torch.inference_mode():
         for _ in range(warmup):
             call()
-        sync()
-        seconds = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            call()
-            sync()
-            seconds.append(time.perf_counter() - start)
-    return seconds
+        return [timer.timeit(1).mean for _ in range(repeats)]
 
 
 def time_modules(
@@ -141,7 +135,7 @@ def time_modules(
     results = []
     for name in modules:
         try:
-            per_image = [s * 1000 / batch_size for s in time_call(calls[name], torch_device, warmup, repeats)]
+            per_image = [s * 1000 / batch_size for s in time_call(calls[name], warmup, repeats)]
         except ValueError as error:  # e.g. StructureFlow below its minimum size: reported, not fatal
             log.warning("%s not timed at %dx%d: %s", name, image_size, image_size, error)
             results.append(ModuleTime(name, math.nan, math.nan))

@@ -18,7 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
 
-from inpainting.api import CLASSICAL, OFFICIAL_KINDS, Inpainter, load_model
+from inpainting.api import OFFICIAL_KINDS, Inpainter, load_model
+from inpainting.eval.classical import CLASSICAL_SOURCES
 
 log = logging.getLogger(__name__)
 MAX_SIDE = 1024  # larger photos are refused: the page scales photos down to at most 512 px anyway
@@ -91,7 +92,7 @@ class WebDemo:
             return self._loaded[name]
 
     def page(self) -> str:
-        options = "".join(f'<option value="{n}">{n}</option>' for n in sorted(self.sources, key=lambda n: n in CLASSICAL))
+        options = "".join(f'<option value="{n}">{n}</option>' for n in sorted(self.sources, key=lambda n: n in CLASSICAL_SOURCES))
         return PAGE.replace("__OPTIONS__", options)
 
     def inpaint(self, request: dict) -> dict:

@@ -1,5 +1,5 @@
 """Data: image sources, mask sources, transforms and the generic ``InpaintingDataModule``."""
-from inpainting.data.bins import PAPER_BIN_EDGES, TEN_PERCENT_BIN_EDGES, bin_index, bin_names
+from inpainting.data.bins import PAPER_BIN_EDGES, bin_index, bin_names
 from inpainting.data.datamodule import InpaintingDataModule
 from inpainting.data.io import DataError, load_image, load_mask_file
 from inpainting.data.mask_files import MaskFiles, paired_mask_files
@@ -17,7 +17,7 @@ from inpainting.data.sources import (
 from inpainting.data.splits import held_out_split
 
 __all__ = [
-    "PAPER_BIN_EDGES", "TEN_PERCENT_BIN_EDGES", "bin_index", "bin_names", "InpaintingDataModule", "DataError",
+    "PAPER_BIN_EDGES", "bin_index", "bin_names", "InpaintingDataModule", "DataError",
     "load_image", "load_mask_file", "MaskFiles", "paired_mask_files", "FreeFormMaskGenerator", "MaskPolarity",
     "hole_ratio", "sample_rng", "held_out_split", "ImageList", "celeba", "dunhuang_images", "embedded_photos", "image_folder",
     "image_list", "places2", "read_file_list",

@@ -5,7 +5,6 @@ import bisect
 from typing import List, Sequence
 
 PAPER_BIN_EDGES = (0.0, 0.2, 0.4, 0.6)  # JPGNet / MISF: 0-20 %, 20-40 %, 40-60 %
-TEN_PERCENT_BIN_EDGES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)  # PConv-style six bins
 
 
 def check_edges(edges: Sequence[float]) -> List[float]:

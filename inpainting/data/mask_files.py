@@ -124,7 +124,10 @@ class MaskFiles:
         outside = []
         for path in map(str, self.paths):
             b = bin_index(ratios[path], edges)
-            (bins[b].append(path) if b >= 0 else outside.append((path, ratios[path])))
+            if b >= 0:
+                bins[b].append(path)
+            else:
+                outside.append((path, ratios[path]))
         return bins, outside
 
     def eval_mask(self, pair, height: int, width: int, rng: np.random.Generator) -> np.ndarray:

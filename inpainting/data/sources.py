@@ -254,7 +254,7 @@ def celeba(root: PathLike, split: str, image_dir: str = "img_align_celeba",
 
 
 def dunhuang_images(root: PathLike, split: str) -> ImageList:
-    """Dunhuang ground truths: ``root/<split>_gt/<id>.<ext>`` (masks: ``dunhuang_masks``)."""
+    """Dunhuang ground truths: ``root/<split>_gt/<id>.<ext>`` (masks: ``paired_mask_files``, as conf/data/dunhuang.yaml pairs them)."""
     folder = pathlib.Path(root) / f"{split}_gt"
     paths, skipped = scan_image_files(folder)
     if not paths:

@@ -16,20 +16,14 @@ from skimage.restoration import inpaint_biharmonic
 from torch import nn
 
 from inpainting.nets.meta import NetMeta
+from inpainting.utils.shapes import check_image_mask
 
 Inpainter = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def _check(image: torch.Tensor, mask: torch.Tensor) -> None:
-    if image.dim() != 4 or image.shape[1] != 3:
-        raise ValueError(f"image must be (B,3,H,W), got {tuple(image.shape)}")
-    if mask.shape != (image.shape[0], 1, *image.shape[2:]):
-        raise ValueError(f"mask must be (B,1,H,W) matching image {tuple(image.shape)}, got {tuple(mask.shape)}")
-
-
 def _per_image(image: torch.Tensor, mask: torch.Tensor, fill: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> torch.Tensor:
     """Run ``fill(hwc_float_image_with_zeroed_holes, hw_bool_hole)`` per image; returns (B,3,H,W) in [0,1]."""
-    _check(image, mask)
+    check_image_mask(image, mask, "classical inpainting")
     holes = mask.detach().cpu() > 0.5
     known = (image.detach().cpu().float() * ~holes).clamp(0, 1)
     outputs = [
@@ -64,7 +58,7 @@ def biharmonic(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def empty_holes(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The "Input" row of the tables: holes left empty (zeros), so the composite is ``image * (1 - mask)``."""
-    _check(image, mask)
+    check_image_mask(image, mask, "classical inpainting")
     return torch.zeros_like(image)
 
 
@@ -78,6 +72,8 @@ CLASSICAL_METHODS: dict[str, Inpainter] = {
 
 # how each method is called as a row of the test tables
 CLASSICAL_ROW_NAMES = {"telea": "Telea", "navier_stokes": "Navier-Stokes", "biharmonic": "Biharmonic"}
+# the names that select one as a model (load_model("ns"), inpaint-predict model.source=telea) -> its method
+CLASSICAL_SOURCES = {**{name: name for name in CLASSICAL_ROW_NAMES}, "ns": "navier_stokes"}
 
 
 def classical_inpainter(name: str, **kwargs) -> Inpainter:

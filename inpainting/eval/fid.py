@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from inpainting.eval.metrics import checked_bin_ids, composite, to_uint8_truncated
-from inpainting.eval.perceptual import WeightsMissingError, weights_unavailable_note
+from inpainting.eval.perceptual import weights_unavailable_note
 from inpainting.eval.tables import OVERALL
-from inpainting.utils.weights import hub_checkpoint_path
+from inpainting.utils.weights import WeightsMissingError, hub_checkpoint_path
 
 INCEPTION_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_FEATURE_DIM = 2048

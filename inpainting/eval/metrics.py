@@ -26,6 +26,8 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torchmetrics import Metric
 
+from inpainting.utils.shapes import check_image_pair, check_mask
+
 PSNR_CAP = 100.0
 PROTOCOLS = ("misf", "jpgnet")
 UINT8_RANGE = 255.0
@@ -44,17 +46,12 @@ def to_uint8_truncated(x: torch.Tensor) -> torch.Tensor:
     return (x.clamp(0, 1) * UINT8_RANGE).to(torch.uint8)
 
 
-def _check_pair(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
-    if a.shape != b.shape or a.dim() != 4:
-        raise ValueError(f"{what}: expected two (B,C,H,W) tensors of equal shape, got {tuple(a.shape)} and {tuple(b.shape)}")
-
-
 def psnr_uint8(pred: torch.Tensor, target: torch.Tensor, cap: float = PSNR_CAP) -> torch.Tensor:
     """Per-image PSNR (float64, shape (B,)) of uint8 (B,C,H,W) images, data range 255, ``min(cap, .)``.
 
     Identical images give ``cap`` (skimage returns inf, the papers' ``min(100, .)`` turns it into 100).
     """
-    _check_pair(pred, target, "psnr_uint8")
+    check_image_pair(pred, target, "psnr_uint8")
     diff = pred.to(torch.float64) - target.to(torch.float64)
     mse = diff.square().flatten(1).mean(1)
     psnr = 10 * torch.log10(UINT8_RANGE**2 / mse)  # mse == 0 -> inf, then capped
@@ -76,7 +73,7 @@ def ssim_uint8(
     ``(win_size-1)//2`` pixels per border, so only window-valid pixels enter the mean), then
     averaged over channels. Float64 throughout: in float32 the cancellation in E[x^2]-E[x]^2 can cost ~1e-4 (estimate).
     """
-    _check_pair(pred, target, "ssim_uint8")
+    check_image_pair(pred, target, "ssim_uint8")
     if win_size % 2 != 1:
         raise ValueError(f"ssim_uint8: win_size must be odd, got {win_size}")
     if min(pred.shape[-2:]) < win_size:
@@ -102,7 +99,7 @@ def ssim_uint8(
 
 def l1_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-image mean absolute difference over all pixels and channels (float [0,1] inputs)."""
-    _check_pair(pred, target, "l1_per_image")
+    check_image_pair(pred, target, "l1_per_image")
     return (pred.to(torch.float64) - target.to(torch.float64)).abs().flatten(1).mean(1)
 
 
@@ -129,10 +126,8 @@ def inpainting_scores(pred: torch.Tensor, image: torch.Tensor, mask: torch.Tenso
 
     PSNR/SSIM quantise the clamped composite; L1 uses :func:`scored_composite` of ``protocol``.
     """
-    if pred.shape != image.shape or image.dim() != 4 or image.shape[1] != 3:
-        raise ValueError(f"pred and image must both be (B,3,H,W); got {tuple(pred.shape)} and {tuple(image.shape)}")
-    if mask.dim() != 4 or mask.shape[1] != 1 or mask.shape[0] != image.shape[0] or mask.shape[-2:] != image.shape[-2:]:
-        raise ValueError(f"mask must be (B,1,H,W) matching image {tuple(image.shape)}; got {tuple(mask.shape)}")
+    check_image_pair(pred, image, "inpainting_scores", channels=3)
+    check_mask(mask, image, "inpainting_scores")
     comp = scored_composite(pred, image, mask, protocol)
     comp_u8, gt_u8 = to_uint8_truncated(comp), to_uint8_truncated(image)
     return {

@@ -14,20 +14,10 @@ from typing import Mapping
 
 import torch
 
-from inpainting.utils.weights import hub_checkpoint_path
+from inpainting.utils.shapes import check_image_pair
+from inpainting.utils.weights import WeightsMissingError, hub_checkpoint_path
 
 VGG16_WEIGHTS_FILE = "vgg16-397923af.pth"
-
-
-class WeightsMissingError(FileNotFoundError):
-    """A pretrained-weights file is not on disk (and cannot be downloaded here)."""
-
-    def __init__(self, path: Path, what: str):
-        super().__init__(
-            f"{what} needs the pretrained weights file {path.name}, which is not at {path}. "
-            f"Weights are never downloaded at run time: copy the file there (or pass its path explicitly)."
-        )
-        self.path = path
 
 
 def weights_unavailable_note(filename: str) -> str:
@@ -100,8 +90,7 @@ class LpipsScorer:
     @torch.no_grad()
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """LPIPS per image, shape (B,), for ``pred``/``target`` (B,3,H,W) in [0,1]."""
-        if pred.shape != target.shape or pred.dim() != 4 or pred.shape[1] != 3:
-            raise ValueError(f"LPIPS expects two (B,3,H,W) tensors of equal shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+        check_image_pair(pred, target, "LPIPS", channels=3)
         self.model.to(pred.device)
         return self.model(pred.float() * 2 - 1, target.float() * 2 - 1).flatten().to(torch.float64)
 

@@ -1,6 +1,6 @@
 """Training losses of JPGNet and MISF (method-spec sections 2.2 and 5.4).
 
-* JPGNet KPN stages: :func:`l1_ssim_loss` / :class:`L1SSIMLoss` (``L1 - 0.2*SSIM``).
+* JPGNet KPN stages: :class:`L1SSIMLoss` (``L1 - 0.2*SSIM``).
 * MISF generator: :class:`InpaintingGeneratorLoss` (adversarial 0.1, L1/hole ratio 1, perceptual 0.1,
   style 250), built from :class:`AdversarialLoss`, :class:`HoleNormalisedL1Loss`,
   :class:`PerceptualLoss` and :class:`StyleLoss` on a frozen :class:`VGG19Features`.
@@ -12,7 +12,7 @@ from inpainting.losses.composite import InpaintingGeneratorLoss, InpaintingLossW
 from inpainting.losses.feature_losses import PERCEPTUAL_LAYERS, STYLE_LAYERS, PerceptualLoss, StyleLoss, gram_matrix
 from inpainting.losses.pconv_loss import TV_REGIONS, PConvLoss, PConvLossWeights, total_variation
 from inpainting.losses.reconstruction import HoleNormalisedL1Loss, hole_normalised_l1
-from inpainting.losses.ssim import SSIM, L1SSIMLoss, l1_ssim_loss, l1_ssim_terms, ssim
+from inpainting.losses.ssim import L1SSIMLoss, ssim
 from inpainting.losses.vgg import (
                                               LAYER_NAMES,
                                               VGG19_WEIGHTS_FILE,
@@ -28,7 +28,7 @@ __all__ = [
     "PERCEPTUAL_LAYERS", "STYLE_LAYERS", "PerceptualLoss", "StyleLoss", "gram_matrix",
     "HoleNormalisedL1Loss", "hole_normalised_l1",
     "TV_REGIONS", "PConvLoss", "PConvLossWeights", "total_variation", "VGG16PoolFeatures",
-    "SSIM", "L1SSIMLoss", "l1_ssim_loss", "l1_ssim_terms", "ssim",
+    "L1SSIMLoss", "ssim",
     "LAYER_NAMES", "VGG19_WEIGHTS_FILE", "VGG19Features", "default_vgg19_weights_path",
     "load_vgg19_feature_weights",
 ]

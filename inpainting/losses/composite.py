@@ -16,6 +16,7 @@ from typing import Mapping
 import torch
 from torch import nn
 
+from inpainting.losses._validation import loss_weights
 from inpainting.losses.adversarial import AdversarialLoss
 from inpainting.losses.feature_losses import PerceptualLoss, StyleLoss
 from inpainting.losses.reconstruction import HoleNormalisedL1Loss
@@ -35,29 +36,23 @@ class InpaintingGeneratorLoss(nn.Module):
     """MISF generator loss; ``forward`` returns ``(total, parts)``.
 
     Args:
-        weights: an :class:`InpaintingLossWeights` or a mapping with its field names.
+        weights: :class:`InpaintingLossWeights`, or a mapping by its field names (``loss_weights``).
         gan_kind: ``"nsgan"`` (MISF), ``"lsgan"`` or ``"hinge"``; see :mod:`inpainting.losses.adversarial`.
         normalise_l1_by_hole_ratio: divide the L1 by the batch hole ratio (MISF, quirk M8).
         vgg_imagenet_norm: ImageNet-normalise the VGG input (default False, quirk M10).
-        share_vgg: one VGG19 for perceptual and style (same values, less memory); default one each.
-        vgg_weights, vgg_weights_path, allow_download: how the VGG19 is obtained (see ``VGG19Features``).
+        vgg_weights_path: torchvision's VGG19 file (see ``VGG19Features``); perceptual and style build one each.
     """
 
     def __init__(self, weights: InpaintingLossWeights | Mapping[str, float] = InpaintingLossWeights(),
                  gan_kind: str = "nsgan", normalise_l1_by_hole_ratio: bool = True,
-                 vgg_imagenet_norm: bool = False, share_vgg: bool = False, vgg_weights: str = "imagenet",
-                 vgg_weights_path: str | Path | None = None, allow_download: bool = False):
+                 vgg_imagenet_norm: bool = False, vgg_weights_path: str | Path | None = None):
         super().__init__()
-        if not isinstance(weights, InpaintingLossWeights):
-            weights = InpaintingLossWeights(**weights)
-        self.weights = weights
+        self.weights = weights = loss_weights(InpaintingLossWeights, weights)
         self.adversarial = AdversarialLoss(gan_kind)
         self.l1 = HoleNormalisedL1Loss(normalise_l1_by_hole_ratio)
-        vgg_args = dict(imagenet_norm=vgg_imagenet_norm, weights=vgg_weights,
-                        weights_path=vgg_weights_path, allow_download=allow_download)
+        vgg_args = dict(imagenet_norm=vgg_imagenet_norm, weights_path=vgg_weights_path)
         self.perceptual = PerceptualLoss(**vgg_args) if weights.perceptual else None
-        shared = self.perceptual.vgg if share_vgg and self.perceptual is not None else None
-        self.style = StyleLoss(vgg=shared, **vgg_args) if weights.style else None
+        self.style = StyleLoss(**vgg_args) if weights.style else None
 
     def forward(self, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
                 fake_outputs: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

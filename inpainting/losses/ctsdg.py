@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inpainting.losses._validation import loss_weights
 from inpainting.losses.feature_losses import gram_matrix
 from inpainting.losses.vgg16 import VGG16PoolFeatures
 
@@ -45,14 +46,14 @@ class CTSDGLoss(nn.Module):
     """``generator_loss(...) -> (total, parts)`` and ``discriminator_loss(...)``; see the module docstring.
 
     Args:
-        weights: a :class:`CTSDGLossWeights` or a mapping with its field names.
+        weights: :class:`CTSDGLossWeights`, or a mapping by its field names (``loss_weights``).
         vgg_weights_path: torchvision's ``vgg16-397923af.pth``; default: the torch hub cache.
     """
 
     def __init__(self, weights: CTSDGLossWeights | Mapping[str, float] = CTSDGLossWeights(),
                  vgg_weights_path: str | Path | None = None):
         super().__init__()
-        self.weights = weights if isinstance(weights, CTSDGLossWeights) else CTSDGLossWeights(**weights)
+        self.weights = loss_weights(CTSDGLossWeights, weights)
         self.vgg = VGG16PoolFeatures(weights_path=vgg_weights_path) if self.weights.perceptual or self.weights.style else None
 
     def _feature_terms(self, output, composite, target) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inpainting.losses._validation import check_image_pair, check_mask
 from inpainting.losses.vgg import VGG19Features
+from inpainting.utils.shapes import check_image_pair, check_mask
 
 PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 STYLE_LAYERS = ("relu2_2", "relu3_4", "relu4_4", "relu5_2")
@@ -39,14 +39,13 @@ class _VGGFeatureLoss(nn.Module):
     Args:
         vgg: a :class:`VGG19Features` to share; default: build this loss's own (faithful).
         imagenet_norm: ImageNet mean/std normalisation before VGG (default False, as MISF).
-        weights, weights_path, allow_download: passed to :class:`VGG19Features` when building one.
+        weights_path: passed to :class:`VGG19Features` when building one.
     """
 
     def __init__(self, vgg: VGG19Features | None = None, imagenet_norm: bool = False,
-                 weights: str = "imagenet", weights_path: str | Path | None = None,
-                 allow_download: bool = False):
+                 weights_path: str | Path | None = None):
         super().__init__()
-        self.vgg = vgg if vgg is not None else VGG19Features(weights, weights_path, allow_download)
+        self.vgg = vgg if vgg is not None else VGG19Features(weights_path)
         self.imagenet_norm = imagenet_norm
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -63,8 +62,7 @@ class _VGGFeatureLoss(nn.Module):
 class PerceptualLoss(_VGGFeatureLoss):
     """``forward(output, target)``: sum of per-layer mean L1 distances of VGG19 activations (scalar).
 
-    Constructor arguments: see ``_VGGFeatureLoss`` (vgg, imagenet_norm, weights, weights_path,
-    allow_download).
+    Constructor arguments: see ``_VGGFeatureLoss`` (vgg, imagenet_norm, weights_path).
     """
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -26,9 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inpainting.losses._validation import check_image_pair, check_mask
+from inpainting.losses._validation import loss_weights
 from inpainting.losses.feature_losses import IMAGENET_MEAN, IMAGENET_STD, gram_matrix
 from inpainting.losses.vgg16 import VGG16PoolFeatures
+from inpainting.utils.shapes import check_image_pair, check_mask
 
 TV_REGIONS = ("hole", "dilated_hole")
 
@@ -61,25 +62,24 @@ class PConvLoss(nn.Module):
     """``forward(output, target, mask) -> (total, parts)``; ``parts`` holds every computed term unweighted.
 
     Args:
-        weights: a :class:`PConvLossWeights` or a mapping with its field names.
+        weights: :class:`PConvLossWeights`, or a mapping by its field names (``loss_weights``).
         tv_region: ``"hole"`` (RFRNet) or ``"dilated_hole"`` (PConv paper); see the module docstring.
         vgg_imagenet_norm: ImageNet-normalise the VGG16 input (NVIDIA's loss) or not (RFRNet).
-        vgg_weights, vgg_weights_path: how the VGG16 is obtained (see :class:`VGG16PoolFeatures`).
+        vgg_weights_path: torchvision's VGG16 file (see :class:`VGG16PoolFeatures`).
     """
 
     def __init__(self, weights: PConvLossWeights | Mapping[str, float] = PConvLossWeights(), tv_region: str = "hole",
-                 vgg_imagenet_norm: bool = False, vgg_weights: str = "imagenet",
+                 vgg_imagenet_norm: bool = False,
                  vgg_weights_path: str | Path | None = None):
         super().__init__()
-        if not isinstance(weights, PConvLossWeights):
-            weights = PConvLossWeights(**weights)
+        weights = loss_weights(PConvLossWeights, weights)
         if tv_region not in TV_REGIONS:
             raise ValueError(f"unknown tv_region {tv_region!r}; expected one of {TV_REGIONS}")
         self.weights = weights
         self.tv_region = tv_region
         self.vgg_imagenet_norm = vgg_imagenet_norm
         needs_vgg = bool(weights.perceptual or weights.style)
-        self.vgg = VGG16PoolFeatures(vgg_weights, vgg_weights_path) if needs_vgg else None
+        self.vgg = VGG16PoolFeatures(vgg_weights_path) if needs_vgg else None
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 

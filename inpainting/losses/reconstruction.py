@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from inpainting.losses._validation import check_image_pair, check_mask
+from inpainting.utils.shapes import check_image_pair, check_mask
 
 
 def hole_normalised_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

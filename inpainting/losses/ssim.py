@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inpainting.losses._validation import check_image_pair
+from inpainting.utils.shapes import check_image_pair
 
 WINDOW_SIZE = 11
 SIGMA = 1.5
@@ -61,35 +61,6 @@ def ssim(pred: torch.Tensor, target: torch.Tensor, window_size: int = WINDOW_SIZ
     return ssim_map.mean()
 
 
-class SSIM(nn.Module):
-    """Module form of :func:`ssim` (JPGNet's ``pytorch_ssim.SSIM()`` defaults)."""
-
-    def __init__(self, window_size: int = WINDOW_SIZE, sigma: float = SIGMA):
-        super().__init__()
-        self.window_size = window_size
-        self.sigma = sigma
-
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return ssim(pred, target, self.window_size, self.sigma)
-
-
-def l1_ssim_terms(pred: torch.Tensor, target: torch.Tensor,
-                  ssim_weight: float = 0.2) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """``mean|pred - target| - ssim_weight * SSIM(pred, target)`` on the whole image, with its parts.
-
-    Returns ``(total, {"l1": l1, "ssim": ssim})``; the parts are unweighted and keep their graph.
-    """
-    check_image_pair(pred, target, "l1_ssim_loss")
-    l1 = (pred - target).abs().mean()
-    similarity = ssim(pred, target)
-    return l1 - ssim_weight * similarity, {"l1": l1, "ssim": similarity}
-
-
-def l1_ssim_loss(pred: torch.Tensor, target: torch.Tensor, ssim_weight: float = 0.2) -> torch.Tensor:
-    """JPGNet's PFUNet/UAFNet loss ``L1 - ssim_weight * SSIM`` (raw, uncomposited output; scalar)."""
-    return l1_ssim_terms(pred, target, ssim_weight)[0]
-
-
 class L1SSIMLoss(nn.Module):
     """Module form of the KPN stages' loss.
 
@@ -102,4 +73,7 @@ class L1SSIMLoss(nn.Module):
         self.ssim_weight = ssim_weight
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return l1_ssim_terms(pred, target, self.ssim_weight)
+        check_image_pair(pred, target, "L1SSIMLoss")
+        l1 = (pred - target).abs().mean()
+        similarity = ssim(pred, target)
+        return l1 - self.ssim_weight * similarity, {"l1": l1, "ssim": similarity}

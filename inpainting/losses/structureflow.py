@@ -18,7 +18,7 @@ One VGG19 serves all three VGG terms (the official code loads three identical co
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inpainting.losses._validation import loss_weights
 from inpainting.losses.adversarial import AdversarialLoss
 from inpainting.losses.feature_losses import PerceptualLoss, StyleLoss
 from inpainting.losses.vgg import VGG19Features
@@ -76,15 +77,12 @@ class StructureFlowLoss(nn.Module):
     """
 
     def __init__(self, weights: Mapping[str, float] | None = None, gan_kind: str = "lsgan",
-                 vgg_weights: str = "imagenet", vgg_weights_path: str | Path | None = None):
+                 vgg_weights_path: str | Path | None = None):
         super().__init__()
-        unknown = set(weights or {}) - {f.name for f in fields(StructureFlowLossWeights)}
-        if unknown:
-            raise ValueError(f"unknown StructureFlow loss weights {sorted(unknown)}")
-        self.weights = StructureFlowLossWeights(**dict(weights or {}))
+        self.weights = loss_weights(StructureFlowLossWeights, weights)
         self.adversarial = AdversarialLoss(gan_kind)
         needs_vgg = self.weights.correctness or self.weights.style or self.weights.perceptual
-        vgg = VGG19Features(vgg_weights, vgg_weights_path) if needs_vgg else None
+        vgg = VGG19Features(vgg_weights_path) if needs_vgg else None
         self.correctness = SamplingCorrectnessLoss(vgg) if self.weights.correctness else None
         self.style = StyleLoss(vgg=vgg) if self.weights.style else None
         self.perceptual = PerceptualLoss(vgg=vgg) if self.weights.perceptual else None

@@ -6,9 +6,8 @@ layer asked for. Its input is used as given: any normalisation is the caller's c
 raw [0, 1] images, quirk M10).
 
 Weights: torchvision's ImageNet file ``vgg19-dcbfe0f7.pth``, read from ``weights_path`` when given,
-else from the torch hub cache ``<torch.hub.get_dir()>/checkpoints/vgg19-dcbfe0f7.pth``. Nothing is
-downloaded unless ``allow_download=True``. ``weights="random"`` builds an untrained network and is
-meant for tests only.
+else from the torch hub cache ``<torch.hub.get_dir()>/checkpoints/vgg19-dcbfe0f7.pth``; never
+downloaded (tests use a stand-in file of the same layout).
 
 The weights are frozen constants read from that file, not training state, so they are left out of
 ``state_dict()`` and ignored by ``load_state_dict()``: checkpoints stay small and load the same
@@ -22,12 +21,10 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from inpainting.utils.weights import hub_checkpoint_path
+from inpainting.utils.weights import WeightsMissingError, hub_checkpoint_path
 
 VGG19_WEIGHTS_FILE = "vgg19-dcbfe0f7.pth"
 VGG19_WEIGHTS_URL = f"https://download.pytorch.org/models/{VGG19_WEIGHTS_FILE}"
-VGG19_WEIGHTS_SHA256_PREFIX = "dcbfe0f7"  # torchvision names its files after their hash
-WEIGHT_SOURCES = ("imagenet", "random")
 
 def _build_features() -> nn.Sequential:
     """torchvision's ``vgg19().features`` layer list (its config ``"E"``), so its weight file loads as is."""
@@ -61,27 +58,13 @@ def default_vgg19_weights_path() -> Path:
     return hub_checkpoint_path(VGG19_WEIGHTS_FILE)
 
 
-def _missing_weights_error(path: Path, explicit: bool) -> FileNotFoundError:
-    where = "the given weights_path" if explicit else "the torch hub cache"
-    return FileNotFoundError(
-        f"VGG19 ImageNet weights not found at {path} ({where}). The perceptual and style losses need "
-        f"torchvision's file {VGG19_WEIGHTS_FILE} (from {VGG19_WEIGHTS_URL}): put it at "
-        f"{default_vgg19_weights_path()} (set TORCH_HOME to move the cache) or pass its path as "
-        f"weights_path; or allow the download explicitly (allow_download=True); or set the perceptual "
-        f"and style loss weights to 0 to train without VGG."
-    )
-
-
-def load_vgg19_feature_weights(weights_path: str | Path | None = None,
-                               allow_download: bool = False) -> dict[str, torch.Tensor]:
+def load_vgg19_feature_weights(weights_path: str | Path | None = None) -> dict[str, torch.Tensor]:
     """Read the ``features.*`` tensors of torchvision's VGG19 file (keys returned without the prefix)."""
-    explicit = weights_path is not None
-    path = Path(weights_path) if explicit else default_vgg19_weights_path()
+    path = Path(weights_path) if weights_path is not None else default_vgg19_weights_path()
     if not path.is_file():
-        if explicit or not allow_download:
-            raise _missing_weights_error(path, explicit)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(VGG19_WEIGHTS_URL, str(path), hash_prefix=VGG19_WEIGHTS_SHA256_PREFIX)
+        raise WeightsMissingError(path, "The VGG19 perceptual and style losses (MISF, EdgeConnect, StructureFlow)",
+                                  f" (torchvision's file, {VGG19_WEIGHTS_URL}; set TORCH_HOME to move the hub "
+                                  f"cache), or set the perceptual and style loss weights to 0 to train without VGG")
     return read_torchvision_features(path, "VGG19")
 
 
@@ -101,25 +84,18 @@ class VGG19Features(nn.Module):
     """Frozen VGG19 ``features``; ``forward(x, layers)`` returns ``{name: activation}`` for ``layers``.
 
     Args:
-        weights: ``"imagenet"`` (default: torchvision's file, see the module docstring) or
-            ``"random"`` (untrained, for tests only).
-        weights_path: explicit path to ``vgg19-dcbfe0f7.pth``; default: the torch hub cache.
-        allow_download: fetch the file into the hub cache when it is missing (default: never).
+        weights_path: explicit path to torchvision's ``vgg19-dcbfe0f7.pth``; default: the torch hub cache.
     """
 
-    def __init__(self, weights: str = "imagenet", weights_path: str | Path | None = None,
-                 allow_download: bool = False):
+    def __init__(self, weights_path: str | Path | None = None):
         super().__init__()
-        if weights not in WEIGHT_SOURCES:
-            raise ValueError(f"unknown VGG19 weights {weights!r}; expected one of {WEIGHT_SOURCES}")
         self.features = _build_features()
-        if weights == "imagenet":
-            state = load_vgg19_feature_weights(weights_path, allow_download)
-            try:
-                self.features.load_state_dict(state, strict=True)
-            except RuntimeError as error:
-                source = weights_path or default_vgg19_weights_path()
-                raise ValueError(f"{source}: does not match torchvision's VGG19 features: {error}") from None
+        state = load_vgg19_feature_weights(weights_path)
+        try:
+            self.features.load_state_dict(state, strict=True)
+        except RuntimeError as error:
+            source = weights_path or default_vgg19_weights_path()
+            raise ValueError(f"{source}: does not match torchvision's VGG19 features: {error}") from None
         self.requires_grad_(False)
         self.eval()  # no dropout/batch norm inside; eval only documents that it never trains
         self.register_state_dict_post_hook(_drop_own_entries)

@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from inpainting.eval.perceptual import VGG16_WEIGHTS_FILE, WeightsMissingError
-from inpainting.losses.vgg import WEIGHT_SOURCES, _drop_own_entries, _keep_own_entries, read_torchvision_features
-from inpainting.utils.weights import hub_checkpoint_path
+from inpainting.eval.perceptual import VGG16_WEIGHTS_FILE
+from inpainting.losses.vgg import _drop_own_entries, _keep_own_entries, read_torchvision_features
+from inpainting.utils.weights import WeightsMissingError, hub_checkpoint_path
 
 POOL_ENDS = (5, 10, 17)  # one past pool1, pool2, pool3 in torchvision's vgg16().features
 
@@ -27,27 +27,23 @@ class VGG16PoolFeatures(nn.Module):
     """``forward(x) -> [pool1, pool2, pool3]`` of a frozen VGG16; the input is used as given.
 
     Args:
-        weights: ``"imagenet"`` (torchvision's file, see the module docstring) or ``"random"`` (tests only).
-        weights_path: explicit path to ``vgg16-397923af.pth``; default: the torch hub cache.
+        weights_path: explicit path to torchvision's ``vgg16-397923af.pth``; default: the torch hub cache.
     """
 
-    def __init__(self, weights: str = "imagenet", weights_path: str | Path | None = None):
+    def __init__(self, weights_path: str | Path | None = None):
         super().__init__()
         from torchvision.models.vgg import cfgs, make_layers  # torchvision is heavy; loss users only
 
-        if weights not in WEIGHT_SOURCES:
-            raise ValueError(f"unknown VGG16 weights {weights!r}; expected one of {WEIGHT_SOURCES}")
         self.features = make_layers(cfgs["D"])[: POOL_ENDS[-1]]
-        if weights == "imagenet":
-            path = Path(weights_path) if weights_path is not None else hub_checkpoint_path(VGG16_WEIGHTS_FILE)
-            if not path.is_file():
-                raise WeightsMissingError(path, "The VGG16 perceptual and style losses (PConv, RFRNet)")
-            state = read_torchvision_features(path, "VGG16")
-            own = self.features.state_dict()
-            try:
-                self.features.load_state_dict({k: state[k] for k in own}, strict=True)
-            except (KeyError, RuntimeError) as error:
-                raise ValueError(f"{path}: does not match torchvision's VGG16 features: {error}") from None
+        path = Path(weights_path) if weights_path is not None else hub_checkpoint_path(VGG16_WEIGHTS_FILE)
+        if not path.is_file():
+            raise WeightsMissingError(path, "The VGG16 perceptual and style losses (PConv, RFRNet)")
+        state = read_torchvision_features(path, "VGG16")
+        own = self.features.state_dict()
+        try:
+            self.features.load_state_dict({k: state[k] for k in own}, strict=True)
+        except (KeyError, RuntimeError) as error:
+            raise ValueError(f"{path}: does not match torchvision's VGG16 features: {error}") from None
         self.requires_grad_(False)
         self.eval()
         self.register_state_dict_post_hook(_drop_own_entries)

@@ -38,7 +38,7 @@ def panel_columns(outputs: dict, image: torch.Tensor, mask: torch.Tensor) -> dic
     if "kernels" in outputs:
         # share of each pixel's kernel weight off the centre tap: where the filter borrows from neighbours
         kernels = outputs["kernels"].abs()
-        taps = 9  # every network here predicts 3x3 kernels, laid out channel*9 + tap
+        taps = kernels.shape[1] // image.shape[1]  # image-level kernels, laid out channel*taps + tap
         per_tap = kernels.view(kernels.shape[0], -1, taps, *kernels.shape[2:]).mean(1)
         off_centre = 1 - per_tap[:, taps // 2 : taps // 2 + 1] / per_tap.sum(1, keepdim=True).clamp_min(1e-12)
         extra["off-centre weight"] = off_centre

@@ -18,10 +18,7 @@ official ``{'n_iter', 'generator', 'discriminator'}`` file, loading both network
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
-from torch import nn
 
 from inpainting.models.gan_module import GANInpaintingModule
 from inpainting.nets.checkpoints import read_checkpoint
@@ -29,22 +26,13 @@ from inpainting.nets.ctsdg.checkpoint import is_ctsdg_checkpoint, load_ctsdg_che
 
 
 class CTSDGModule(GANInpaintingModule):
-    def __init__(
-        self,
-        net: nn.Module,
-        discriminator: nn.Module,
-        loss: Callable[[], nn.Module],
-        optimizer: Callable[..., torch.optim.Optimizer],
-        d_optimizer: Callable[..., torch.optim.Optimizer],
-        finetune: bool = False,
-        max_iterations: int | None = None,
-        method_name: str = "CTSDG",
-        **kwargs,
-    ):
-        super().__init__(net, discriminator, loss, optimizer, d_optimizer, max_iterations=max_iterations,
-                         method_name=method_name, **kwargs)
+    """CTSDG's step order on :class:`GANInpaintingModule` (whose arguments it takes); ``finetune``: the
+    official --finetune, BatchNorm frozen (``net.generator.freeze_bn_scope`` says which)."""
+
+    def __init__(self, *args, finetune: bool = False, method_name: str = "CTSDG", **kwargs):
+        super().__init__(*args, method_name=method_name, **kwargs)
         self.finetune = finetune
-        net.generator.freeze_ec_bn = finetune
+        self.net.generator.freeze_ec_bn = finetune
 
     def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         g_opt, d_opt = self.optimizers()

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
+from inpainting.utils.shapes import check_image_mask
+
 
 @dataclass(frozen=True)
 class NetMeta:
@@ -17,6 +21,11 @@ class NetMeta:
     value_range: tuple[float, float]  # image range the network reads and writes
     param_count: int | None = None  # the generator's parameters at the released width
     source: str = ""  # where the architecture comes from (repository, commit, or paper)
+
+    def check_inputs(self, image: torch.Tensor, mask: torch.Tensor) -> None:
+        """The framework's (B, 3, H, W) image and (B, 1, H, W) mask, at a size this network takes."""
+        check_image_mask(image, mask, self.name)
+        self.check_size(*image.shape[-2:])
 
     def check_size(self, height: int, width: int) -> None:
         if height % self.size_multiple or width % self.size_multiple:

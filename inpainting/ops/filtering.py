@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.autograd.function import once_differentiable
 
 IMPLEMENTATIONS = ("shift", "unfold")
@@ -124,18 +123,3 @@ def predictive_filter(
         return filter_unfold(x, kernels, kernel_size, dilation)
     raise ValueError(f"unknown filtering implementation {impl!r}; choose one of {IMPLEMENTATIONS}")
 
-
-class PredictiveFilter(nn.Module):
-    """Parameter-free module form of :func:`predictive_filter` (adds no state_dict keys)."""
-
-    def __init__(self, kernel_size: int = 3, dilation: int = 1, impl: str = "shift"):
-        super().__init__()
-        if impl not in IMPLEMENTATIONS:
-            raise ValueError(f"unknown filtering implementation {impl!r}; choose one of {IMPLEMENTATIONS}")
-        self.kernel_size, self.dilation, self.impl = kernel_size, dilation, impl
-
-    def forward(self, x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-        return predictive_filter(x, kernels, self.kernel_size, self.dilation, self.impl)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, dilation={self.dilation}, impl={self.impl!r}"

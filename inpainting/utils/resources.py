@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import importlib.resources
 import pathlib
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 _SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -28,3 +32,18 @@ def resource_dir(name: str) -> pathlib.Path:
 
 CONFIG_DIR = resource_dir("conf")
 EXPERIMENTS_DIR = resource_dir("experiments")
+
+
+def compose(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:
+    """``conf/<config_name>.yaml`` composed with ``overrides`` outside a Hydra run (tools, tests), with its
+    ``hydra`` node, registered so that ``${hydra:...}`` interpolations resolve as in a run."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    return cfg

@@ -1,9 +1,20 @@
-"""Where pretrained backbone files live when no explicit path is given."""
+"""Where pretrained weight files live when no explicit path is given, and the one error for a missing one."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+
+
+class WeightsMissingError(FileNotFoundError):
+    """A pretrained-weights file is not on disk (and cannot be downloaded here)."""
+
+    def __init__(self, path: Path, what: str, hint: str = ""):
+        super().__init__(
+            f"{what} needs the pretrained weights file {path.name}, which is not at {path}. "
+            f"Weights are never downloaded at run time: copy the file there (or pass its path explicitly){hint}."
+        )
+        self.path = path
 
 
 def hub_checkpoint_path(filename: str) -> Path:

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import pathlib
 
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from inpainting.cli.common import CONFIG_DIR
+from inpainting.utils.resources import compose
 
 # small enough for a 2-core CI machine: a 32x32 PFUNet at 1/8 width, two batches per epoch
 TINY = [
@@ -27,12 +24,14 @@ TINY_DEMO = ["model.pfunet.kpn.width=0.125", "model.fusion.width=0.125"]
 
 def compose_config(name: str, overrides: list[str], output_dir: pathlib.Path) -> DictConfig:
     """Compose ``conf/<name>.yaml`` as Hydra would, with ``paths.output_dir`` set to ``output_dir``."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name=name, overrides=overrides, return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
+    cfg = compose(name, overrides)
     with open_dict(cfg):
         cfg.paths.output_dir = str(output_dir)
         cfg.paths.log_dir = str(output_dir.parent)
         del cfg["hydra"]
     return cfg
+
+
+def data_config(name: str) -> DictConfig:
+    """``conf/data/<name>.yaml`` with its shared parts merged, as a stand-alone node (``${paths.*}`` unresolved)."""
+    return OmegaConf.create(OmegaConf.to_container(compose("train", [f"data={name}"]).data))

@@ -38,3 +38,8 @@ def test_the_wheel_holds_the_configs_and_experiments(tmp_path):
                  "inpainting/experiments/paper_tables/misf_table2.yaml", "inpainting/nets/misf/adapter.py",
                  "hydra_plugins/inpainting_launchers/device_pool_launcher.py"):
         assert name in names, name
+    # exactly the tree's configs: none of conf/local/ (machine-specific, untracked), no stale copy of a deleted
+    # file (setuptools reuses an existing build/ folder: delete it when this fails)
+    root = resources._SOURCE_ROOT / "conf"
+    tree = {f"inpainting/conf/{p.relative_to(root)}" for p in root.rglob("*.yaml") if p.relative_to(root).parts[0] != "local"}
+    assert {n for n in names if n.startswith("inpainting/conf/") and n.endswith(".yaml")} == tree

@@ -118,6 +118,10 @@ def test_panel_columns_show_filter_maps():
     kernels[:, 0::9] = 1.0  # half the weight moves to the top-left tap
     columns = panel_columns({"pred": image, "kernels": kernels}, image, mask)
     assert torch.allclose(columns["off-centre weight"], torch.full((2, 1, 16, 16), 0.5))
+    wide = torch.zeros(2, 75, 16, 16)
+    wide[:, 12::25] = 1.0  # 5x5 identity filters: the taps per channel come from the kernels' shape
+    columns = panel_columns({"pred": image, "kernels": wide}, image, mask)
+    assert torch.allclose(columns["off-centre weight"], torch.zeros(2, 1, 16, 16))
 
 
 def test_lpips_is_scored_when_the_backbone_is_on_disk(standin_vgg16, tmp_path):

@@ -1,5 +1,4 @@
 """Optional albumentations augmentations of training samples (``InpaintingDataModule(augment=...)``)."""
-import pathlib
 
 import albumentations as A
 import cv2
@@ -13,13 +12,14 @@ from inpainting.data import DataError, InpaintingDataModule, sample_rng
 from inpainting.data.augment import JointAugment
 from inpainting.data.masks import STREAM_TRAIN
 from inpainting.data.transforms import joint_hflip
+from inpainting.utils.resources import CONFIG_DIR
+from tests.cli.helpers import data_config
 
-CONF_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf" / "data"
 KEYS = [(0, 0), (0, 5), (1, 3), (2, 7)]
 
 
 def make_demo(drop=(), **overrides) -> InpaintingDataModule:
-    cfg = OmegaConf.load(CONF_DIR / "demo.yaml")
+    cfg = data_config("demo")
     for key in drop:
         del cfg[key]
     cfg.merge_with(OmegaConf.create({"images_per_bin": 2, "samples_per_epoch": 8, "batch_size": 4,
@@ -152,10 +152,10 @@ def test_hydra_config_snippet():
     assert set(batch["mask"].unique().tolist()) <= {0.0, 1.0}
 
 
-@pytest.mark.parametrize("name", ["demo", "folder"])
-def test_commented_config_example_instantiates(name):
-    """The example in the config's comments, uncommented, is a valid ``augment``."""
-    lines = (CONF_DIR / f"{name}.yaml").read_text().splitlines()
+def test_commented_config_example_instantiates():
+    """The example in the comments of conf/data/shared/photos.yaml (demo and folder), uncommented, is a valid
+    ``augment``."""
+    lines = (CONFIG_DIR / "data" / "shared" / "photos.yaml").read_text().splitlines()
     start = lines.index("# augment:")
     block = [lines[start][2:]]
     for line in lines[start + 1:]:

@@ -11,9 +11,10 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
-from inpainting.cli.check_data import CONFIG_DIR, main
+from inpainting.cli.check_data import main
 from inpainting.data import DataError, image_folder, read_file_list
 from inpainting.data.transforms import Preprocess
+from tests.cli.helpers import data_config
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +70,7 @@ def test_paired_masks_are_matched_by_stem_and_unmatched_files_are_named(tmp_path
     (masks / "d.png").unlink()
     status, out = _check(tmp_path, capsys, "data.pairing=paired", _mask_files(masks))
     assert status == 0, out
-    cfg = OmegaConf.load(CONFIG_DIR / "data" / "folder.yaml")
+    cfg = data_config("folder")
     cfg.merge_with({"eval_masks": {"_target_": "inpainting.data.MaskFiles", "root": str(masks)},
                     "pairing": "paired", "image_size": 20, "num_workers": 0})
     dm = hydra.utils.instantiate(OmegaConf.create({"paths": {"data_dir": str(tmp_path)}, "data": cfg}).data)

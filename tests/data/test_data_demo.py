@@ -1,5 +1,4 @@
 """The embedded demo DataModule, built from conf/data/demo.yaml as Hydra does."""
-import pathlib
 
 import hydra
 import pytest
@@ -10,12 +9,11 @@ from omegaconf import OmegaConf
 from inpainting.data import InpaintingDataModule, bin_index
 from inpainting.data.datasets import EpochSampler
 from inpainting.data.sources import embedded_photos
-
-DEMO_CONFIG = pathlib.Path(__file__).resolve().parents[2] / "conf" / "data" / "demo.yaml"
+from tests.cli.helpers import data_config
 
 
 def make_demo(**overrides) -> InpaintingDataModule:
-    cfg = OmegaConf.load(DEMO_CONFIG)
+    cfg = data_config("demo")
     cfg.merge_with(OmegaConf.create(overrides))
     return hydra.utils.instantiate(cfg)
 

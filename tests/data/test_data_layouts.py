@@ -1,6 +1,5 @@
 """Official dataset layouts, built as tiny trees, loaded through the thin configs in conf/data."""
 import json
-import pathlib
 
 import hydra
 import numpy as np
@@ -11,8 +10,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from inpainting.data import DataError, MaskFiles, image_list, read_file_list
-
-CONF = pathlib.Path(__file__).resolve().parents[2] / "conf" / "data"
+from tests.cli.helpers import data_config
 
 
 def save_image(path, height, width, seed=0):
@@ -38,7 +36,7 @@ def nvidia_like_masks(root, size=32):
 
 def instantiate(name, data_dir, **overrides):
     paths = {"data_dir": str(data_dir), "train_masks_dir": str(data_dir / "masks/train")}
-    cfg = OmegaConf.create({"paths": paths, "data": OmegaConf.load(CONF / f"{name}.yaml")})
+    cfg = OmegaConf.create({"paths": paths, "data": data_config(name)})
     cfg.data.merge_with(OmegaConf.create(overrides))
     return hydra.utils.instantiate(cfg.data)
 

@@ -13,7 +13,7 @@ from inpainting.eval.fid import (
     try_binned_fid,
 )
 from inpainting.eval.metrics import to_uint8_truncated
-from inpainting.eval.perceptual import WeightsMissingError
+from inpainting.utils.weights import WeightsMissingError
 
 MISSING_NOTE = f"n/a (weights missing: {INCEPTION_WEIGHTS_FILE})"
 

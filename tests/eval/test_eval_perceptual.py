@@ -8,10 +8,10 @@ from inpainting.eval.metrics import BinnedInpaintingMetrics
 from inpainting.eval.perceptual import (
     VGG16_WEIGHTS_FILE,
     LpipsScorer,
-    WeightsMissingError,
     build_lpips_vgg,
     try_lpips_scorer,
 )
+from inpainting.utils.weights import WeightsMissingError
 
 
 def test_missing_weights_give_na_and_a_clear_error(hub_dir):

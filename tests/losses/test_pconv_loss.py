@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from inpainting.eval.perceptual import WeightsMissingError
 from inpainting.losses import PConvLoss, VGG16PoolFeatures, total_variation
+from inpainting.utils.weights import WeightsMissingError
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from inpainting.losses.feature_losses import (
 from inpainting.losses.vgg import (
     LAYER_ENDS,
     VGG19_WEIGHTS_FILE,
-    VGG19_WEIGHTS_URL,
     VGG19Features,
     default_vgg19_weights_path,
 )
+from inpainting.utils.weights import WeightsMissingError
 
 SPEC_SPLITS = (2, 4, 7, 9, 12, 14, 16, 18, 21, 23, 25, 27, 30, 32, 34, 36)
 
@@ -62,24 +62,9 @@ def test_missing_file_is_a_clear_error_and_nothing_is_downloaded(tmp_path, monke
     expected = tmp_path / "hub" / "checkpoints" / VGG19_WEIGHTS_FILE
     with pytest.raises(FileNotFoundError, match=VGG19_WEIGHTS_FILE) as error:
         PerceptualLoss()
-    assert str(expected) in str(error.value) and "allow_download" in str(error.value)
-    with pytest.raises(FileNotFoundError, match="given weights_path"):
-        VGG19Features(weights_path=tmp_path / "nowhere.pth", allow_download=True)
-
-
-def test_download_only_when_allowed(standin, tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    calls = []
-
-    def fake_download(url, dst, hash_prefix=None, progress=True):
-        calls.append((url, hash_prefix))
-        dst_path = tmp_path / "hub" / "checkpoints" / VGG19_WEIGHTS_FILE
-        assert str(dst_path) == str(dst)
-        dst_path.write_bytes(standin.path.read_bytes())
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
-    VGG19Features(allow_download=True)
-    assert calls == [(VGG19_WEIGHTS_URL, "dcbfe0f7")]
+    assert str(expected) in str(error.value) and "weights to 0" in str(error.value)
+    with pytest.raises(WeightsMissingError, match=str(tmp_path / "nowhere.pth")):
+        VGG19Features(weights_path=tmp_path / "nowhere.pth")
 
 
 def test_wrong_files_are_clear_errors(tmp_path):
@@ -91,8 +76,6 @@ def test_wrong_files_are_clear_errors(tmp_path):
     torch.save({"features.0.weight": torch.zeros(64, 3, 3, 3)}, truncated)
     with pytest.raises(ValueError, match=r"truncated\.pth: does not match torchvision's VGG19"):
         VGG19Features(weights_path=truncated)
-    with pytest.raises(ValueError, match="unknown VGG19 weights 'pretrained'"):
-        VGG19Features(weights="pretrained")
 
 
 def test_frozen_but_passes_gradients_to_the_input(vgg, images):
@@ -168,8 +151,3 @@ def test_each_loss_builds_its_own_vgg_unless_one_is_shared(standin, vgg, images)
     assert own.vgg is not vgg
     torch.testing.assert_close(own(output, target), PerceptualLoss(vgg=vgg)(output, target), rtol=0, atol=0)
     assert StyleLoss(vgg=vgg).vgg is vgg
-
-
-def test_random_weights_are_opt_in_only(images):
-    loss = PerceptualLoss(weights="random")
-    assert torch.isfinite(loss(images[0], images[1]))

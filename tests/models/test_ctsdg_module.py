@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from inpainting.cli.train import train
-from inpainting.eval.perceptual import WeightsMissingError
 from inpainting.losses.ctsdg import CTSDGLoss
 from inpainting.losses.vgg16 import VGG16PoolFeatures
+from inpainting.utils.weights import WeightsMissingError
 from tests.cli.helpers import TINY, compose_config
 
 # CTSDG needs H, W multiples of 128; an 8-wide generator keeps one 128x128 batch at about a second

@@ -135,7 +135,7 @@ def test_errors():
     g = MISFGenerator("en_decoder", width=0.25)
     with pytest.raises(ValueError, match="divisible by 4"):
         g(torch.rand(1, 3, 30, 32), torch.zeros(1, 1, 30, 32))
-    with pytest.raises(ValueError, match="mask must be"):
+    with pytest.raises(ValueError, match="expected a mask of shape"):
         g(torch.rand(1, 3, 32, 32), torch.zeros(1, 3, 32, 32))
     with pytest.raises(ValueError, match="divisible by 4"):
         MISFGenerator("sem_filter_f1", width=0.1)

@@ -6,7 +6,7 @@ import re
 import pytest
 import torch
 
-from inpainting.ops import IMPLEMENTATIONS, PredictiveFilter, predictive_filter
+from inpainting.ops import IMPLEMENTATIONS, predictive_filter
 
 DILATIONS = (1, 2, 3, 4)
 
@@ -212,22 +212,6 @@ def test_unknown_impl_raises():
     x, kernels = torch.zeros(1, 1, 4, 4), torch.zeros(1, 9, 4, 4)
     with pytest.raises(ValueError, match="'conv'.*shift"):
         predictive_filter(x, kernels, impl="conv")
-    with pytest.raises(ValueError, match="'conv'"):
-        PredictiveFilter(impl="conv")
-
-
-# ---------------------------------------------------------------- module form
-
-
-@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
-def test_module_is_stateless_and_matches_function(impl):
-    module = PredictiveFilter(kernel_size=5, dilation=2, impl=impl)
-    assert list(module.parameters()) == [] and list(module.buffers()) == []
-    assert module.state_dict() == {}
-    x, kernels = random_inputs(2, 3, 6, 5, 5)
-    torch.testing.assert_close(module(x, kernels), predictive_filter(x, kernels, 5, 2, impl="unfold"),
-                               rtol=1e-12, atol=1e-12)
-    assert "kernel_size=5" in repr(module) and "dilation=2" in repr(module)
 
 
 def test_mixed_precision_under_autocast_filters_in_the_wider_type():

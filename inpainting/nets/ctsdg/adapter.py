@@ -85,10 +85,7 @@ class CTSDGInpainter(nn.Module):
             load_ctsdg_checkpoint(weights, self.generator)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        if image.dim() != 4 or image.shape[1] != 3 or mask.shape != (image.shape[0], 1, *image.shape[-2:]):
-            raise ValueError(f"expected image (B, 3, H, W) and mask (B, 1, H, W); got {tuple(image.shape)}, "
-                             f"{tuple(mask.shape)}")
-        self.meta.check_size(*image.shape[-2:])
+        self.meta.check_inputs(image, mask)
         edge, gray = structure_inputs(image, self.structure_from, self.sigma,
                                       mask if self.edges_from_known_only else None)
         valid = 1 - mask

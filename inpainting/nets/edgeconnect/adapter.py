@@ -107,9 +107,7 @@ class EdgeConnect(nn.Module):
         return gray, canny, torch.cat([gray * known + mask, canny * known, mask], 1)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        if image.dim() != 4 or image.shape[1] != 3 or mask.shape != (image.shape[0], 1, *image.shape[-2:]):
-            raise ValueError(f"expected image (B, 3, H, W) and mask (B, 1, H, W); got {tuple(image.shape)}, {tuple(mask.shape)}")
-        self.meta.check_size(*image.shape[-2:])
+        self.meta.check_inputs(image, mask)
         if self.stage == "edge":
             # EdgeConnect training: Canny on the full image, then masked
             gray, canny, g1_input = self._edge_inputs(image, mask, known_only=False)

@@ -225,7 +225,7 @@ class MISFGenerator(nn.Module):
     def forward(self, image: torch.Tensor, mask: torch.Tensor,
                 return_kernels: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         """``(tanh + 1) / 2`` output; with ``return_kernels`` also the 27 image kernels (None for variants without)."""
-        _check_image_mask(image, mask)
+        META.check_inputs(image, mask)
         inp = torch.cat([image * (1 - mask), mask], 1)
         level = self.plan.feature_level
         e0 = self.encoder0(inp)
@@ -245,11 +245,3 @@ class MISFGenerator(nn.Module):
             logits = self._filter(logits, image_kernels)
         out = (torch.tanh(logits) + 1) / 2
         return (out, image_kernels) if return_kernels else out
-
-
-def _check_image_mask(image: torch.Tensor, mask: torch.Tensor) -> None:
-    if image.dim() != 4 or image.shape[1] != 3:
-        raise ValueError(f"image must be (B, 3, H, W); got {tuple(image.shape)}")
-    if mask.dim() != 4 or mask.shape[1] != 1 or mask.shape[0] != image.shape[0] or mask.shape[-2:] != image.shape[-2:]:
-        raise ValueError(f"mask must be (B, 1, H, W) matching image {tuple(image.shape)}; got {tuple(mask.shape)}")
-    META.check_size(*image.shape[-2:])

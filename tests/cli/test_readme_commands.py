@@ -276,8 +276,9 @@ def train_demo(ws, command):
 
 @case("make demo")
 def make_demo(ws, command):
-    """ran: ``make -n`` shows it runs ``inpaint-train experiment=demo``, run as that command (tiny)."""
-    assert console_argv(shlex.split(make_recipe(expand(command))[-1])) == ["inpaint-train", "experiment=demo"]
+    """ran: ``make -n`` shows it runs ``inpaint-train experiment=demo`` (one OpenMP thread), run as that command (tiny)."""
+    env, *argv = shlex.split(make_recipe(expand(command))[-1])
+    assert env == "OMP_NUM_THREADS=1" and console_argv(argv) == ["inpaint-train", "experiment=demo"]
     assert_run_folder(ws.demo_run())
 
 

@@ -365,7 +365,7 @@ def _paper_section(paper, dataset: str | None, shown: Sequence[Row], our_bins: S
     return values, f"Paper: {paper.paper}, Table {paper.table}, {dataset} (`experiments/paper_tables/{paper.name}.yaml`)."
 
 
-CLASSICAL_ID = "classical:"  # id prefix of the context rows
+CONTEXT_ID = "classical:"  # id prefix of the context rows (Input, classical methods)
 
 
 def _context_rows(shown: Sequence[Row], row_out: Mapping[str, Outcome]) -> tuple[list[Row], dict[str, Outcome]]:
@@ -376,7 +376,7 @@ def _context_rows(shown: Sequence[Row], row_out: Mapping[str, Outcome]) -> tuple
         if outcome.ok and outcome.classical_values:
             # the floor every method must beat, where the paper's table has no Input row of its own
             values = ({} if any(r.input_of for r in shown) else {INPUT_ROW: outcome.input_values}) | outcome.classical_values
-            rows = [Row(id=f"{CLASSICAL_ID}{name}", name=name) for name in values]
+            rows = [Row(id=f"{CONTEXT_ID}{name}", name=name) for name in values]
             return rows, {r.id: Outcome("ok", values=values[r.name], job_dir=outcome.job_dir) for r in rows}
     return [], {}
 
@@ -388,7 +388,7 @@ def _status_block(shown: Sequence[Row], outcomes: Mapping[str, Outcome], report_
         outcome = _row_values(row, outcomes)
         detail = os.path.relpath(outcome.job_dir, report_dir.resolve()) if outcome.ok else outcome.error
         experiment = f"`{row.experiment}`" if row.experiment else (f"Input of {row.input_of}" if row.input_of else
-                                                                   "context" if row.id.startswith(CLASSICAL_ID) else "-")
+                                                                   "context" if row.id.startswith(CONTEXT_ID) else "-")
         lines.append("| " + " | ".join([row.name, experiment, outcome.status, row.paper_row or "-", one_line(detail or "-")]) + " |")
     return "\n".join(lines)
 

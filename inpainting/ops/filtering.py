@@ -5,13 +5,15 @@ and per channel (depthwise, no cross-channel mixing):
 
     Y[b, n, y, x] = sum_{i,j} K[b, n*K*K + K*i + j, y, x] * Xpad[b, n, y + r*i, x + r*j]
 
-``Xpad`` is X zero-padded by ``r * (K // 2)`` (zero, not reflection, as in the official code) and ``r``
-is the dilation. Kernels are used raw: no softmax, no normalisation, no bias.
+``Xpad`` is X padded by ``r * (K // 2)`` and ``r`` is the dilation. ``padding="zeros"`` is the official
+code's; ``"replicate"`` repeats the edge pixels, so a kernel whose taps sum to one keeps a flat region flat
+up to the border (zeros darken border pixels in proportion to the weight their kernel puts outside).
+Kernels are used as given: no softmax, no normalisation, no bias.
 
 Two implementations give the same values:
 - ``"unfold"``: the reference, ``F.unfold`` then a product; it materialises a K*K-times copy of X.
 - ``"shift"``: a sum over K*K shifted views of the padded input with a hand-written backward, so
-  neither direction holds more than the inputs, the output and the gradients it must return.
+  neither direction holds more than the padded input, the kernels, the output and their gradients.
 """
 from __future__ import annotations
 
@@ -20,9 +22,12 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 IMPLEMENTATIONS = ("shift", "unfold")
+PADDINGS = ("zeros", "replicate")
 
 
-def _check_inputs(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int) -> None:
+def _check_inputs(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int, padding: str) -> None:
+    if padding not in PADDINGS:
+        raise ValueError(f"unknown padding {padding!r}; choose one of {PADDINGS}")
     if kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd and positive, got {kernel_size}")
     if dilation < 1:
@@ -51,39 +56,42 @@ def _tap_offsets(kernel_size: int, dilation: int):
     return [(dilation * i, dilation * j) for i in range(kernel_size) for j in range(kernel_size)]
 
 
-def filter_unfold(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int) -> torch.Tensor:
+def _padded(x: torch.Tensor, kernel_size: int, dilation: int, padding: str) -> torch.Tensor:
+    pad = dilation * (kernel_size // 2)
+    return F.pad(x, (pad, pad, pad, pad), mode="constant" if padding == "zeros" else padding)
+
+
+def filter_unfold(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int,
+                  padding: str = "zeros") -> torch.Tensor:
     b, c, h, w = x.shape
     taps = kernel_size * kernel_size
-    pad = dilation * (kernel_size // 2)
-    patches = F.unfold(x, kernel_size, dilation=dilation, padding=pad).view(b, c, taps, h, w)
-    return (patches * kernels.view(b, c, taps, h, w)).sum(2)
+    patches = F.unfold(_padded(x, kernel_size, dilation, padding), kernel_size, dilation=dilation)
+    return (patches.view(b, c, taps, h, w) * kernels.view(b, c, taps, h, w)).sum(2)
 
 
 class _ShiftFilter(torch.autograd.Function):
+    """Filters an already padded input; autograd takes the gradient through the padding (any mode)."""
+
     @staticmethod
-    def forward(ctx, x, kernels, kernel_size, dilation):
-        b, c, h, w = x.shape
-        pad = dilation * (kernel_size // 2)
-        xp = F.pad(x, (pad, pad, pad, pad))
-        k5 = kernels.view(b, c, kernel_size * kernel_size, h, w)
-        out = torch.zeros_like(x)
+    def forward(ctx, xp, kernels, kernel_size, dilation):
+        b, ck, h, w = kernels.shape
+        k5 = kernels.view(b, ck // (kernel_size * kernel_size), kernel_size * kernel_size, h, w)
+        out = xp.new_zeros(b, k5.shape[1], h, w)
         for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
             out.addcmul_(k5[:, :, t], xp[:, :, dy : dy + h, dx : dx + w])
-        ctx.save_for_backward(x, kernels)
+        ctx.save_for_backward(xp, kernels)
         ctx.geometry = (kernel_size, dilation)
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
-        x, kernels = ctx.saved_tensors
+        xp, kernels = ctx.saved_tensors
         kernel_size, dilation = ctx.geometry
-        b, c, h, w = x.shape
-        pad = dilation * (kernel_size // 2)
-        k5 = kernels.view(b, c, kernel_size * kernel_size, h, w)
+        b, ck, h, w = kernels.shape
+        k5 = kernels.view(b, ck // (kernel_size * kernel_size), kernel_size * kernel_size, h, w)
         need_x, need_k = ctx.needs_input_grad[:2]
-        xp = F.pad(x, (pad, pad, pad, pad)) if need_k else None
-        grad_xp = x.new_zeros(b, c, h + 2 * pad, w + 2 * pad) if need_x else None
+        grad_xp = torch.zeros_like(xp) if need_x else None
         grad_k5 = torch.empty_like(k5) if need_k else None
         grad_out = grad_out.contiguous()
         for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
@@ -91,13 +99,14 @@ class _ShiftFilter(torch.autograd.Function):
                 torch.mul(grad_out, xp[:, :, dy : dy + h, dx : dx + w], out=grad_k5[:, :, t])
             if need_x:
                 grad_xp[:, :, dy : dy + h, dx : dx + w].addcmul_(grad_out, k5[:, :, t])
-        grad_x = grad_xp[:, :, pad : pad + h, pad : pad + w] if need_x else None
         grad_k = grad_k5.view_as(kernels) if need_k else None
-        return grad_x, grad_k, None, None
+        return grad_xp, grad_k, None, None
 
 
-def filter_shift(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int) -> torch.Tensor:
-    return _ShiftFilter.apply(x.contiguous(), kernels.contiguous(), kernel_size, dilation)
+def filter_shift(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int,
+                 padding: str = "zeros") -> torch.Tensor:
+    xp = _padded(x.contiguous(), kernel_size, dilation, padding)
+    return _ShiftFilter.apply(xp, kernels.contiguous(), kernel_size, dilation)
 
 
 def predictive_filter(
@@ -106,20 +115,21 @@ def predictive_filter(
     kernel_size: int = 3,
     dilation: int = 1,
     impl: str = "shift",
+    padding: str = "zeros",
 ) -> torch.Tensor:
     """Filter ``x`` (B, C, H, W) with per-pixel kernels (B, C*K*K, H, W); returns (B, C, H, W).
 
     Kernel channel ``c*K*K + t`` holds tap ``t = K*row + col`` (row-major, like ``F.unfold``) for
-    channel ``c`` of ``x``.
+    channel ``c`` of ``x``. ``padding``: ``"zeros"`` (official) or ``"replicate"``.
     """
     if x.dtype != kernels.dtype and torch.is_autocast_enabled(x.device.type):
         # mixed precision: convolutions hand over low-precision kernels; filter in the wider type
         dtype = torch.promote_types(x.dtype, kernels.dtype)
         x, kernels = x.to(dtype), kernels.to(dtype)
-    _check_inputs(x, kernels, kernel_size, dilation)
+    _check_inputs(x, kernels, kernel_size, dilation, padding)
     if impl == "shift":
-        return filter_shift(x, kernels, kernel_size, dilation)
+        return filter_shift(x, kernels, kernel_size, dilation, padding)
     if impl == "unfold":
-        return filter_unfold(x, kernels, kernel_size, dilation)
+        return filter_unfold(x, kernels, kernel_size, dilation, padding)
     raise ValueError(f"unknown filtering implementation {impl!r}; choose one of {IMPLEMENTATIONS}")
 

@@ -6,13 +6,15 @@ import re
 import pytest
 import torch
 
-from inpainting.ops import IMPLEMENTATIONS, predictive_filter
+from inpainting.ops import IMPLEMENTATIONS, PADDINGS, predictive_filter
 
 DILATIONS = (1, 2, 3, 4)
 
 
-def naive_filter(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int) -> torch.Tensor:
-    """Direct transcription of Y[b,c,y,x] = sum_t K[b, c*K*K + t, y, x] * Xpad[b, c, y + r*i, x + r*j]."""
+def naive_filter(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int,
+                 padding: str = "zeros") -> torch.Tensor:
+    """Direct transcription of Y[b,c,y,x] = sum_t K[b, c*K*K + t, y, x] * Xpad[b, c, y + r*i, x + r*j]
+    (replicate: an index outside the image reads the nearest edge pixel)."""
     b, c, h, w = x.shape
     half = kernel_size // 2
     out = torch.zeros_like(x)
@@ -20,6 +22,8 @@ def naive_filter(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilat
         acc = 0.0
         for i, j in itertools.product(range(kernel_size), range(kernel_size)):
             sy, sx = y + dilation * (i - half), xx + dilation * (j - half)
+            if padding == "replicate":
+                sy, sx = min(max(sy, 0), h - 1), min(max(sx, 0), w - 1)
             if 0 <= sy < h and 0 <= sx < w:  # zero padding outside the image
                 acc += kernels[n, ch * kernel_size**2 + kernel_size * i + j, y, xx].item() * x[n, ch, sy, sx].item()
         out[n, ch, y, xx] = acc
@@ -46,12 +50,24 @@ def value_and_grads(impl, x, kernels, kernel_size, dilation, grad_out):
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@pytest.mark.parametrize("padding", PADDINGS)
 @pytest.mark.parametrize("kernel_size,dilation", [(3, 1), (3, 2), (5, 1), (3, 4)])
-def test_matches_naive_loop(impl, kernel_size, dilation):
+def test_matches_naive_loop(impl, padding, kernel_size, dilation):
     x, kernels = random_inputs(2, 2, 4, 5, kernel_size, seed=kernel_size + dilation)
-    expected = naive_filter(x, kernels, kernel_size, dilation)
-    torch.testing.assert_close(predictive_filter(x, kernels, kernel_size, dilation, impl=impl), expected,
-                               rtol=0, atol=1e-12)
+    expected = naive_filter(x, kernels, kernel_size, dilation, padding)
+    torch.testing.assert_close(predictive_filter(x, kernels, kernel_size, dilation, impl=impl, padding=padding),
+                               expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_replicate_padding_keeps_a_flat_image_flat_under_normalised_kernels(impl):
+    """Kernels whose taps sum to one: replicate keeps a constant image exactly; zeros darken its border."""
+    x = torch.full((1, 3, 6, 7), 0.7, dtype=torch.float64)
+    kernels = torch.softmax(torch.randn(1, 3, 9, 6, 7, dtype=torch.float64), 2).view(1, 27, 6, 7)
+    kept = predictive_filter(x, kernels, 3, 2, impl=impl, padding="replicate")
+    torch.testing.assert_close(kept, x, rtol=0, atol=1e-12)
+    zeros = predictive_filter(x, kernels, 3, 2, impl=impl)
+    assert zeros[..., 0, :].max() < 0.7 - 1e-3 and torch.allclose(zeros[..., 2:4, 2:5], x[..., 2:4, 2:5])
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
@@ -108,6 +124,16 @@ def test_shift_gradcheck(channels, kernel_size, dilation, hw):
     kernels.requires_grad_()
     assert torch.autograd.gradcheck(
         lambda a, b: predictive_filter(a, b, kernel_size, dilation, impl="shift"), (x, kernels)
+    )
+
+
+@pytest.mark.parametrize("dilation", (1, 3))
+def test_shift_gradcheck_replicate(dilation):
+    x, kernels = random_inputs(1, 2, 3, 4, 3, seed=dilation)
+    x.requires_grad_()
+    kernels.requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda a, b: predictive_filter(a, b, 3, dilation, impl="shift", padding="replicate"), (x, kernels)
     )
 
 
@@ -206,6 +232,12 @@ def test_bad_dilation_raises(dilation):
 def test_dtype_mismatch_raises():
     with pytest.raises(ValueError, match="dtype"):
         predictive_filter(torch.zeros(1, 1, 4, 4), torch.zeros(1, 9, 4, 4, dtype=torch.float64))
+
+
+def test_unknown_padding_raises():
+    x, kernels = torch.zeros(1, 1, 4, 4), torch.zeros(1, 9, 4, 4)
+    with pytest.raises(ValueError, match="'reflect'.*zeros"):
+        predictive_filter(x, kernels, padding="reflect")
 
 
 def test_unknown_impl_raises():

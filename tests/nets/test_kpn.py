@@ -140,3 +140,39 @@ def test_uafnet_res1_init_returns_the_dgnet_result():
     assert (official - res1).abs().mean() > 0.2
     with pytest.raises(ValueError, match="unknown UAFNet init"):
         SmartFusion(width=0.25, init="zeros")
+
+
+def test_softmax_kernels_average_their_neighbourhood():
+    torch.manual_seed(0)
+    net = uafnet(width=0.125, kernel_norm="softmax")
+    kernels = net.predict_kernels(torch.randn(2, 34, 16, 16))
+    taps = kernels.view(2, 6, 9, 16, 16)
+    assert taps.min() >= 0
+    torch.testing.assert_close(taps.sum(2), torch.ones(2, 6, 16, 16))
+    with pytest.raises(ValueError, match="unknown kernel_norm 'l1'"):
+        uafnet(width=0.125, kernel_norm="l1")
+    with pytest.raises(ValueError, match="unknown padding 'reflect'"):
+        uafnet(width=0.125, padding="reflect")
+
+
+@pytest.mark.parametrize("padding,flat", [("replicate", True), ("zeros", False)])
+def test_res1_start_with_softmax_kernels_keeps_a_flat_result_flat_up_to_the_border(padding, flat):
+    """The demo's UAFNet (softmax kernels, res1 start): a flat res1 comes back exactly with replicate padding;
+    zero padding darkens its border; a textured res1 comes back near itself (centre weight 0.87)."""
+    torch.manual_seed(0)
+    fusion = SmartFusion(width=0.125, init="res1", kernel_norm="softmax", padding=padding)
+    res1, res2, kernels = torch.full((1, 3, 32, 32), 0.8), torch.rand(1, 3, 32, 32), torch.randn(1, 27, 32, 32)
+    with torch.no_grad():
+        pred, _ = fusion(res1, res2, kernels)
+        textured = torch.rand(1, 3, 32, 32)
+        near, _ = fusion(textured, res2, kernels)
+    assert ((pred - res1).abs().max() < 1e-5) == flat
+    assert (pred - res1)[..., 8:24, 8:24].abs().max() < 1e-5  # the interior never sees the padding
+    assert (near - textured).abs().mean() < 0.1 < (res2 - textured).abs().mean()
+
+
+def test_fixed_mixing_leaves_only_the_kernel_predictor_trainable():
+    fusion = SmartFusion(width=0.125, init="res1", train_mixing=False)
+    frozen = {n for n, p in fusion.named_parameters() if not p.requires_grad}
+    assert frozen == {"net.conv_fusion.weight", "net.conv_fusion.bias", "net.conv_final.weight", "net.conv_final.bias"}
+    assert all(p.requires_grad for p in SmartFusion(width=0.125).parameters())

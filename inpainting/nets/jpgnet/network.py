@@ -40,7 +40,7 @@ from torch import nn
 
 from inpainting.nets.blocks import ConvReLUTriple, avg_pool2, scaled_channels, upsample2
 from inpainting.nets.meta import NetMeta
-from inpainting.ops import IMPLEMENTATIONS, predictive_filter
+from inpainting.ops import IMPLEMENTATIONS, PADDINGS, predictive_filter
 
 META = NetMeta(
     name="JPGNet",
@@ -53,6 +53,7 @@ META = NetMeta(
 
 PFUNET, UAFNET = 1, 2
 KERNEL_SIZE = 3
+KERNEL_NORMS = ("none", "softmax")
 # Official PFUNet keeps a 6->3 conv_fusion it never uses; its shape is fixed, not derived from the data.
 _DEAD_FUSION_IN = 6
 
@@ -70,6 +71,10 @@ class KPN(nn.Module):
             ``data_channels * 9`` channels whatever the width.
         dilations: filtering rates, in the order their results are concatenated for ``conv_final``.
         filter_impl: ``"shift"`` (fast) or ``"unfold"`` (mimics the official operator); same values.
+        kernel_norm: ``"none"`` (official: the kernels are used raw) or ``"softmax"`` (each pixel's 3x3 kernel
+            per data channel is a softmax over its taps, a weighted average of the neighbourhood, as in
+            Bako et al.'s kernel-predicting denoiser: filtering cannot shift a flat region's colour).
+        padding: ``"zeros"`` (official) or ``"replicate"`` (edge pixels repeat, see ``inpainting.ops``).
 
     Weights start from the official fresh init (:func:`init_xavier_`).
     ``forward(guide, data=None)`` returns ``(prediction, kernels)``; ``data`` defaults to ``guide``
@@ -85,6 +90,8 @@ class KPN(nn.Module):
         width: float = 1.0,
         dilations: Sequence[int] = (1, 2, 3, 4),
         filter_impl: str = "shift",
+        kernel_norm: str = "none",
+        padding: str = "zeros",
     ):
         super().__init__()
         if model_type not in (PFUNET, UAFNET):
@@ -93,6 +100,11 @@ class KPN(nn.Module):
             raise ValueError(f"unknown filter_impl {filter_impl!r}; choose one of {IMPLEMENTATIONS}")
         if not dilations:
             raise ValueError("dilations must name at least one filtering rate")
+        if kernel_norm not in KERNEL_NORMS:
+            raise ValueError(f"unknown kernel_norm {kernel_norm!r}; choose one of {KERNEL_NORMS}")
+        if padding not in PADDINGS:
+            raise ValueError(f"unknown padding {padding!r}; choose one of {PADDINGS}")
+        self.kernel_norm, self.padding = kernel_norm, padding
         self.in_channels, self.data_channels, self.model_type = in_channels, data_channels, model_type
         self.dilations = tuple(int(r) for r in dilations)
         self.filter_impl = filter_impl
@@ -120,7 +132,7 @@ class KPN(nn.Module):
         init_xavier_(self)
 
     def predict_kernels(self, guide: torch.Tensor) -> torch.Tensor:
-        """Per-pixel kernels (B, data_channels*9, H, W), layout ``channel*9 + tap``."""
+        """Per-pixel kernels (B, data_channels*9, H, W), layout ``channel*9 + tap`` (after ``kernel_norm``)."""
         if guide.dim() != 4 or guide.shape[1] != self.in_channels:
             raise ValueError(f"guide must be (B, {self.in_channels}, H, W); got {tuple(guide.shape)}")
         META.check_size(*guide.shape[-2:])
@@ -132,7 +144,12 @@ class KPN(nn.Module):
         x6 = self.conv6(torch.cat([x4, upsample2(x5)], 1))
         x7 = self.conv7(torch.cat([x3, upsample2(x6)], 1))
         x8 = self.conv8(torch.cat([x2, upsample2(x7)], 1))
-        return self.outc(upsample2(x8))
+        kernels = self.outc(upsample2(x8))
+        if self.kernel_norm == "softmax":
+            b, ck, h, w = kernels.shape
+            taps = KERNEL_SIZE * KERNEL_SIZE
+            kernels = torch.softmax(kernels.view(b, ck // taps, taps, h, w), 2).view(b, ck, h, w)
+        return kernels
 
     def forward(self, guide: torch.Tensor, data: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         if data is None:
@@ -145,7 +162,7 @@ class KPN(nn.Module):
         kernels = self.predict_kernels(guide)
         filtered = []
         for rate in self.dilations:
-            result = predictive_filter(data, kernels, KERNEL_SIZE, rate, self.filter_impl)
+            result = predictive_filter(data, kernels, KERNEL_SIZE, rate, self.filter_impl, self.padding)
             filtered.append(self.conv_fusion(result) if self.model_type == UAFNET else result)
         return self.conv_final(torch.cat(filtered, 1)), kernels
 
@@ -239,20 +256,23 @@ def naive_fusion(
 
 
 FUSION_INITS = ("official", "res1")
+# softmax kernels: a centre-tap logit of 4 gives the centre weight e^4 / (e^4 + 8) = 0.87 at the start, near the
+# identity yet far from saturation, so the kernels can still learn to spread their weight
+SOFTMAX_CENTRE_LOGIT = 4.0
 
 
 @torch.no_grad()
 def start_as_res1_(net: KPN) -> KPN:
     """Make a fresh UAFNet output ``res1`` (the DGNet's composited result) before any training.
 
-    The kernel head's bias puts weight 1 on each kernel's centre tap (its weights stay the official small
-    init, so the kernels start as near-identity filters), ``conv_fusion`` keeps the first three data
-    channels (res1) and ``conv_final`` averages the dilations. Training then starts from the DGNet's
+    The kernel head's bias puts weight 1 on each kernel's centre tap (softmax kernels: logit
+    ``SOFTMAX_CENTRE_LOGIT``; its weights stay the official small init, so the kernels start as near-identity
+    filters), ``conv_fusion`` keeps the first three data channels (res1) and ``conv_final`` averages the dilations. Training then starts from the DGNet's
     quality instead of a near-black image (the official init, gain 0.02, needs many steps to get there).
     """
     taps = KERNEL_SIZE * KERNEL_SIZE
     net.outc.bias.zero_()
-    net.outc.bias[taps // 2::taps] = 1.0
+    net.outc.bias[taps // 2::taps] = 1.0 if net.kernel_norm == "none" else SOFTMAX_CENTRE_LOGIT
     out = net.conv_final.out_channels
     net.conv_fusion.weight.zero_()
     net.conv_fusion.bias.zero_()
@@ -274,7 +294,12 @@ class SmartFusion(nn.Module):
 
     The wrapped network is ``self.net`` (a :class:`KPN` of model_type 2); load released UAFNet files
     into it, e.g. ``load_jpgnet_kpn(fusion.net, path)``. ``init``: ``"official"`` (faithful) or ``"res1"``
-    (:func:`start_as_res1_`: the untrained UAFNet returns the DGNet's result).
+    (:func:`start_as_res1_`: the untrained UAFNet returns the DGNet's result). ``kernel_norm`` and ``padding``:
+    the new UAFNet's (:class:`KPN`; official ``"none"``, ``"zeros"``). ``train_mixing``: True (official) trains
+    the whole UAFNet; False keeps ``conv_fusion`` and ``conv_final``, the layers that mix colour channels and
+    dilations, as they start (with ``init="res1"``: res1 through the averaged dilations), so only the kernels
+    learn. In short runs Adam's steps on those few mixing weights shift the colours of whole images (measured
+    on ``make demo``: up to 4 dB lost on a flat sky crop; docs/jpgnet.md).
     """
 
     def __init__(
@@ -286,15 +311,22 @@ class SmartFusion(nn.Module):
         detach_inputs: bool = True,
         filter_impl: str = "shift",
         init: str = "official",
+        kernel_norm: str = "none",
+        padding: str = "zeros",
+        train_mixing: bool = True,
     ):
         super().__init__()
-        self.net = net if net is not None else uafnet(width, filter_impl=filter_impl)
+        self.net = net if net is not None else uafnet(width, filter_impl=filter_impl, kernel_norm=kernel_norm,
+                                                      padding=padding)
         if init not in FUSION_INITS:
             raise ValueError(f"unknown UAFNet init {init!r}; choose one of {FUSION_INITS}")
         if init == "res1":
             start_as_res1_(self.net)
         if self.net.model_type != 2:
             raise ValueError("SmartFusion needs a UAFNet (KPN model_type 2)")
+        if not train_mixing:
+            self.net.conv_fusion.requires_grad_(False)
+            self.net.conv_final.requires_grad_(False)
         self.uncertainty_reduce = uncertainty_reduce
         self.uncertainty_normalize = uncertainty_normalize
         self.detach_inputs = detach_inputs

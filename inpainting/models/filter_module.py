@@ -9,14 +9,6 @@ import torch
 from inpainting.models.base import InpaintingModule
 
 
-def kpn_training_step(module: InpaintingModule, batch: dict) -> torch.Tensor:
-    """One step of a KPN stage (PFUNet, UAFNet): ``module.loss`` on the raw, uncomposited output over the
-    whole image (method-spec 5.4), logged as ``train/loss`` and ``train/<term>``."""
-    image, mask = batch["image"], batch["mask"]
-    total, parts = module.loss(module(image, mask)["pred"], image)
-    return log_training_loss(module, total, parts, image.shape[0])
-
-
 def log_training_loss(module: InpaintingModule, total: torch.Tensor, parts: dict, batch_size: int) -> torch.Tensor:
     module.log("train/loss", total, prog_bar=True, on_step=True, on_epoch=True, batch_size=batch_size)
     module.log_dict({f"train/{k}": v for k, v in parts.items()}, on_step=True, on_epoch=False, batch_size=batch_size)

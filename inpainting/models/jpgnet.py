@@ -13,12 +13,14 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from inpainting.eval.metrics import composite
 from inpainting.models.base import InpaintingModule
-from inpainting.models.filter_module import kpn_training_step
+from inpainting.models.filter_module import log_training_loss
 from inpainting.nets.jpgnet import JPGNet, PFUNet, SmartFusion
 from inpainting.nets.jpgnet.adapter import load_stage
 
 _NOT_HPARAMS = ["pfunet", "dgnet", "fusion", "loss", "optimizer", "scheduler"]
+LOSS_REGIONS = ("raw", "composite")
 
 
 class _StageFiles:
@@ -57,6 +59,9 @@ class JPGNetModule(_StageFiles, InpaintingModule):
             PFUNet from scratch alongside UAFNet in one run, each on its own L1 - 0.2*SSIM (their sum is
             the step's loss; UAFNet's inputs stay detached, so neither loss reaches the other net): one
             run instead of two, what ``make demo`` does.
+        loss_on: ``"raw"`` (faithful, method-spec 5.4: the loss scores the raw output over the whole image, so
+            the known pixels, which the metrics never score, pull the kernels towards the identity) or
+            ``"composite"`` (the loss scores ``pred * mask + image * (1 - mask)``: only the holes train the nets).
     Only parameters that require grad (UAFNet's, and PFUNet's with ``train_pfunet``) reach the optimizer.
     """
 
@@ -71,6 +76,7 @@ class JPGNetModule(_StageFiles, InpaintingModule):
         scheduler=None,
         stage_weights: Mapping | None = None,
         train_pfunet: bool = False,
+        loss_on: str = "raw",
         method_name: str = "JPGNet",
         **kwargs,
     ):
@@ -79,7 +85,10 @@ class JPGNetModule(_StageFiles, InpaintingModule):
                          scheduler=scheduler, method_name=method_name, **kwargs)
         if (loss is None) != (fusion is None):
             raise ValueError("JPGNet: UAFNet (model.fusion) needs a loss; the naive fusion (model.fusion=null) takes none")
+        if loss_on not in LOSS_REGIONS:
+            raise ValueError(f"unknown loss_on {loss_on!r}; choose one of {LOSS_REGIONS}")
         self.loss = loss
+        self.loss_on = loss_on
         self.stage_weights = dict(stage_weights or {})
         self.save_hyperparameters(ignore=_NOT_HPARAMS, logger=False)
 
@@ -89,18 +98,17 @@ class JPGNetModule(_StageFiles, InpaintingModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         if self.loss is None:
             raise RuntimeError(f"{self.method_name} has nothing to train (no loss): run it with train=false")
-        if not self.net.train_pfunet:
-            return kpn_training_step(self, batch)
         image, mask = batch["image"], batch["mask"]
         out = self(image, mask)
-        fusion_loss, parts = self.loss(out["pred"], image)
-        pfunet_loss, _ = self.loss(out["pfunet_pred"], image)
-        total = fusion_loss + pfunet_loss
-        batch_size = image.shape[0]
-        self.log("train/loss", total, prog_bar=True, on_step=True, on_epoch=True, batch_size=batch_size)
-        self.log_dict({"train/uafnet_loss": fusion_loss, "train/pfunet_loss": pfunet_loss,
-                       **{f"train/{k}": v for k, v in parts.items()}}, on_step=True, on_epoch=False, batch_size=batch_size)
-        return total
+        total, parts = self._scored(out["pred"], image, mask)
+        if self.net.train_pfunet:
+            pfunet_loss, _ = self._scored(out["pfunet_pred"], image, mask)
+            parts = {"uafnet_loss": total, "pfunet_loss": pfunet_loss, **parts}
+            total = total + pfunet_loss
+        return log_training_loss(self, total, parts, image.shape[0])
+
+    def _scored(self, pred: torch.Tensor, image: torch.Tensor, mask: torch.Tensor):
+        return self.loss(composite(pred, image, mask) if self.loss_on == "composite" else pred, image)
 
 
 class DGNetModule(_StageFiles, InpaintingModule):

@@ -158,3 +158,36 @@ def test_train_pfunet_trains_both_kpns_in_one_run_without_stage_files():
     assert module(image, mask)["pfunet_pred"].requires_grad
     with pytest.raises(ValueError, match="train_pfunet needs UAFNet"):
         JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), train_pfunet=True)
+
+
+def _telea_jpgnet(**kwargs) -> JPGNetModule:
+    torch.manual_seed(0)
+    fusion = SmartFusion(width=0.125, init="res1", kernel_norm="softmax", padding="replicate", train_mixing=False)
+    return JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), fusion, loss=L1SSIMLoss(0.2),
+                        optimizer=adam(1e-3, (0.5, 0.999)), train_pfunet=True, **kwargs)
+
+
+@pytest.mark.parametrize("loss_on", ["raw", "composite"])
+def test_loss_on_composite_scores_only_the_holes(loss_on):
+    module = _telea_jpgnet(loss_on=loss_on)
+    image, mask = images_and_masks()
+    pred = torch.rand_like(image)
+    changed_outside = pred + 0.3 * (1 - mask)  # differs only on known pixels
+    same = torch.equal(module._scored(pred, image, mask)[0], module._scored(changed_outside, image, mask)[0])
+    assert same == (loss_on == "composite")
+    with pytest.raises(ValueError, match="unknown loss_on 'holes'"):
+        _telea_jpgnet(loss_on="holes")
+
+
+def test_demo_fusion_trains_its_kernels_and_keeps_its_mixing_layers():
+    module = _telea_jpgnet(loss_on="composite")
+    before = _state(module.net.fusion)
+    image, mask = images_and_masks()
+    trainer().fit(module, train_dataloaders=loader(image, mask, batches=2))
+    after = module.net.fusion.state_dict()
+    for key in ("net.conv_fusion.weight", "net.conv_fusion.bias", "net.conv_final.weight", "net.conv_final.bias"):
+        assert torch.equal(after[key], before[key]), key
+    assert not torch.equal(after["net.outc.bias"], before["net.outc.bias"])
+    trained = {id(p) for group in module.trainer.optimizers[0].param_groups for p in group["params"]}
+    assert id(module.net.fusion.net.conv_final.weight) not in trained
+    assert id(module.net.fusion.net.outc.weight) in trained

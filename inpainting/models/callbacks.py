@@ -2,10 +2,11 @@
 curves as a PNG from the CSV metrics, and a progress bar that shows the validation PSNR."""
 from __future__ import annotations
 
+import copy
 import csv
 import logging
 import pathlib
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import lightning as L
 import numpy as np
@@ -13,7 +14,7 @@ import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 from PIL import Image, ImageDraw, ImageFont
-from torch.utils.data import default_collate
+from torch.utils.data import DataLoader, default_collate
 
 from inpainting.eval.grid import PAD, TITLE_HEIGHT, grid_image, inpainting_columns, method_comparison
 from inpainting.eval.metrics import hole_ratio, inpainting_scores
@@ -192,9 +193,12 @@ class ValueProgressBar(TQDMProgressBar):
         return items
 
 
-def plot_curves(metrics_csv: str | pathlib.Path, png: str | pathlib.Path) -> pathlib.Path | None:
+def plot_curves(metrics_csv: str | pathlib.Path, png: str | pathlib.Path,
+                references: Mapping[str, Mapping[str, float]] | None = None) -> pathlib.Path | None:
     """Training and validation curves from a Lightning ``metrics.csv`` (x = step): one axis for the
-    ``train/`` losses, one per validation metric (overall and per bin). None when nothing was logged."""
+    ``train/`` losses, one per validation metric (overall and per bin). ``references``: ``{row: {"val/psnr":
+    value, ...}}``, drawn as dashed horizontal lines (e.g. Telea on the same validation pairs), so a flat
+    curve can be read against a baseline. None when nothing was logged."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed; also inside DDP children and on clusters
@@ -217,13 +221,19 @@ def plot_curves(metrics_csv: str | pathlib.Path, png: str | pathlib.Path) -> pat
         groups.setdefault(group, []).append(key)
     if not groups:
         return None
+    if references and "val/psnr" in series and any("val/psnr" in r for r in references.values()):
+        groups["val/psnr (overall, zoomed)"] = ["val/psnr"]  # a gap of tenths of a dB, readable
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
     for ax, (group, keys) in zip(axes[0], groups.items()):
+        metric = group.split(" ")[0]
         for key in keys:
             steps, values = zip(*series[key])
-            overall = key == group or key.endswith("_epoch")
+            overall = key == metric or key.endswith("_epoch")
             ax.plot(steps, values, marker="o" if len(steps) < 30 else None, markersize=3,
                     linewidth=2 if overall else 1, alpha=1 if overall else 0.6, label=key)
+        for (name, values), style in zip((references or {}).items(), ("--", ":", "-.")):
+            if metric in values:
+                ax.axhline(values[metric], color="black", linestyle=style, linewidth=1.2, label=f"{name} ({metric})")
         ax.set_title(group)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
@@ -238,10 +248,40 @@ def plot_curves(metrics_csv: str | pathlib.Path, png: str | pathlib.Path) -> pat
 
 class CurvePlot(L.Callback):
     """At the end of fitting, ``<run>/curves.png`` from the CSV logger's ``metrics.csv`` (no W&B or
-    TensorBoard needed). Does nothing without a CSV logger."""
+    TensorBoard needed). Does nothing without a CSV logger.
 
-    def __init__(self, output_path: str = "curves.png"):
+    ``reference_rows``: classical methods (``telea``, ``navier_stokes``, ...) scored on the validation pairs
+    once, at the end, and drawn as dashed lines in the overall validation panels.
+    """
+
+    def __init__(self, output_path: str = "curves.png", reference_rows: Sequence[str] = ()):
+        from inpainting.eval.classical import CLASSICAL_ROW_NAMES
+
+        unknown = sorted(set(reference_rows) - set(CLASSICAL_ROW_NAMES))
+        if unknown:
+            raise ValueError(f"unknown reference_rows {unknown}; choose from {sorted(CLASSICAL_ROW_NAMES)}")
         self.output_path = pathlib.Path(output_path)
+        self.reference_rows = list(reference_rows)
+
+    def references(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, dict[str, float]]:
+        """``{row: {"val/psnr": ..., ...}}`` of each reference method on the validation set(s): every pair, read
+        here on rank zero without the trainer's (distributed) sampler."""
+        from inpainting.eval.classical import CLASSICAL_ROW_NAMES, classical_inpainter
+        from inpainting.eval.report import flat_metrics
+
+        loaders = trainer.val_dataloaders
+        loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
+        out = {}
+        for name in self.reference_rows:
+            metric = copy.deepcopy(pl_module.val_metrics).cpu()
+            metric.reset()
+            metric.sync_on_compute = False  # rank zero only; it sees every pair itself
+            for loader in loaders:
+                for batch in DataLoader(loader.dataset, batch_size=loader.batch_size or 1):
+                    metric.update(classical_inpainter(name)(batch["image"], batch["mask"]), batch["image"],
+                                  batch["mask"], pl_module._bins(batch))
+            out[CLASSICAL_ROW_NAMES[name]] = flat_metrics("val", {k: v.item() for k, v in metric.compute().items()})
+        return out
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero or trainer.fast_dev_run:
@@ -250,6 +290,7 @@ class CurvePlot(L.Callback):
             if isinstance(logger, CSVLogger):
                 logger.save()  # rows still buffered in memory
                 metrics = pathlib.Path(logger.log_dir) / "metrics.csv"
-                if metrics.is_file() and plot_curves(metrics, self.output_path):
+                references = self.references(trainer, pl_module) if self.reference_rows and trainer.val_dataloaders else None
+                if metrics.is_file() and plot_curves(metrics, self.output_path, references):
                     log.info("training curves: %s", self.output_path)
                 return

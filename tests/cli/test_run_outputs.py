@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from inpainting.cli.train import train
-from inpainting.models.callbacks import ValueProgressBar, labelled_panel, plot_curves, tile_labels
+from inpainting.models.callbacks import CurvePlot, ValueProgressBar, labelled_panel, plot_curves, tile_labels
 from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 
 
@@ -57,6 +57,30 @@ def test_plot_curves_groups_train_and_val(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("epoch,step\n")
     assert plot_curves(empty, tmp_path / "none.png") is None
+
+
+def test_curves_draw_the_reference_rows_scored_on_the_validation_pairs(tmp_path):
+    from types import SimpleNamespace
+
+    from inpainting.eval.classical import telea
+    from inpainting.eval.metrics import BinnedInpaintingMetrics
+    from tests.models.helpers import images_and_masks, loader, uafnet_module
+
+    image, mask = images_and_masks(count=3)
+    module = uafnet_module()
+    trainer = SimpleNamespace(val_dataloaders=loader(image, mask, batches=2))
+    refs = CurvePlot(reference_rows=["telea"]).references(trainer, module)
+    expected = BinnedInpaintingMetrics(module.val_metrics.bin_names)
+    expected.update(telea(image, mask).repeat(2, 1, 1, 1), image.repeat(2, 1, 1, 1), mask.repeat(2, 1, 1, 1),
+                    torch.zeros(6, dtype=torch.long))
+    assert refs["Telea"]["val/psnr"] == pytest.approx(float(expected.compute()["psnr/overall"]), abs=1e-9)
+    path = tmp_path / "metrics.csv"
+    path.write_text("epoch,step,val/psnr\n0,1,12\n1,3,13\n")
+    plain = np.asarray(Image.open(plot_curves(path, tmp_path / "plain.png")))
+    drawn = np.asarray(Image.open(plot_curves(path, tmp_path / "ref.png", {"Telea": {"val/psnr": 12.5}})))
+    assert (plain != drawn).any()
+    with pytest.raises(ValueError, match="unknown reference_rows"):
+        CurvePlot(reference_rows=["photoshop"])
 
 
 def test_panel_labels_and_colour_scale():

@@ -78,7 +78,8 @@ def test_curves_draw_the_reference_rows_scored_on_the_validation_pairs(tmp_path)
     path.write_text("epoch,step,val/psnr\n0,1,12\n1,3,13\n")
     plain = np.asarray(Image.open(plot_curves(path, tmp_path / "plain.png")))
     drawn = np.asarray(Image.open(plot_curves(path, tmp_path / "ref.png", {"Telea": {"val/psnr": 12.5}})))
-    assert (plain != drawn).any()
+    assert drawn.shape[1] == 2 * plain.shape[1]  # the reference line, plus a zoomed val/psnr panel
+    assert (drawn[:, : plain.shape[1]] != plain).any()
     with pytest.raises(ValueError, match="unknown reference_rows"):
         CurvePlot(reference_rows=["photoshop"])
 

@@ -76,3 +76,12 @@ def test_table_rows_train_under_their_own_names(tmp_path):
             cfg = compose_config("train", [f"experiment={row.experiment}"], tmp_path / table / row.experiment)
             expected = {"Sem-Filter": "Sem-Filter(F3)"}.get(row.name, row.name)  # Table 3's Sem-Filter filters at F3
             assert cfg.model.method_name == expected, row
+
+
+def test_uafnet_switches_default_to_the_authors_and_the_demo_sets_them(tmp_path):
+    faithful = compose_config("train", ["experiment=jpgnet_telea"], tmp_path / "a").model
+    assert (faithful.loss_on, faithful.fusion.init, faithful.fusion.kernel_norm, faithful.fusion.padding,
+            faithful.fusion.train_mixing, faithful.optimizer.lr) == ("raw", "official", "none", "zeros", True, 2e-4)
+    demo = compose_config("train", ["experiment=demo"], tmp_path / "b").model
+    assert (demo.loss_on, demo.fusion.init, demo.fusion.kernel_norm, demo.fusion.padding,
+            demo.fusion.train_mixing) == ("composite", "res1", "softmax", "replicate", False)

@@ -343,16 +343,16 @@ def train_any(ws, command):
     assert yaml.safe_load((run / "config_resolved.yaml").read_text())["trainer"]["max_epochs"] == 1
 
 
-@case("inpaint-train experiment=jpgnet_telea data=folder ...", slow=True)
+@case("inpaint-train experiment=demo data=folder ...", slow=True)
 def train_folder(ws, command):
-    """ran: JPGNet-Telea on a folder of photos, tiny; ``...`` = the folder's roots and the frozen PFUNet
-    this experiment needs (model.stage_weights.pfunet: the tiny PFUNet run), unlike the demo, which trains it."""
+    """ran: the demo's JPGNet-Telea on a folder of photos, tiny; ``...`` = the folder's roots (the demo trains
+    its PFUNet in the same run: no stage files)."""
     photos = ws.photo_folder(12)
     roots = " ".join(f"data.{split}_images.root={photos}" for split in ("train", "val", "test"))
-    argv = expand(command, **{"...": f"{roots} model.stage_weights.pfunet={ws.pfunet_run()}"})
-    run = ws.run([*argv, *TINY_TRAIN, *TINY_DEMO])
+    run = ws.run([*expand(command, **{"...": roots}), *TINY_TRAIN, *TINY_DEMO])
     assert_run_folder(run)
-    assert yaml.safe_load((run / "config_resolved.yaml").read_text())["data"]["train_images"]["root"] == str(photos)
+    config = yaml.safe_load((run / "config_resolved.yaml").read_text())
+    assert config["data"]["train_images"]["root"] == str(photos) and config["model"]["fusion"]["kernel_norm"] == "softmax"
 
 
 @case("inpaint-train experiment=misf scale=demo model.loss.weights.perceptual=0 model.loss.weights.style=0", slow=True)

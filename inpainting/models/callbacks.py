@@ -2,7 +2,6 @@
 curves as a PNG from the CSV metrics, and a progress bar that shows the validation PSNR."""
 from __future__ import annotations
 
-import copy
 import csv
 import logging
 import pathlib
@@ -17,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch.utils.data import DataLoader, default_collate
 
 from inpainting.eval.grid import PAD, TITLE_HEIGHT, grid_image, inpainting_columns, method_comparison
-from inpainting.eval.metrics import hole_ratio, inpainting_scores
+from inpainting.eval.metrics import BinnedInpaintingMetrics, hole_ratio, inpainting_scores
 
 log = logging.getLogger(__name__)
 COLOUR_MAP = "viridis"  # single-channel maps (uncertainty, off-centre weight), scale 0..1
@@ -273,9 +272,8 @@ class CurvePlot(L.Callback):
         loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
         out = {}
         for name in self.reference_rows:
-            metric = copy.deepcopy(pl_module.val_metrics).cpu()
-            metric.reset()
-            metric.sync_on_compute = False  # rank zero only; it sees every pair itself
+            val = pl_module.val_metrics  # same bins and protocol; rank zero alone, it sees every pair itself
+            metric = BinnedInpaintingMetrics(val.bin_names, protocol=val.protocol, sync_on_compute=False)
             for loader in loaders:
                 for batch in DataLoader(loader.dataset, batch_size=loader.batch_size or 1):
                     metric.update(classical_inpainter(name)(batch["image"], batch["mask"]), batch["image"],

@@ -7,7 +7,7 @@ are zeroed before a baseline sees them, so no ground truth can leak into a score
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -74,6 +74,15 @@ CLASSICAL_METHODS: dict[str, Inpainter] = {
 CLASSICAL_ROW_NAMES = {"telea": "Telea", "navier_stokes": "Navier-Stokes", "biharmonic": "Biharmonic"}
 # the names that select one as a model (load_model("ns"), inpaint-predict model.source=telea) -> its method
 CLASSICAL_SOURCES = {**{name: name for name in CLASSICAL_ROW_NAMES}, "ns": "navier_stokes"}
+
+
+def classical_rows(methods: Sequence[str], key: str) -> dict[str, str]:
+    """``{row name: method}`` of the classical methods a config option ``key`` names (e.g. ``[telea]`` ->
+    ``{"Telea": "telea"}``); an unknown name is an error naming ``key`` and the choices."""
+    unknown = sorted(set(methods) - set(CLASSICAL_ROW_NAMES))
+    if unknown:
+        raise ValueError(f"unknown {key} {unknown}; choose from {sorted(CLASSICAL_ROW_NAMES)}")
+    return {CLASSICAL_ROW_NAMES[name]: name for name in methods}
 
 
 def classical_inpainter(name: str, **kwargs) -> Inpainter:

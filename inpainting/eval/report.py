@@ -110,12 +110,9 @@ class TestReport(L.Callback):
     def __init__(self, output_dir: str, bin_edges: Sequence[float], metrics: MetricOptions | Mapping | None = None,
                  run_name: str = "run", save_predictions: bool = False, wandb_key: str = "test/metrics_per_bin",
                  classical_rows: Sequence[str] = ()):
-        from inpainting.eval.classical import CLASSICAL_ROW_NAMES
+        from inpainting.eval.classical import classical_rows as rows_of
 
-        unknown = sorted(set(classical_rows) - set(CLASSICAL_ROW_NAMES))
-        if unknown:
-            raise ValueError(f"unknown classical_rows {unknown}; choose from {sorted(CLASSICAL_ROW_NAMES)}")
-        self.classical = {CLASSICAL_ROW_NAMES[name]: name for name in classical_rows}  # row -> method
+        self.classical = rows_of(classical_rows, "classical_rows")  # row -> method
         self.output_dir = pathlib.Path(output_dir)
         self.bin_edges = list(bin_edges)
         self.options = metrics if isinstance(metrics, MetricOptions) else MetricOptions(**dict(metrics or {}))

@@ -254,32 +254,28 @@ class CurvePlot(L.Callback):
     """
 
     def __init__(self, output_path: str = "curves.png", reference_rows: Sequence[str] = ()):
-        from inpainting.eval.classical import CLASSICAL_ROW_NAMES
+        from inpainting.eval.classical import classical_rows
 
-        unknown = sorted(set(reference_rows) - set(CLASSICAL_ROW_NAMES))
-        if unknown:
-            raise ValueError(f"unknown reference_rows {unknown}; choose from {sorted(CLASSICAL_ROW_NAMES)}")
         self.output_path = pathlib.Path(output_path)
-        self.reference_rows = list(reference_rows)
+        self.reference_rows = classical_rows(reference_rows, "reference_rows")  # row -> method
 
     def references(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, dict[str, float]]:
         """``{row: {"val/psnr": ..., ...}}`` of each reference method on the validation set(s): every pair, read
         here on rank zero without the trainer's (distributed) sampler."""
-        from inpainting.eval.classical import CLASSICAL_ROW_NAMES, classical_inpainter
+        from inpainting.eval.classical import classical_inpainter
         from inpainting.eval.report import flat_metrics
 
+        val = pl_module.val_metrics  # same bins and protocol; rank zero alone, it sees every pair itself
+        metrics = {row: BinnedInpaintingMetrics(val.bin_names, protocol=val.protocol, sync_on_compute=False)
+                   for row in self.reference_rows}
         loaders = trainer.val_dataloaders
-        loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
-        out = {}
-        for name in self.reference_rows:
-            val = pl_module.val_metrics  # same bins and protocol; rank zero alone, it sees every pair itself
-            metric = BinnedInpaintingMetrics(val.bin_names, protocol=val.protocol, sync_on_compute=False)
-            for loader in loaders:
-                for batch in DataLoader(loader.dataset, batch_size=loader.batch_size or 1):
-                    metric.update(classical_inpainter(name)(batch["image"], batch["mask"]), batch["image"],
-                                  batch["mask"], pl_module._bins(batch))
-            out[CLASSICAL_ROW_NAMES[name]] = flat_metrics("val", {k: v.item() for k, v in metric.compute().items()})
-        return out
+        for loader in loaders if isinstance(loaders, (list, tuple)) else [loaders]:
+            for batch in DataLoader(loader.dataset, batch_size=loader.batch_size or 1):
+                image, mask = batch["image"], batch["mask"]
+                for row, method in self.reference_rows.items():
+                    metrics[row].update(classical_inpainter(method)(image, mask), image, mask, pl_module._bins(batch))
+        return {row: flat_metrics("val", {k: v.item() for k, v in metric.compute().items()})
+                for row, metric in metrics.items()}
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero or trainer.fast_dev_run:

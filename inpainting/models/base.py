@@ -16,6 +16,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
+from inpainting.eval.engine import batch_bins
 from inpainting.eval.metrics import BinnedInpaintingMetrics, check_protocol, composite
 from inpainting.eval.report import log_summary
 from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
@@ -64,18 +65,13 @@ class InpaintingModule(L.LightningModule):
         return composite(self(image, mask)["pred"], image, mask)
 
     # -- validation and test --------------------------------------------------------------------
-    @staticmethod
-    def _bins(batch: dict) -> torch.Tensor:
-        image = batch["image"]
-        return batch.get("bin", torch.zeros(image.shape[0], dtype=torch.long, device=image.device))
-
     def evaluation_pair(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """(prediction, target) that val/test score; a stage predicting something else (edges) overrides it."""
         return self(batch["image"], batch["mask"])["pred"], batch["image"]
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         pred, target = self.evaluation_pair(batch)
-        self.val_metrics.update(pred, target, batch["mask"], self._bins(batch))
+        self.val_metrics.update(pred, target, batch["mask"], batch_bins(batch))
 
     def on_validation_epoch_end(self) -> None:
         log_summary(self, "val", {k: v.item() for k, v in self.val_metrics.compute().items()})

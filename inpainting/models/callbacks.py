@@ -263,6 +263,7 @@ class CurvePlot(L.Callback):
         """``{row: {"val/psnr": ..., ...}}`` of each reference method on the validation set(s): every pair, read
         here on rank zero without the trainer's (distributed) sampler."""
         from inpainting.eval.classical import classical_inpainter
+        from inpainting.eval.engine import batch_bins
         from inpainting.eval.report import flat_metrics
 
         val = pl_module.val_metrics  # same bins and protocol; rank zero alone, it sees every pair itself
@@ -270,10 +271,10 @@ class CurvePlot(L.Callback):
                    for row in self.reference_rows}
         loaders = trainer.val_dataloaders
         for loader in loaders if isinstance(loaders, (list, tuple)) else [loaders]:
-            for batch in DataLoader(loader.dataset, batch_size=loader.batch_size or 1):
-                image, mask = batch["image"], batch["mask"]
+            for batch in DataLoader(loader.dataset, batch_size=loader.batch_size or 1, collate_fn=loader.collate_fn):
+                image, mask, bins = batch["image"], batch["mask"], batch_bins(batch)
                 for row, method in self.reference_rows.items():
-                    metrics[row].update(classical_inpainter(method)(image, mask), image, mask, pl_module._bins(batch))
+                    metrics[row].update(classical_inpainter(method)(image, mask), image, mask, bins)
         return {row: flat_metrics("val", {k: v.item() for k, v in metric.compute().items()})
                 for row, metric in metrics.items()}
 
@@ -284,7 +285,9 @@ class CurvePlot(L.Callback):
             if isinstance(logger, CSVLogger):
                 logger.save()  # rows still buffered in memory
                 metrics = pathlib.Path(logger.log_dir) / "metrics.csv"
+                if not metrics.is_file():
+                    return
                 references = self.references(trainer, pl_module) if self.reference_rows and trainer.val_dataloaders else None
-                if metrics.is_file() and plot_curves(metrics, self.output_path, references):
+                if plot_curves(metrics, self.output_path, references):
                     log.info("training curves: %s", self.output_path)
                 return

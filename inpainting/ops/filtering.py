@@ -56,6 +56,13 @@ def _tap_offsets(kernel_size: int, dilation: int):
     return [(dilation * i, dilation * j) for i in range(kernel_size) for j in range(kernel_size)]
 
 
+def _per_tap(kernels: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """(B, C*K*K, H, W) kernels viewed as (B, C, K*K, H, W)."""
+    b, ck, h, w = kernels.shape
+    taps = kernel_size * kernel_size
+    return kernels.view(b, ck // taps, taps, h, w)
+
+
 def _padded(x: torch.Tensor, kernel_size: int, dilation: int, padding: str) -> torch.Tensor:
     pad = dilation * (kernel_size // 2)
     return F.pad(x, (pad, pad, pad, pad), mode="constant" if padding == "zeros" else padding)
@@ -63,10 +70,9 @@ def _padded(x: torch.Tensor, kernel_size: int, dilation: int, padding: str) -> t
 
 def filter_unfold(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int,
                   padding: str = "zeros") -> torch.Tensor:
-    b, c, h, w = x.shape
-    taps = kernel_size * kernel_size
+    k5 = _per_tap(kernels, kernel_size)
     patches = F.unfold(_padded(x, kernel_size, dilation, padding), kernel_size, dilation=dilation)
-    return (patches.view(b, c, taps, h, w) * kernels.view(b, c, taps, h, w)).sum(2)
+    return (patches.view_as(k5) * k5).sum(2)
 
 
 class _ShiftFilter(torch.autograd.Function):
@@ -74,9 +80,9 @@ class _ShiftFilter(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xp, kernels, kernel_size, dilation):
-        b, ck, h, w = kernels.shape
-        k5 = kernels.view(b, ck // (kernel_size * kernel_size), kernel_size * kernel_size, h, w)
-        out = xp.new_zeros(b, k5.shape[1], h, w)
+        k5 = _per_tap(kernels, kernel_size)
+        b, c, _, h, w = k5.shape
+        out = xp.new_zeros(b, c, h, w)
         for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
             out.addcmul_(k5[:, :, t], xp[:, :, dy : dy + h, dx : dx + w])
         ctx.save_for_backward(xp, kernels)
@@ -88,8 +94,8 @@ class _ShiftFilter(torch.autograd.Function):
     def backward(ctx, grad_out):
         xp, kernels = ctx.saved_tensors
         kernel_size, dilation = ctx.geometry
-        b, ck, h, w = kernels.shape
-        k5 = kernels.view(b, ck // (kernel_size * kernel_size), kernel_size * kernel_size, h, w)
+        k5 = _per_tap(kernels, kernel_size)
+        h, w = k5.shape[-2:]
         need_x, need_k = ctx.needs_input_grad[:2]
         grad_xp = torch.zeros_like(xp) if need_x else None
         grad_k5 = torch.empty_like(k5) if need_k else None

@@ -42,6 +42,7 @@ import yaml
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.eval.classical import CLASSICAL_ROW_NAMES
 from inpainting.eval.engine import INPUT_ROW
+from inpainting.eval.report import RESULTS_FILE  # written by every run after testing (schema 1)
 from inpainting.utils.resources import EXPERIMENTS_DIR, compose
 
 ROOT = EXPERIMENTS_DIR.parent
@@ -254,7 +255,6 @@ def group_rows(rows: Sequence[Row], scale: Mapping, extra: Sequence[str], checkp
 
 
 # -- job folders ---------------------------------------------------------------------------------
-RESULTS_FILE = "results.json"  # written by every run after testing (schema 1; see eval/report)
 
 
 def _log_tail(job_dir: pathlib.Path, lines: int = 3) -> str | None:

@@ -7,7 +7,8 @@ callback scores it with the evaluation engine (``inpainting.eval.engine``) and, 
   (numbers only: a missing value is an empty cell, the reason is in the markdown and in results.json),
 * ``tables/test_per_image.csv`` (the method's per-image scores),
 * ``results.json`` (schema 1: ``run_name``, ``checkpoint``, ``bins``, ``counts``,
-  ``methods[row][metric][bin]`` = number or null, ``notes[metric]``),
+  ``methods[row][metric][bin]`` = number or null, ``notes[metric]``, ``excluded``: the test masks
+  whose hole ratio falls in no bin, as ``[name, ratio]``),
 * the per-bin table into every attached W&B logger,
 
 and logs ``test/<metric>`` and ``test/<metric>_<bin>`` of the method. ``trainer.test()`` from Python
@@ -39,23 +40,33 @@ PROTOCOL_NOTE = (
 )
 
 
+def excluded_note(excluded: Sequence[Sequence], bins: Sequence[str]) -> str:
+    """The table note that says which test masks no bin holds (the counts would hide them)."""
+    name, ratio = excluded[0]
+    return (f"Left out: {len(excluded)} test mask(s) whose hole ratio falls in no bin of {', '.join(bins)} "
+            f"(first: {name}, {float(ratio):.2%}); results.json lists them all.")
+
+
 def write_report(results: EvalResults, output_dir: str | pathlib.Path, run_name: str,
-                 checkpoint: str | None = None, title: str | None = None) -> dict[str, pathlib.Path]:
+                 checkpoint: str | None = None, title: str | None = None,
+                 excluded: Sequence[Sequence] = ()) -> dict[str, pathlib.Path]:
     """Write ``tables/test_metrics.{md,csv}``, ``tables/test_per_image.csv`` and ``results.json`` under ``output_dir``.
 
-    ``checkpoint`` is stored relative to ``output_dir`` when it lies inside it.
+    ``checkpoint`` is stored relative to ``output_dir`` when it lies inside it. ``excluded``: the
+    ``(mask, hole ratio)`` pairs the data module left out (``InpaintingDataModule.excluded["test"]``).
     """
     output_dir = pathlib.Path(output_dir)
     tables = output_dir / "tables"
     title = title or f"{run_name}: test metrics on the composited output"
+    notes = [PROTOCOL_NOTE, *([excluded_note(excluded, results.bins)] if excluded else [])]
     md, csv_path = write_tables(results.table_rows(), tables / "test_metrics", bins=results.bins, title=title,
-                                notes=[PROTOCOL_NOTE], numbers_only=True)
+                                notes=notes, numbers_only=True)
     per_image = write_per_image_csv(results.per_image, tables / "test_per_image.csv")
     if checkpoint is not None:
         path = pathlib.Path(checkpoint).resolve()
         checkpoint = str(path.relative_to(output_dir.resolve())) if path.is_relative_to(output_dir.resolve()) else str(path)
     json_path = output_dir / RESULTS_FILE
-    write_json(results.to_json(run_name, checkpoint), json_path)
+    write_json({**results.to_json(run_name, checkpoint), "excluded": [[str(n), float(r)] for n, r in excluded]}, json_path)
     return {"markdown": md, "csv": csv_path, "per_image": per_image, "results": json_path}
 
 
@@ -150,7 +161,8 @@ class TestReport(L.Callback):
         if not trainer.is_global_zero:
             return
         checkpoint = getattr(trainer, "ckpt_path", None)
-        paths = write_report(results, self.output_dir, self.run_name, checkpoint)
+        excluded = getattr(trainer.datamodule, "excluded", {}).get("test", [])
+        paths = write_report(results, self.output_dir, self.run_name, checkpoint, excluded=excluded)
         print(paths["markdown"].read_text())
         columns, rows = per_bin_table(results)
         for logger in trainer.loggers:

@@ -191,6 +191,33 @@ def test_python_trainer_test_writes_the_cli_tables(standin_vgg16, tmp_path):
     assert saved["methods"][MODEL]["psnr"]["overall"] == pytest.approx(report.results.table[MODEL]["psnr/overall"])
 
 
+def test_test_masks_in_no_bin_are_named_in_the_report(tmp_path):
+    # a mask file whose hole ratio no bin holds is left out of the test pairs: the counts alone would hide
+    # it, so the table says so and results.json lists it
+    import numpy as np
+    from PIL import Image
+
+    from inpainting.cli.common import build_run
+
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for name, rows in {"a_10": 3, "b_30": 10, "c_50": 16, "d_90": 29}.items():  # of 32 rows: ~10, ~30, 50, ~90 % holes
+        pixels = np.zeros((32, 32), np.uint8)
+        pixels[:rows] = 255
+        Image.fromarray(pixels).save(masks / f"{name}.png")
+    cfg = compose_config("train", [*DEMO, "logger=none", "metrics.lpips=false", "callbacks.test_report.classical_rows=[]",
+                                   f"+data.test_masks={{_target_: inpainting.data.MaskFiles, root: {masks}}}"],
+                         tmp_path / "run")
+    run = build_run(cfg)
+    run.trainer.test(run.model, datamodule=run.datamodule)
+    saved = json.loads((tmp_path / "run/results.json").read_text())
+    assert [name for name, _ in saved["excluded"]] == [str(masks / "d_90.png")]
+    assert saved["excluded"][0][1] == pytest.approx(29 / 32)
+    assert all(saved["counts"][b] > 0 for b in ("0-20%", "20-40%", "40-60%"))
+    table = (tmp_path / "run/tables/test_metrics.md").read_text()
+    assert f"Left out: 1 test mask(s) whose hole ratio falls in no bin of 0-20%, 20-40%, 40-60% (first: {masks / 'd_90.png'}, 90.62%)" in table
+
+
 def test_saved_test_outputs_score_to_the_run_tables(tmp_path):
     # one engine: scoring a run's saved composites with inpaint-eval gives that run's tables
     run_dir = tmp_path / "run"

@@ -57,7 +57,7 @@ def test_rows_bins_and_the_report_files(tmp_path, no_vgg):
         "counts": {"0-30%": 3, "30-80%": 2, "overall": 5},
         "methods": {row: {m: {b: results.table[row][f"{m}/{b}"] if m != "lpips" else None for b in [*BINS, "overall"]}
                           for m in ("psnr", "ssim", "l1", "lpips")} for row in (INPUT_ROW, "oracle")},
-        "notes": {"lpips": NO_LPIPS_NOTE},
+        "notes": {"lpips": NO_LPIPS_NOTE}, "excluded": [],
     }
     with paths["per_image"].open() as handle:
         per_image = list(csv.DictReader(handle))

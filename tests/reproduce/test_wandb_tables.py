@@ -38,7 +38,8 @@ def test_callback_logs_through_wandb_loggers_only(tmp_path):
     report = TestReport(str(tmp_path), [0.0, 0.2, 0.4])
     report.scorer = SimpleNamespace(compute=lambda: RESULTS, reset=lambda: None)
     module = SimpleNamespace(method_name="MISF", log_dict=lambda *a, **k: None)
-    report.on_test_epoch_end(SimpleNamespace(loggers=[CSVLogger(tmp_path), wandb], is_global_zero=True, ckpt_path=None), module)
+    trainer = SimpleNamespace(loggers=[CSVLogger(tmp_path), wandb], is_global_zero=True, ckpt_path=None, datamodule=None)
+    report.on_test_epoch_end(trainer, module)
     (key, columns, data), = wandb.tables
     assert key == "test/metrics_per_bin" and len(data) == 4
     assert (tmp_path / "results.json").is_file()

@@ -80,15 +80,17 @@ class EvalResults:
                         texts.append(value)
         return {metric: "; ".join(texts) for metric, texts in notes.items()}
 
-    def to_json(self, run_name: str, checkpoint: str | None) -> dict:
-        """The ``results.json`` document (schema 1): numbers or null, the reason for a null in ``notes``."""
+    def to_json(self, run_name: str, checkpoint: str | None, excluded: Sequence[Sequence] = ()) -> dict:
+        """The ``results.json`` document (schema 1): numbers or null, the reason for a null in ``notes``;
+        ``excluded``: the ``(mask, hole ratio)`` pairs that fell in no bin."""
         bins = [*self.bins, OVERALL]
         methods = {
             row: {m: {b: (v if isinstance(v := values.get(f"{m}/{b}"), float) else None) for b in bins} for m in self.metrics}
             for row, values in self.table.items()
         }
         return {"schema": 1, "run_name": run_name, "checkpoint": checkpoint, "bins": bins,
-                "counts": dict(self.counts), "methods": methods, "notes": self.notes()}
+                "counts": dict(self.counts), "methods": methods, "notes": self.notes(),
+                "excluded": [[str(name), float(ratio)] for name, ratio in excluded]}
 
 
 class Scorer(nn.Module):

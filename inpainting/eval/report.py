@@ -66,7 +66,7 @@ def write_report(results: EvalResults, output_dir: str | pathlib.Path, run_name:
         path = pathlib.Path(checkpoint).resolve()
         checkpoint = str(path.relative_to(output_dir.resolve())) if path.is_relative_to(output_dir.resolve()) else str(path)
     json_path = output_dir / RESULTS_FILE
-    write_json({**results.to_json(run_name, checkpoint), "excluded": [[str(n), float(r)] for n, r in excluded]}, json_path)
+    write_json(results.to_json(run_name, checkpoint, excluded), json_path)
     return {"markdown": md, "csv": csv_path, "per_image": per_image, "results": json_path}
 
 

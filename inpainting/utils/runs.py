@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 import time
 import traceback
 import uuid
@@ -18,6 +19,50 @@ STATUS_FILE = "status.json"
 RANK_ERROR_FILE = "status.rank{rank}.json"  # one per failed DDP rank; status.json names the first
 ABSENT = "<absent>"
 WANDB_ID_FILE = "wandb_id.txt"
+
+
+class UntrustedConfigError(ValueError):
+    """A run folder's config asks for code to run (a resolver, a target outside the allow-list); the
+    message names the file, the key and the value."""
+
+
+# the only interpolation a run folder's config may hold: a reference to another key (`${data.image_size}`)
+_KEY_REFERENCE = re.compile(r"(?<!\\)\$\{\.*[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+|\[\d+\])*\}")
+
+
+def read_run_config(path: str | pathlib.Path, section: str | None = None) -> DictConfig:
+    """A config file of a run folder (``config_resolved.yaml``, ``.hydra/config.yaml``) as data.
+
+    The folder may come from someone else, and OmegaConf runs resolvers when a value is read
+    (``${oc.create:...}`` builds objects Hydra then instantiates, ``${oc.env:...}`` copies secrets into
+    the tables, custom resolvers run code). So every ``${`` must start a plain key reference; any
+    resolver (``oc.*``, ``hydra:``, custom), nested or escaped interpolation and any interpolated key
+    is an UntrustedConfigError naming the file, the key and the value. ``section``: check (and use)
+    only that top-level key; our ``.hydra/config.yaml`` files hold resolvers of ours in ``paths``, but
+    the model and data sections of our configs only reference other keys, and ``config_resolved.yaml``
+    holds no interpolation at all.
+    """
+    cfg = OmegaConf.load(path)
+    if section is None:
+        _refuse_resolvers(OmegaConf.to_container(cfg, resolve=False), "", path)
+    elif section in cfg:
+        _refuse_resolvers(OmegaConf.to_container(cfg[section], resolve=False), section, path)
+    return cfg
+
+
+def _refuse_resolvers(node: Any, key: str, path) -> None:
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for name, value in items:
+        child = f"{key}.{name}" if key else str(name)
+        if isinstance(name, str) and "${" in name:
+            raise UntrustedConfigError(f"{path}: key {child!r} is an interpolation, which a run folder's config "
+                                       "may not hold; the folder may come from someone else, so it is not used")
+        if isinstance(value, str) and value.count("${") != len(_KEY_REFERENCE.findall(value)):
+            raise UntrustedConfigError(
+                f"{path}: {child}={value} is not a plain value or key reference (${{other.key}}); resolvers "
+                "(oc.create, oc.env, oc.decode, oc.select, hydra:, custom ones) and nested or escaped "
+                "interpolations are refused in a run folder's config, which may come from someone else")
+        _refuse_resolvers(value, child, path)
 
 
 def save_resolved_config(cfg: DictConfig, output_dir: str | pathlib.Path) -> pathlib.Path:
@@ -58,7 +103,7 @@ def check_resume_model(model_cfg: DictConfig, ckpt_file: str | pathlib.Path) -> 
     ``ckpt_file`` belongs to (an override that changes the model on resume; its schedule may change);
     no run config: no check."""
     path = training_run_config_path(ckpt_file)
-    trained = OmegaConf.load(path) if path is not None else None
+    trained = read_run_config(path) if path is not None else None
     if trained is None or "model" not in trained:
         return
     differences = [d for d in config_differences(trained.model, model_cfg, "model")
@@ -91,10 +136,10 @@ def training_run_config_path(ckpt_file: str | pathlib.Path) -> pathlib.Path | No
 
 
 def training_run_config(ckpt_file: str | pathlib.Path) -> DictConfig | None:
-    """The resolved config of the run a checkpoint belongs to, for reading only: a run folder may
-    come from someone else, so build objects from it through ``instantiate.run_model_config``."""
+    """The resolved config of the run a checkpoint belongs to, as data (``read_run_config``): a run
+    folder may come from someone else, so build objects from it through ``instantiate.run_model_config``."""
     path = training_run_config_path(ckpt_file)
-    return OmegaConf.load(path) if path is not None else None
+    return read_run_config(path) if path is not None else None
 
 
 def resolve_checkpoint(ckpt_path: str | None, output_dir: str | pathlib.Path, prefer_best: bool = False) -> str | None:

@@ -95,18 +95,30 @@ def _job_return(job: PoolJob, config: DictConfig, result) -> JobReturn:
     ret = JobReturn(overrides=list(config.hydra.overrides.task), cfg=config, hydra_cfg=config,
                     working_dir=str(job.job_dir), task_name=config.hydra.job.name)
     status = _read_status(job.job_dir)
-    if result.returncode == 0:
+    # a job completed when it exited 0 and its status.json (if it writes one) says ok
+    if result.returncode == 0 and status.get("status", "ok") == "ok":
         ret.status, ret.return_value = JobStatus.COMPLETED, status.get("objective")
     else:
         ret.status = JobStatus.FAILED
         error = status.get("error") or f"see {result.log_file}"
-        ret.return_value = RuntimeError(f"job #{job.index} exited with code {result.returncode}: {error}")
+        ret.return_value = RuntimeError(f"job #{job.index} exited with code {result.returncode} "
+                                        f"(status {status.get('status', 'unknown')}): {error}")
     return ret
 
 
 def _read_status(job_dir: Path) -> dict:
+    """The job's status.json; an unreadable one (empty after a full disk, cut short) counts as a failure."""
     path = job_dir / "status.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        log.error("%s is unreadable (%s): the job counts as failed", path, error)
+        return {"status": "unreadable", "error": f"{path} is unreadable ({error})"}
+    if not isinstance(status, dict):
+        return {"status": "unreadable", "error": f"{path} holds {type(status).__name__}, not a status record"}
+    return status
 
 
 def _write_record(path: Path, jobs: Sequence[PoolJob], results) -> None:

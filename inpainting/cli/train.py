@@ -2,7 +2,7 @@
 
 Everything a run produces lands in its Hydra run folder (``paths.output_dir``):
 ``config_resolved.yaml``, ``checkpoints/`` (``last.ckpt``, ``best_*.ckpt``), ``csv/metrics.csv``,
-``metrics.json``, ``status.json`` (ok / failed with the error), and from the ``TestReport`` callback
+``metrics.json``, ``status.json`` (ok, failed with the error, or interrupted with the signal), and from the ``TestReport`` callback
 ``results.json`` and ``tables/`` (per-bin metrics as markdown and CSV, per-image scores), ``images/``,
 ``wandb_id.txt`` with the W&B logger.
 
@@ -32,6 +32,7 @@ from inpainting.cli.common import (
 )
 from inpainting.cli.options import exit_if_missing
 from inpainting.launch.ddp_children import ddp_job_scope
+from inpainting.utils.interrupts import interrupts_end_the_run
 from inpainting.utils.runs import (
     RESOLVED_CONFIG,
     RankErrorRecorder,
@@ -50,18 +51,20 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict:
     """Fit, then test, as configured; returns the metrics written to ``metrics.json``.
 
-    ``<run>/status.json`` records success or the error (a failed sweep job keeps its row).
+    ``<run>/status.json`` records success, the error (a failed sweep job keeps its row) or the signal
+    that interrupted the run (then ``RunInterrupted``, a ``SystemExit`` with status 128+N, is raised).
     """
     output_dir = pathlib.Path(cfg.paths.output_dir)
     run, checked = None, False
     try:
-        ckpt = _checked_inputs(cfg, output_dir)
-        checked = True
-        prepare_run(cfg)
-        run = build_run(cfg)
-        _record_rank_errors(run.trainer, output_dir)
-        with ddp_job_scope(run.trainer, output_dir):
-            summary = _fit_and_test(cfg, run, output_dir, ckpt)
+        with interrupts_end_the_run():  # SIGTERM/SIGINT/SIGHUP: status "interrupted", exit status 128+N
+            ckpt = _checked_inputs(cfg, output_dir)
+            checked = True
+            prepare_run(cfg)
+            run = build_run(cfg)
+            _record_rank_errors(run.trainer, output_dir)
+            with ddp_job_scope(run.trainer, output_dir):
+                summary = _fit_and_test(cfg, run, output_dir, ckpt)
     except BaseException as error:
         # a resume refused by the checks leaves an existing run's record (status.json included) as it was
         if _is_rank_zero(run) and (checked or not (output_dir / RESOLVED_CONFIG).is_file()):

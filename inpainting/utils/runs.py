@@ -13,6 +13,8 @@ from typing import Any
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from inpainting.utils.interrupts import RunInterrupted
+
 RESOLVED_CONFIG = "config_resolved.yaml"
 RESUMES_DIR = "resumes"
 STATUS_FILE = "status.json"
@@ -226,14 +228,17 @@ def wandb_run_id(output_dir: str | pathlib.Path, create: bool = True) -> str | N
 
 
 def write_status(output_dir: str | pathlib.Path, error: BaseException | None = None, **extra: Any) -> pathlib.Path:
-    """``<run>/status.json``: ``{"status": "ok"}`` or ``"failed"`` with the error and its traceback.
+    """``<run>/status.json``: ``{"status": "ok"}``, ``"interrupted"`` with the ``signal`` (SIGTERM,
+    SIGINT, SIGHUP: ``RunInterrupted``), or ``"failed"`` with the error and its traceback.
 
     Under DDP the error is the first one any rank recorded (``status.rank<r>.json``, see
     ``RankErrorRecorder``), with its ``rank``, and ``ranks`` lists every rank's error: when one rank
     hits a bad file, the others only see their peer vanish ("Connection closed by peer").
     """
     data: dict[str, Any] = {"status": "ok" if error is None else "failed", **extra}
-    if error is not None:
+    if isinstance(error, RunInterrupted):
+        data.update(status="interrupted", signal=error.signal_name, error=str(error))
+    elif error is not None:
         data.update(_error_record(error))
         ranks = rank_errors(output_dir)
         if ranks:

@@ -17,7 +17,7 @@ from torch import nn
 
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.eval.engine import batch_bins
-from inpainting.eval.metrics import BinnedInpaintingMetrics, check_protocol, composite
+from inpainting.eval.metrics import BinnedInpaintingMetrics, check_finite, check_protocol, composite
 from inpainting.eval.report import log_summary
 from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
 
@@ -71,6 +71,7 @@ class InpaintingModule(L.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         pred, target = self.evaluation_pair(batch)
+        self._check_finite(pred, "validation output", batch, batch_idx)
         self.val_metrics.update(pred, target, batch["mask"], batch_bins(batch))
 
     def on_validation_epoch_end(self) -> None:
@@ -80,7 +81,26 @@ class InpaintingModule(L.LightningModule):
     def test_step(self, batch: dict, batch_idx: int) -> dict[str, torch.Tensor]:
         """The batch's prediction and target as a value: the ``TestReport`` callback scores and reports them."""
         pred, target = self.evaluation_pair(batch)
+        self._check_finite(pred, "test output", batch, batch_idx)
         return {"pred": pred, "target": target}
+
+    # -- numbers that are not numbers stop the run (no batch is skipped) -------------------------
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if isinstance(batch, dict):
+            for key in ("image", "mask"):
+                if key in batch:
+                    self._check_finite(batch[key], f"training batch {key}", batch, batch_idx)
+
+    def on_before_backward(self, loss: torch.Tensor) -> None:
+        # before the optimizer step: the weights stay finite, so no NaN checkpoint can be saved or chosen
+        check_finite(loss.detach(), f"loss at global step {self.global_step} (epoch {self.current_epoch}); "
+                     "lower the learning rate (model.optimizer.lr) or check the data")
+
+    def _check_finite(self, x: torch.Tensor, what: str, batch: dict, batch_idx: int) -> None:
+        names = batch.get("name") if isinstance(batch, dict) else None
+        files = f", images {list(names)[:4]}" if names else ""
+        check_finite(x.detach(), f"{what} at global step {self.global_step} (epoch {self.current_epoch}, "
+                                 f"batch {batch_idx}{files})")
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Hydra passes mappings as DictConfig, which weights_only=True loading rejects: store plain values

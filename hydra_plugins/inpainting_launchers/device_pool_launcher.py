@@ -21,6 +21,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from inpainting.launch.device_pool import PoolJob, device_slots, run_pool
+from inpainting.utils.atomic import write_text
 
 log = logging.getLogger(__name__)
 # hydra overrides that describe the sweep itself; a job runs as a single run without them
@@ -124,4 +125,4 @@ def _read_status(job_dir: Path) -> dict:
 def _write_record(path: Path, jobs: Sequence[PoolJob], results) -> None:
     rows = [{"job": j.index, "job_dir": str(j.job_dir), "devices": r.devices, "returncode": r.returncode,
              "started": r.started, "finished": r.finished, "log": r.log_file} for j, r in zip(jobs, results)]
-    path.write_text(json.dumps(rows, indent=2))
+    write_text(path, json.dumps(rows, indent=2))

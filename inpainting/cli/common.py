@@ -9,9 +9,11 @@ import warnings
 
 import hydra
 import lightning as L
+from lightning.fabric.plugins.io.checkpoint_io import CheckpointIO
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from inpainting.utils.checkpoint_io import AtomicCheckpointIO
 from inpainting.utils.instantiate import instantiate_mapping
 from inpainting.utils.resources import CONFIG_DIR  # noqa: F401 - the entry points read it from here
 from inpainting.utils.runs import latest_run_folder, save_resolved_config, wandb_run_id
@@ -50,13 +52,15 @@ def prepare_run(cfg: DictConfig) -> pathlib.Path:
 def build_run(cfg: DictConfig) -> Run:
     """Instantiate data, model, callbacks, loggers and the trainer.
 
-    Lightning's own checkpoint IO already saves atomically (see tests/scale/test_resume.py)."""
+    Checkpoints are written by ``AtomicCheckpointIO`` unless the trainer config names a checkpoint IO."""
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
     callbacks = instantiate_mapping(cfg.get("callbacks"))
     _pin_wandb_id(cfg)
     loggers = instantiate_mapping(cfg.get("logger"))
     plugins = list(hydra.utils.instantiate(cfg.trainer.get("plugins")) or [])
+    if not any(isinstance(p, CheckpointIO) for p in plugins):
+        plugins.append(AtomicCheckpointIO())  # temp file beside the checkpoint, then rename
     trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=plugins)
     for lg in loggers:
         if hasattr(lg, "log_hyperparams"):

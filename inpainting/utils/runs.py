@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import pathlib
 import re
 import time
@@ -13,7 +14,10 @@ from typing import Any
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from inpainting.utils.atomic import WriteError, write_text
 from inpainting.utils.interrupts import RunInterrupted
+
+log = logging.getLogger(__name__)
 
 RESOLVED_CONFIG = "config_resolved.yaml"
 RESUMES_DIR = "resumes"
@@ -83,11 +87,9 @@ def save_resolved_config(cfg: DictConfig, output_dir: str | pathlib.Path) -> pat
         folder.mkdir(parents=True)
         overrides = _typed_overrides()
         if overrides is not None:
-            (folder / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(overrides)))
+            write_text(folder / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(overrides)))
         path = folder / RESOLVED_CONFIG
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
+    return write_text(path, text)
 
 
 def _typed_overrides() -> list[str] | None:
@@ -222,8 +224,7 @@ def wandb_run_id(output_dir: str | pathlib.Path, create: bool = True) -> str | N
     if not create:
         return None
     run_id = uuid.uuid4().hex[:12]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(run_id + "\n")
+    write_text(path, run_id + "\n")
     return run_id
 
 
@@ -246,7 +247,13 @@ def write_status(output_dir: str | pathlib.Path, error: BaseException | None = N
             data.update(error=first["error"], traceback=first["traceback"], rank=first["rank"],
                         ranks={str(r["rank"]): r["error"] for r in ranks})
     path = pathlib.Path(output_dir) / STATUS_FILE
-    write_json(data, path)
+    try:
+        write_json(data, path)
+    except WriteError as failed:
+        if error is None:
+            raise
+        # recording a failure: the failure is what the caller raises next, not this write
+        log.error("%s; the run failed with %s", failed, data["error"])
     return path
 
 
@@ -280,6 +287,5 @@ class RankErrorRecorder(Callback):
 
 
 def write_json(data: dict, path: str | pathlib.Path) -> None:
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=float))
+    """``data`` as indented JSON, written atomically (``atomic.write_text``)."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=True, default=float))

@@ -45,10 +45,11 @@ def test_a_signal_interrupts_the_run_and_says_so(tmp_path, signum):
 
 
 def test_device_pool_counts_interrupted_or_unreadable_status_as_failed(tmp_path):
-    from hydra_plugins.inpainting_launchers.device_pool_launcher import _job_return
     from hydra.core.utils import JobStatus
-    from inpainting.launch.device_pool import PoolJob, PoolResult
     from omegaconf import OmegaConf
+
+    from hydra_plugins.inpainting_launchers.device_pool_launcher import _job_return
+    from inpainting.launch.device_pool import PoolJob, PoolResult
 
     config = OmegaConf.create({"hydra": {"overrides": {"task": []}, "job": {"name": "x"}}})
     job = PoolJob(0, ["true"], tmp_path)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpainting.data.io import DataError, load_image, load_mask_file, upright
 from inpainting.cli.predict import predict
+from inpainting.data.io import DataError, load_image, load_mask_file, upright
 from tests.reproduce.test_predict import _cfg
 
 # the EXIF 2.3 meaning of each tag, as numpy on the stored pixels (rows, columns): what a viewer shows

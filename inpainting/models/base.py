@@ -31,6 +31,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def held_model(ckpt: str) -> str:
+    """What a checkpoint of ours holds, for error messages: its run's model target and row name, read
+    as plain text (no interpolation is resolved: the file may come from anyone)."""
+    from inpainting.utils.runs import training_run_config_path
+
+    config = training_run_config_path(ckpt)
+    if config is None:
+        return "the weights of a model unknown: no config_resolved.yaml in its run folder"
+    model = OmegaConf.to_container(OmegaConf.load(config), resolve=False).get("model") or {}
+    return f"a {model.get('_target_', '?')} ({model.get('method_name', '?')}) per {config}"
+
+
 class InpaintingModule(L.LightningModule):
     """Args:
         net: the adapter (``forward(image, mask) -> {"pred": ...}``).
@@ -122,11 +134,17 @@ class InpaintingModule(L.LightningModule):
         return model
 
     def load_weights(self, path: str) -> None:
-        """Warm start from a Lightning checkpoint's weights only (no optimizer or loop state)."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or "state_dict" not in state:
+        """Warm start from a Lightning checkpoint's weights only (no optimizer or loop state).
+
+        Weights that do not fit this model (another model, another width: ``init_from``, a run whose
+        config and checkpoint disagree) are a CheckpointError naming the file, what it holds and every
+        missing, unexpected or differently shaped tensor this model expects."""
+        from inpainting.nets.checkpoints import load_state_dict_strict, read_checkpoint
+
+        state = read_checkpoint(path)
+        if "state_dict" not in state:
             raise ValueError(f"{path}: not a Lightning checkpoint (no 'state_dict'); use the model's official loader")
-        self.load_state_dict(state["state_dict"], strict=True)
+        load_state_dict_strict(self, state["state_dict"], f"{path} (it holds {held_model(path)})")
 
     # -- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self):

@@ -24,6 +24,7 @@ from inpainting.launch.device_pool import PoolJob, device_slots, run_pool
 from inpainting.utils.atomic import write_text
 
 log = logging.getLogger(__name__)
+RECORD_FILE = "device_pool.json"  # who ran where and when
 # hydra overrides that describe the sweep itself; a job runs as a single run without them
 _SWEEP_KEYS = ("hydra/launcher", "hydra.launcher", "hydra/sweeper", "hydra.sweeper", "hydra.mode", "hydra.sweep",
                "hydra.run.dir")
@@ -77,8 +78,12 @@ class DevicePoolLauncher(Launcher):
             log.info("\t#%d : %s", index, " ".join(filter_overrides(overrides)))
             jobs.append(PoolJob(index, command, job_dir))
             configs.append(sweep_config)
+        used = [str(job.job_dir) for job in jobs if job.job_dir.exists()]
+        if used:  # another sweep with this hydra.sweep.dir: its jobs and ours would share folders
+            raise FileExistsError(f"hydra.sweep.dir={sweep_dir} already holds job folders of another sweep "
+                                  f"({', '.join(used[:3])}); give this sweep its own hydra.sweep.dir")
         results = run_pool(jobs, slots, self.env_var, self.poll_s, on_event=log.info)
-        _write_record(sweep_dir / "device_pool.json", jobs, results)
+        _write_record(sweep_dir / RECORD_FILE, jobs, results)
         return [_job_return(job, config, result) for job, config, result in zip(jobs, configs, results)]
 
 

@@ -90,7 +90,31 @@ def _checked_inputs(cfg: DictConfig, output_dir: pathlib.Path) -> str | None:
     ckpt = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
     if ckpt:
         check_resume_model(cfg.model, ckpt)
+    elif cfg.get("ckpt_path") != "auto" and rank_zero_only.rank == 0:  # DDP ranks start once rank 0 has written
+        _refuse_used_run_folder(output_dir)
     return ckpt
+
+
+def _refuse_used_run_folder(output_dir: pathlib.Path) -> None:
+    """A fresh start in a folder that holds a run would mix the two (its config beside new weights; two
+    sweeps with one ``hydra.sweep.dir`` sharing job folders). ``ckpt_path=auto`` (a requeued job) may
+    start afresh there: its config, if different, goes to ``resumes/<n>/``."""
+    used = [name for name in (RESOLVED_CONFIG, "checkpoints") if (output_dir / name).exists()]
+    if used:
+        raise FileExistsError(f"{output_dir} already holds a run ({', '.join(used)}); a new run there would mix "
+                              f"with it. Resume it with ckpt_path={output_dir}, or give the new run its own folder "
+                              "(hydra.run.dir=..., or hydra.sweep.dir=... for a sweep)")
+
+
+def _check_some_batch(trainer) -> None:
+    """A training set smaller than one batch gives no step at all (the loaders drop the last partial
+    batch, as the authors' do) and Lightning's fit just returns: without this the run reported ok."""
+    if trainer.num_training_batches == 0:
+        loader = trainer.train_dataloader
+        size = len(loader.dataset) if hasattr(getattr(loader, "dataset", None), "__len__") else "?"
+        raise ValueError(f"the training set gives no batch: {size} sample(s) per epoch, batch size "
+                         f"{getattr(loader, 'batch_size', '?')} per device, and the last partial batch is "
+                         "dropped; use more images (data.samples_per_epoch) or a smaller data.batch_size")
 
 
 def _record_rank_errors(trainer, output_dir: pathlib.Path) -> None:
@@ -106,6 +130,7 @@ def _fit_and_test(cfg: DictConfig, run, output_dir: pathlib.Path, ckpt: str | No
         if ckpt:
             log.info("resuming from %s", ckpt)
         run.trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=ckpt, weights_only=True)
+        _check_some_batch(run.trainer)
     metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
     if cfg.get("test", True) and not run.trainer.fast_dev_run:
         best = getattr(run.trainer.checkpoint_callback, "best_model_path", "") or None

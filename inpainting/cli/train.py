@@ -8,10 +8,13 @@ Everything a run produces lands in its Hydra run folder (``paths.output_dir``):
 
 Resuming (``ckpt_path=last``, a run folder, or a ``<run>/checkpoints/*.ckpt``) continues in that
 run's folder with the same W&B run; see ``resume_run_dir_override``. The checkpoint (and an
-``init_from`` file) is checked before anything is written; the run's ``config_resolved.yaml`` and
+``init_from`` file) is checked before anything is written, and a fresh start in a folder that already
+holds a run is refused; the run's ``config_resolved.yaml`` and
 ``.hydra/`` stay its record (a resume's own config goes to ``resumes/<n>/``), and an override that
 changes the model is an error showing the difference. Under DDP ``status.json`` names the first
-rank's error (``status.rank<r>.json`` holds each failed rank's).
+rank's error (``status.rank<r>.json`` holds each failed rank's). SIGTERM, SIGINT and SIGHUP end a run
+as "interrupted" with exit status 128+N; a training set that gives no batch is an error
+(see docs/bad-inputs.md).
 """
 from __future__ import annotations
 

@@ -263,8 +263,15 @@ def _error_record(error: BaseException) -> dict[str, str]:
 
 
 def rank_errors(output_dir: str | pathlib.Path) -> list[dict]:
-    """The errors DDP ranks recorded in ``output_dir`` (``status.rank<r>.json``)."""
-    return [json.loads(p.read_text()) for p in sorted(pathlib.Path(output_dir).glob(RANK_ERROR_FILE.format(rank="*")))]
+    """The errors DDP ranks recorded in ``output_dir`` (``status.rank<r>.json``); an unreadable one
+    (a rank killed while writing it, a full disk) is logged and left out."""
+    errors = []
+    for path in sorted(pathlib.Path(output_dir).glob(RANK_ERROR_FILE.format(rank="*"))):
+        try:
+            errors.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as error:
+            log.error("%s is unreadable (%s): that rank's error is not in status.json", path, error)
+    return errors
 
 
 def clear_rank_errors(output_dir: str | pathlib.Path) -> None:

@@ -99,3 +99,11 @@ def test_device_pool_sweep_counts_a_signalled_job_as_failed(tmp_path):
     assert [r["returncode"] for r in record] == [143, 0]
     assert json.loads((sweep / "0" / "status.json").read_text())["status"] == "interrupted"
     assert "job #0 exited with code 143 (status interrupted)" in result.stderr
+
+
+def test_an_unreadable_rank_record_does_not_hide_the_runs_error(tmp_path):
+    from inpainting.utils.runs import write_status
+
+    (tmp_path / "status.rank1.json").write_text('{"rank": 1, "err')  # rank 1 killed while writing it
+    write_status(tmp_path, RuntimeError("rank 0's error"))
+    assert json.loads((tmp_path / "status.json").read_text())["error"] == "RuntimeError: rank 0's error"

@@ -13,6 +13,7 @@ from lightning.fabric.plugins.io.checkpoint_io import CheckpointIO
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from inpainting.utils.atomic import remove_stale_temporaries
 from inpainting.utils.checkpoint_io import AtomicCheckpointIO
 from inpainting.utils.instantiate import instantiate_mapping
 from inpainting.utils.resources import CONFIG_DIR  # noqa: F401 - the entry points read it from here
@@ -43,6 +44,9 @@ def prepare_run(cfg: DictConfig) -> pathlib.Path:
     L.seed_everything(cfg.seed, workers=True)
     output_dir = pathlib.Path(cfg.paths.output_dir)
     if rank_zero_only.rank == 0:  # DDP ranks share the folder
+        for folder in (output_dir, output_dir / "checkpoints"):  # left by a run killed while writing
+            for path in remove_stale_temporaries(folder):
+                log.warning("removed %s, left by a write that was killed", path)
         save_resolved_config(cfg, output_dir)
     # the process rank is known from the environment here (LOCAL_RANK/RANK/SLURM_PROCID)
     log.info("run folder: %s (process rank %d, pid %d)", output_dir, rank_zero_only.rank, os.getpid())

@@ -12,12 +12,17 @@ import contextlib
 import errno
 import os
 import pathlib
+import re
 import uuid
 from typing import Iterator
 
 
 class WriteError(OSError):
     """A file could not be written; ``str()`` names the file and the cause (e.g. no space left on device)."""
+
+
+# `.<stem>.<pid>-<random>.tmp<suffix>`: the writer's pid tells a live write from a killed one's leftover
+_TEMPORARY = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.tmp(\.[^.]*)?$")
 
 
 @contextlib.contextmanager
@@ -46,3 +51,26 @@ def write_text(path: str | os.PathLike, text: str) -> pathlib.Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return pathlib.Path(path)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[pathlib.Path]:
+    """Delete the temporary files that writers killed mid-write (``kill -9``) left in ``folder``; a file
+    whose writer is still alive is kept. Returns the files removed."""
+    removed = []
+    for path in pathlib.Path(folder).glob(".*.tmp*"):
+        found = _TEMPORARY.match(path.name)
+        if found and not _alive(int(found.group(1))):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -164,3 +164,19 @@ def test_a_real_full_disk_keeps_every_previous_file(tmp_path):
             write_json({"big": "x" * 100_000}, disk / "results.json")
         (disk / "filler").unlink()
         assert _contents(disk) == before
+
+
+def test_a_write_killed_midway_leaves_the_file_intact_and_its_leftover_is_removed_later(tmp_path):
+    from inpainting.utils.atomic import remove_stale_temporaries
+
+    target = tmp_path / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"version": 1}, target)
+    killed = subprocess.Popen(["sleep", "0"])
+    killed.wait()  # a pid that no longer runs: the writer that was killed
+    leftover = tmp_path / f".last.{killed.pid}-0123abcd.tmp.ckpt"
+    leftover.write_bytes(b"PK partial")
+    live = tmp_path / f".results.{os.getpid()}-0123abcd.tmp.json"  # a write still going on
+    live.write_text("{")
+    assert torch.load(target, weights_only=True) == {"version": 1}
+    assert remove_stale_temporaries(tmp_path) == [leftover]
+    assert _only(tmp_path) == [live.name, "last.ckpt"]

@@ -33,6 +33,7 @@ def test_a_new_run_in_a_used_run_folder_is_refused(tmp_path):
     assert {name: (out / name).read_bytes() for name in record} == record, "the first run's record is untouched"
 
 
+@pytest.mark.slow  # two sweeps of subprocesses
 def test_a_second_sweep_in_the_same_sweep_dir_is_refused(tmp_path):
     sweep = tmp_path / "sweep"
     args = ["-m", "hydra/launcher=device_pool", "hydra.launcher.devices=[0]", "hydra.launcher.poll_s=0.05", "sleep=0",
@@ -60,6 +61,7 @@ def test_a_moved_run_folder_keeps_its_best_checkpoint_tracking(tmp_path):
     assert list(callback.best_k_models) == [f"{new}/best_step0000002.ckpt"]
 
 
+@pytest.mark.slow  # two trainings; the test above covers the rule
 def test_resuming_a_copied_run_folder_tracks_its_own_best_checkpoint(tmp_path):
     first = tmp_path / "first"
     train(compose_config("train", [*DEMO, "trainer.max_epochs=1"], first))

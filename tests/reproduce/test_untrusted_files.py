@@ -81,8 +81,11 @@ def test_checkpoints_load_weights_only_even_when_torch_is_told_otherwise(tmp_pat
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     marker = tmp_path / "pwned"
     bad = _malicious_pickle(tmp_path / "shared" / "model.ckpt", marker, wrapped=True)
-    with pytest.raises(Exception, match="Weights only load failed"):
+    with pytest.raises(FileNotFoundError, match="the model it holds is unknown"):  # nothing is loaded
         evaluate(compose_config("eval", [*TINY, f"ckpt_path={bad}"], tmp_path / "eval"))
+    monkeypatch.setattr("inpainting.cli.evaluate._task_overrides", lambda: ["experiment=demo"])  # as typed
+    with pytest.raises(Exception, match="Weights only load failed"):
+        evaluate(compose_config("eval", ["experiment=demo", *TINY, *TINY_DEMO, f"ckpt_path={bad}"], tmp_path / "eval2"))
     assert not marker.exists(), "inpaint-eval ran the payload"
     with pytest.raises(Exception, match="Weights only load failed"):
         train(compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, f"ckpt_path={bad}"], tmp_path / "train"))

@@ -66,6 +66,7 @@ def _composited(net: torch.nn.Module) -> InpaintFn:
 def load_run_module(source: str | pathlib.Path, device: torch.device | str = "cpu"):
     """The LightningModule of a run folder or ``.ckpt`` of ours, rebuilt from the run's
     ``config_resolved.yaml`` (best checkpoint first), with its weights, in eval mode; and the file."""
+    from inpainting.nets.checkpoints import CheckpointError
     from inpainting.utils.instantiate import run_model_config
     from inpainting.utils.runs import resolve_checkpoint
 
@@ -74,7 +75,11 @@ def load_run_module(source: str | pathlib.Path, device: torch.device | str = "cp
     if model_cfg is None:
         raise FileNotFoundError(f"{ckpt}: no config_resolved.yaml in its run folder (or the one above), so the model cannot be rebuilt")
     model = hydra.utils.instantiate(model_cfg)
-    model.load_weights(ckpt)
+    try:
+        model.load_weights(ckpt)
+    except CheckpointError as error:
+        raise CheckpointError(f"the run's config and checkpoint disagree: the model built from its "
+                              f"config_resolved.yaml does not fit {ckpt}: {error}") from error
     return model.eval().to(device), ckpt
 
 

@@ -21,8 +21,10 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from inpainting.launch.device_pool import PoolJob, device_slots, run_pool
+from inpainting.utils.atomic import write_text
 
 log = logging.getLogger(__name__)
+RECORD_FILE = "device_pool.json"  # who ran where and when
 # hydra overrides that describe the sweep itself; a job runs as a single run without them
 _SWEEP_KEYS = ("hydra/launcher", "hydra.launcher", "hydra/sweeper", "hydra.sweeper", "hydra.mode", "hydra.sweep",
                "hydra.run.dir")
@@ -76,8 +78,12 @@ class DevicePoolLauncher(Launcher):
             log.info("\t#%d : %s", index, " ".join(filter_overrides(overrides)))
             jobs.append(PoolJob(index, command, job_dir))
             configs.append(sweep_config)
+        used = [str(job.job_dir) for job in jobs if job.job_dir.exists()]
+        if used:  # another sweep with this hydra.sweep.dir: its jobs and ours would share folders
+            raise FileExistsError(f"hydra.sweep.dir={sweep_dir} already holds job folders of another sweep "
+                                  f"({', '.join(used[:3])}); give this sweep its own hydra.sweep.dir")
         results = run_pool(jobs, slots, self.env_var, self.poll_s, on_event=log.info)
-        _write_record(sweep_dir / "device_pool.json", jobs, results)
+        _write_record(sweep_dir / RECORD_FILE, jobs, results)
         return [_job_return(job, config, result) for job, config, result in zip(jobs, configs, results)]
 
 
@@ -95,21 +101,33 @@ def _job_return(job: PoolJob, config: DictConfig, result) -> JobReturn:
     ret = JobReturn(overrides=list(config.hydra.overrides.task), cfg=config, hydra_cfg=config,
                     working_dir=str(job.job_dir), task_name=config.hydra.job.name)
     status = _read_status(job.job_dir)
-    if result.returncode == 0:
+    # a job completed when it exited 0 and its status.json (if it writes one) says ok
+    if result.returncode == 0 and status.get("status", "ok") == "ok":
         ret.status, ret.return_value = JobStatus.COMPLETED, status.get("objective")
     else:
         ret.status = JobStatus.FAILED
         error = status.get("error") or f"see {result.log_file}"
-        ret.return_value = RuntimeError(f"job #{job.index} exited with code {result.returncode}: {error}")
+        ret.return_value = RuntimeError(f"job #{job.index} exited with code {result.returncode} "
+                                        f"(status {status.get('status', 'unknown')}): {error}")
     return ret
 
 
 def _read_status(job_dir: Path) -> dict:
+    """The job's status.json; an unreadable one (empty after a full disk, cut short) counts as a failure."""
     path = job_dir / "status.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        log.error("%s is unreadable (%s): the job counts as failed", path, error)
+        return {"status": "unreadable", "error": f"{path} is unreadable ({error})"}
+    if not isinstance(status, dict):
+        return {"status": "unreadable", "error": f"{path} holds {type(status).__name__}, not a status record"}
+    return status
 
 
 def _write_record(path: Path, jobs: Sequence[PoolJob], results) -> None:
     rows = [{"job": j.index, "job_dir": str(j.job_dir), "devices": r.devices, "returncode": r.returncode,
              "started": r.started, "finished": r.finished, "log": r.log_file} for j, r in zip(jobs, results)]
-    path.write_text(json.dumps(rows, indent=2))
+    write_text(path, json.dumps(rows, indent=2))

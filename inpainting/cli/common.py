@@ -9,9 +9,12 @@ import warnings
 
 import hydra
 import lightning as L
+from lightning.fabric.plugins.io.checkpoint_io import CheckpointIO
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from inpainting.utils.atomic import remove_stale_temporaries
+from inpainting.utils.checkpoint_io import AtomicCheckpointIO
 from inpainting.utils.instantiate import instantiate_mapping
 from inpainting.utils.resources import CONFIG_DIR  # noqa: F401 - the entry points read it from here
 from inpainting.utils.runs import latest_run_folder, save_resolved_config, wandb_run_id
@@ -41,6 +44,9 @@ def prepare_run(cfg: DictConfig) -> pathlib.Path:
     L.seed_everything(cfg.seed, workers=True)
     output_dir = pathlib.Path(cfg.paths.output_dir)
     if rank_zero_only.rank == 0:  # DDP ranks share the folder
+        for folder in (output_dir, output_dir / "checkpoints"):  # left by a run killed while writing
+            for path in remove_stale_temporaries(folder):
+                log.warning("removed %s, left by a write that was killed", path)
         save_resolved_config(cfg, output_dir)
     # the process rank is known from the environment here (LOCAL_RANK/RANK/SLURM_PROCID)
     log.info("run folder: %s (process rank %d, pid %d)", output_dir, rank_zero_only.rank, os.getpid())
@@ -50,13 +56,15 @@ def prepare_run(cfg: DictConfig) -> pathlib.Path:
 def build_run(cfg: DictConfig) -> Run:
     """Instantiate data, model, callbacks, loggers and the trainer.
 
-    Lightning's own checkpoint IO already saves atomically (see tests/scale/test_resume.py)."""
+    Checkpoints are written by ``AtomicCheckpointIO`` unless the trainer config names a checkpoint IO."""
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
     callbacks = instantiate_mapping(cfg.get("callbacks"))
     _pin_wandb_id(cfg)
     loggers = instantiate_mapping(cfg.get("logger"))
     plugins = list(hydra.utils.instantiate(cfg.trainer.get("plugins")) or [])
+    if not any(isinstance(p, CheckpointIO) for p in plugins):
+        plugins.append(AtomicCheckpointIO())  # temp file beside the checkpoint, then rename
     trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=plugins)
     for lg in loggers:
         if hasattr(lg, "log_hyperparams"):

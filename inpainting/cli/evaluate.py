@@ -55,6 +55,10 @@ def _test_checkpoint(cfg: DictConfig, output_dir: pathlib.Path) -> tuple[dict, b
     ckpt = resolve_checkpoint(cfg.ckpt_path, output_dir, prefer_best=True)
     trained = run_model_config(ckpt)  # allow-listed targets only: the folder may come from anyone
     overrides = _task_overrides()
+    if trained is None and not any(o.split("=", 1)[0].lstrip("+") in ("model", "experiment") for o in overrides):
+        raise FileNotFoundError(f"{ckpt}: no config_resolved.yaml in its run folder (or the one above), so the model "
+                                "it holds is unknown; give the model it was trained with (experiment=<name> or "
+                                "model=<name>, with the same overrides)")
     if trained is not None:
         log.info("model and data configs taken from the training run of %s (data=<name> picks another test set)", ckpt)
         with open_dict(cfg):
@@ -69,6 +73,7 @@ def _test_checkpoint(cfg: DictConfig, output_dir: pathlib.Path) -> tuple[dict, b
     try:
         if find_test_report(run.trainer) is None:
             raise ValueError("inpaint-eval needs the TestReport callback (callbacks.test_report); it writes the tables")
+        run.model.load_weights(ckpt)  # weights that do not fit: an error naming the file and what it holds
         run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=ckpt, weights_only=True)
         metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
         return {"metrics": metrics, "checkpoint": ckpt}, run.trainer.is_global_zero

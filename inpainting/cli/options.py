@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 
 def exit_if_missing(cfg: DictConfig, command: str) -> None:
@@ -25,8 +25,9 @@ def evaluation_data_config(cfg: DictConfig, ckpt: str, overrides: list[str]) -> 
     """The data config ``inpaint-eval`` tests ``ckpt`` on: its training run's, unless ``data=<name>`` is given.
 
     The run's unresolved ``.hydra/config.yaml`` is preferred, so ``paths.data_dir=...`` still moves it
-    (else its ``config_resolved.yaml``); ``data.<key>=...`` overrides apply on top of it. ``cfg``: this
-    command's composed config; ``overrides``: its command-line overrides. No run config: ``cfg.data``."""
+    (else its ``config_resolved.yaml``); ``data.<key>=...`` overrides apply on top of it, and its key
+    references resolve in ``cfg``; the result has no interpolation left. ``cfg``: this command's
+    composed config; ``overrides``: its command-line overrides. No run config: ``cfg.data``."""
     import pathlib
 
     from inpainting.utils.runs import RESOLVED_CONFIG
@@ -38,17 +39,19 @@ def evaluation_data_config(cfg: DictConfig, ckpt: str, overrides: list[str]) -> 
             break
     else:
         return cfg.data
+    from inpainting.utils.instantiate import resolved_run_node
+    from inpainting.utils.runs import read_run_config
+
     for name in (".hydra/config.yaml", RESOLVED_CONFIG):
         path = folder / name
-        trained = OmegaConf.load(path) if path.is_file() else None
+        trained = read_run_config(path, "data") if path.is_file() else None  # as data: it may come from anyone
         if trained is not None and "data" in trained:
             break
     else:
         return cfg.data
-    from inpainting.utils.instantiate import check_run_config_targets
-
-    check_run_config_targets(trained.data, "data", path)  # the folder may come from anyone: allow-listed targets only
     dotted = [o.lstrip("+") for o in overrides if _override_key(o).startswith("data.")]
-    if not dotted:
-        return trained.data
-    return OmegaConf.merge(trained.data, OmegaConf.from_dotlist(dotted).data)
+    data = OmegaConf.merge(trained.data, OmegaConf.from_dotlist(dotted).data) if dotted else trained.data
+    placed = cfg.copy()  # its key references (`${paths.data_dir}`) resolve in this command's config
+    with open_dict(placed):
+        placed.data = data
+    return resolved_run_node(placed.data, "data", path)  # allow-listed targets only, as instantiated

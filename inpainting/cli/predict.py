@@ -22,6 +22,7 @@ from inpainting.cli.common import CONFIG_DIR
 from inpainting.cli.options import exit_if_missing
 from inpainting.data.io import MASK_SUFFIX, DataError, load_image, load_mask_file, set_max_image_pixels
 from inpainting.data.sources import IMAGE_EXTENSIONS
+from inpainting.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,8 @@ def predict(cfg: DictConfig) -> list[pathlib.Path]:
             result = inpainter.inpaint_tensor(image, mask)
         except ValueError as error:  # e.g. too small to pad: name the image
             raise DataError(f"{image_path}: {error}") from error
-        to_pil(result).save(out_path)
+        with atomic_path(out_path) as tmp:
+            to_pil(result).save(tmp)
     log.info("wrote %d image(s) to %s", len(outputs), output_dir)
     return outputs
 

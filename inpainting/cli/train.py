@@ -2,16 +2,19 @@
 
 Everything a run produces lands in its Hydra run folder (``paths.output_dir``):
 ``config_resolved.yaml``, ``checkpoints/`` (``last.ckpt``, ``best_*.ckpt``), ``csv/metrics.csv``,
-``metrics.json``, ``status.json`` (ok / failed with the error), and from the ``TestReport`` callback
+``metrics.json``, ``status.json`` (ok, failed with the error, or interrupted with the signal), and from the ``TestReport`` callback
 ``results.json`` and ``tables/`` (per-bin metrics as markdown and CSV, per-image scores), ``images/``,
 ``wandb_id.txt`` with the W&B logger.
 
 Resuming (``ckpt_path=last``, a run folder, or a ``<run>/checkpoints/*.ckpt``) continues in that
 run's folder with the same W&B run; see ``resume_run_dir_override``. The checkpoint (and an
-``init_from`` file) is checked before anything is written; the run's ``config_resolved.yaml`` and
+``init_from`` file) is checked before anything is written, and a fresh start in a folder that already
+holds a run is refused; the run's ``config_resolved.yaml`` and
 ``.hydra/`` stay its record (a resume's own config goes to ``resumes/<n>/``), and an override that
 changes the model is an error showing the difference. Under DDP ``status.json`` names the first
-rank's error (``status.rank<r>.json`` holds each failed rank's).
+rank's error (``status.rank<r>.json`` holds each failed rank's). SIGTERM, SIGINT and SIGHUP end a run
+as "interrupted" with exit status 128+N; a training set that gives no batch is an error
+(see docs/bad-inputs.md).
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from inpainting.cli.common import (
 )
 from inpainting.cli.options import exit_if_missing
 from inpainting.launch.ddp_children import ddp_job_scope
+from inpainting.utils.interrupts import interrupts_end_the_run
 from inpainting.utils.runs import (
     RESOLVED_CONFIG,
     RankErrorRecorder,
@@ -50,18 +54,20 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict:
     """Fit, then test, as configured; returns the metrics written to ``metrics.json``.
 
-    ``<run>/status.json`` records success or the error (a failed sweep job keeps its row).
+    ``<run>/status.json`` records success, the error (a failed sweep job keeps its row) or the signal
+    that interrupted the run (then ``RunInterrupted``, a ``SystemExit`` with status 128+N, is raised).
     """
     output_dir = pathlib.Path(cfg.paths.output_dir)
     run, checked = None, False
     try:
-        ckpt = _checked_inputs(cfg, output_dir)
-        checked = True
-        prepare_run(cfg)
-        run = build_run(cfg)
-        _record_rank_errors(run.trainer, output_dir)
-        with ddp_job_scope(run.trainer, output_dir):
-            summary = _fit_and_test(cfg, run, output_dir, ckpt)
+        with interrupts_end_the_run():  # SIGTERM/SIGINT/SIGHUP: status "interrupted", exit status 128+N
+            ckpt = _checked_inputs(cfg, output_dir)
+            checked = True
+            prepare_run(cfg)
+            run = build_run(cfg)
+            _record_rank_errors(run.trainer, output_dir)
+            with ddp_job_scope(run.trainer, output_dir):
+                summary = _fit_and_test(cfg, run, output_dir, ckpt)
     except BaseException as error:
         # a resume refused by the checks leaves an existing run's record (status.json included) as it was
         if _is_rank_zero(run) and (checked or not (output_dir / RESOLVED_CONFIG).is_file()):
@@ -87,7 +93,31 @@ def _checked_inputs(cfg: DictConfig, output_dir: pathlib.Path) -> str | None:
     ckpt = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
     if ckpt:
         check_resume_model(cfg.model, ckpt)
+    elif cfg.get("ckpt_path") != "auto" and rank_zero_only.rank == 0:  # DDP ranks start once rank 0 has written
+        _refuse_used_run_folder(output_dir)
     return ckpt
+
+
+def _refuse_used_run_folder(output_dir: pathlib.Path) -> None:
+    """A fresh start in a folder that holds a run would mix the two (its config beside new weights; two
+    sweeps with one ``hydra.sweep.dir`` sharing job folders). ``ckpt_path=auto`` (a requeued job) may
+    start afresh there: its config, if different, goes to ``resumes/<n>/``."""
+    used = [name for name in (RESOLVED_CONFIG, "checkpoints") if (output_dir / name).exists()]
+    if used:
+        raise FileExistsError(f"{output_dir} already holds a run ({', '.join(used)}); a new run there would mix "
+                              f"with it. Resume it with ckpt_path={output_dir}, or give the new run its own folder "
+                              "(hydra.run.dir=..., or hydra.sweep.dir=... for a sweep)")
+
+
+def _check_some_batch(trainer) -> None:
+    """A training set smaller than one batch gives no step at all (the loaders drop the last partial
+    batch, as the authors' do) and Lightning's fit just returns: without this the run reported ok."""
+    if trainer.num_training_batches == 0:
+        loader = trainer.train_dataloader
+        size = len(loader.dataset) if hasattr(getattr(loader, "dataset", None), "__len__") else "?"
+        raise ValueError(f"the training set gives no batch: {size} sample(s) per epoch, batch size "
+                         f"{getattr(loader, 'batch_size', '?')} per device, and the last partial batch is "
+                         "dropped; use more images (data.samples_per_epoch) or a smaller data.batch_size")
 
 
 def _record_rank_errors(trainer, output_dir: pathlib.Path) -> None:
@@ -103,6 +133,7 @@ def _fit_and_test(cfg: DictConfig, run, output_dir: pathlib.Path, ckpt: str | No
         if ckpt:
             log.info("resuming from %s", ckpt)
         run.trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=ckpt, weights_only=True)
+        _check_some_batch(run.trainer)
     metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
     if cfg.get("test", True) and not run.trainer.fast_dev_run:
         best = getattr(run.trainer.checkpoint_callback, "best_model_path", "") or None

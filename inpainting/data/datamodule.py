@@ -28,6 +28,7 @@ from inpainting.data.mask_files import MaskFiles
 from inpainting.data.masks import STREAM_TEST, STREAM_VAL, FreeFormMaskGenerator
 from inpainting.data.sources import ImageList
 from inpainting.data.transforms import Preprocess
+from inpainting.utils.atomic import atomic_path, write_text
 
 MANIFEST_FIELDS = ("name", "image", "mask", "ratio", "bin")
 EvalMasks = Union[FreeFormMaskGenerator, MaskFiles]
@@ -262,12 +263,12 @@ class InpaintingDataModule(L.LightningDataModule):
         rows = self.manifest(split)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix == ".csv":
-            with path.open("w", newline="") as handle:
+            with atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
                 writer.writeheader()
                 writer.writerows(rows)
         else:
-            path.write_text(json.dumps(rows, indent=1))
+            write_text(path, json.dumps(rows, indent=1))
         return path
 
 

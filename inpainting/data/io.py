@@ -9,6 +9,10 @@ replaced by another sample):
   8 bits with ``round(v / 257)``; 16-bit RGB PNGs are reduced by Pillow itself (it keeps the high byte);
 * images with an alpha channel are accepted only when the alpha is fully opaque (the channel is
   then dropped); any transparent pixel is an error, because there is no faithful colour to use;
+* EXIF orientation (tags 2-8, e.g. a portrait photo stored landscape) is applied: every image and
+  mask is read as a viewer shows it (``upright``), in training, evaluation, predict and the web demo;
+* animated or multi-frame files (GIF, WebP, APNG, multi-page TIFF) are errors: which frame is the
+  photo is not ours to guess;
 * truncated or undecodable files, missing files and 32-bit float images are errors;
 * an image with more pixels than the decoding limit (Pillow's decompression-bomb guard, 89.5 Mpx by
   default; ``set_max_image_pixels``, the data config's ``max_image_pixels``) is an error naming its size.
@@ -24,7 +28,7 @@ import warnings
 from typing import Optional, Union
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 PathLike = Union[str, pathlib.Path]
 MASK_SUFFIX = "_mask"  # MISF release / Dunhuang naming: 10.jpg <-> 10_mask.png
@@ -69,6 +73,25 @@ def _open(path: PathLike) -> Image.Image:
     return image
 
 
+EXIF_ORIENTATION = 0x0112
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` as a viewer shows it: its EXIF orientation (2-8) applied to the pixels and the tag dropped;
+    an image without one (or with 1) is returned as it is."""
+    if image.getexif().get(EXIF_ORIENTATION, 1) in (None, 1):
+        return image
+    return ImageOps.exif_transpose(image)
+
+
+def _single_frame(image: Image.Image, path: PathLike) -> Image.Image:
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        raise DataError(f"{path}: animated or multi-frame image ({frames} frames, {image.format}); save the frame "
+                        "you mean as a still image (PNG or JPEG)")
+    return image
+
+
 def _bomb_size(error: Exception) -> str:
     found = re.search(r"\((\d+) pixels\)", str(error))  # "Image size (N pixels) exceeds limit of M pixels"
     return found.group(1) if found else "?"
@@ -107,8 +130,10 @@ def _to_single_or_rgb(image: Image.Image, path: PathLike) -> np.ndarray:
 
 
 def _decoded(source: PathLike | Image.Image) -> Image.Image:
-    """A file opened (and decoded), or an in-memory PIL image as it is (the Python API's input)."""
-    return source if isinstance(source, Image.Image) else _open(source)
+    """A file opened (and decoded), or an in-memory PIL image (the Python API's and web demo's input):
+    one frame, upright."""
+    image = source if isinstance(source, Image.Image) else _open(source)
+    return upright(_single_frame(image, source))
 
 
 def load_image(path: PathLike | Image.Image) -> np.ndarray:

@@ -20,6 +20,7 @@ from inpainting.data.bins import bin_index
 from inpainting.data.io import DataError, PathLike, load_mask_file
 from inpainting.data.masks import MaskPolarity, hole_ratio
 from inpainting.data.sources import IMAGE_EXTENSIONS, scan_image_files
+from inpainting.utils.atomic import write_text
 
 _INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
 
@@ -113,7 +114,7 @@ class MaskFiles:
                   for p in self.paths}
         if cache_file is not None and len(cached) != len(ratios):
             pathlib.Path(cache_file).parent.mkdir(parents=True, exist_ok=True)
-            pathlib.Path(cache_file).write_text(json.dumps({"key": key, "ratios": {**cached, **ratios}}))
+            write_text(cache_file, json.dumps({"key": key, "ratios": {**cached, **ratios}}))
         return ratios
 
     def binned(self, height: int, width: int, edges: Sequence[float],

@@ -95,7 +95,8 @@ def embedded_photos(split: str) -> ImageList:
     return ImageList([photos[n] for n in names], names)
 
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# .gif is listed so a folder and a single file treat GIFs alike: a still one is read, an animated one refused
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
 
 class FolderScan(NamedTuple):

@@ -25,6 +25,7 @@ from inpainting.eval.fid import DEFAULT_MIN_IMAGES, INCEPTION_FEATURE_DIM, try_b
 from inpainting.eval.metrics import BinnedInpaintingMetrics
 from inpainting.eval.perceptual import try_lpips_scorer
 from inpainting.eval.tables import OVERALL
+from inpainting.utils.atomic import atomic_path
 
 INPUT_ROW = "Input"
 METRICS = ("psnr", "ssim", "l1", "lpips", "fid")
@@ -185,9 +186,12 @@ def save_outputs(folder: str | pathlib.Path, names: Sequence[str], composite: to
                  (("predictions", PREDICTION_SUFFIX), ("images", ".png"), ("masks", ".png"))}
         for path in paths.values():
             path.parent.mkdir(parents=True, exist_ok=True)
-        tifffile.imwrite(paths["predictions"], comp.permute(1, 2, 0).numpy())
-        Image.fromarray((img.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()).save(paths["images"])
-        Image.fromarray((hole[0] * 255).round().to(torch.uint8).numpy()).save(paths["masks"])
+        with atomic_path(paths["predictions"]) as tmp:
+            tifffile.imwrite(tmp, comp.permute(1, 2, 0).numpy())
+        with atomic_path(paths["images"]) as tmp:
+            Image.fromarray((img.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()).save(tmp)
+        with atomic_path(paths["masks"]) as tmp:
+            Image.fromarray((hole[0] * 255).round().to(torch.uint8).numpy()).save(tmp)
 
 
 def _read_prediction(path: pathlib.Path) -> torch.Tensor:

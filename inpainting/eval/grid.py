@@ -9,6 +9,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from inpainting.eval.metrics import composite, psnr_uint8, to_uint8_truncated
+from inpainting.utils.atomic import atomic_path
 
 TITLE_HEIGHT = 16
 PAD = 4
@@ -129,5 +130,6 @@ def save_grid(
     """Save ``grid_image(columns)`` as a PNG at ``path`` (parent folders created); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    grid_image(columns, max_rows, titles, min_tile, captions).save(path, format="PNG")
+    with atomic_path(path) as tmp:
+        grid_image(columns, max_rows, titles, min_tile, captions).save(tmp, format="PNG")
     return path

@@ -41,8 +41,22 @@ def composite(pred: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> to
     return pred * mask + image * (1 - mask)
 
 
+class NonFiniteError(ValueError):
+    """NaN or infinity where a number is needed; the message says what, and where in the run."""
+
+
+def check_finite(x: torch.Tensor, what: str) -> None:
+    """Raise NonFiniteError naming ``what`` and counting the NaN and infinite values of ``x``."""
+    if not bool(torch.isfinite(x).all()):
+        raise NonFiniteError(f"{what}: {int(torch.isnan(x).sum())} NaN and {int(torch.isinf(x).sum())} infinite "
+                             f"value(s) among {x.numel()}")
+
+
 def to_uint8_truncated(x: torch.Tensor) -> torch.Tensor:
-    """``clamp(0,1)*255`` then truncation toward zero, as numpy ``astype(uint8)`` does (not rounding)."""
+    """``clamp(0,1)*255`` then truncation toward zero, as numpy ``astype(uint8)`` does (not rounding).
+
+    A NaN would become 0 (black) and get a score: non-finite input is a NonFiniteError instead."""
+    check_finite(x, "images to score (a NaN would become 0 in the uint8 conversion and score as black)")
     return (x.clamp(0, 1) * UINT8_RANGE).to(torch.uint8)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from inpainting.utils.atomic import atomic_path, write_text
+
 Value = float | int | str | None
 MethodValues = Mapping[str, Value]
 OVERALL = "overall"
@@ -183,8 +185,8 @@ def write_tables(
     out_stem = Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     md_path, csv_path = out_stem.with_suffix(".md"), out_stem.with_suffix(".csv")
-    md_path.write_text(markdown_table(results, bins, metrics, paper, title, notes), encoding="utf-8")
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+    write_text(md_path, markdown_table(results, bins, metrics, paper, title, notes))
+    with atomic_path(csv_path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(csv_rows(results, bins, metrics, paper, numbers_only))
     return md_path, csv_path
 
@@ -194,7 +196,7 @@ def write_per_image_csv(rows: Sequence[Mapping[str, object]], path: str | Path) 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fields = list(rows[0]) if rows else ["name", "bin", "hole_ratio"]
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)

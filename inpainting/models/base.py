@@ -17,7 +17,7 @@ from torch import nn
 
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.eval.engine import batch_bins
-from inpainting.eval.metrics import BinnedInpaintingMetrics, check_protocol, composite
+from inpainting.eval.metrics import BinnedInpaintingMetrics, check_finite, check_protocol, composite
 from inpainting.eval.report import log_summary
 from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
 
@@ -29,6 +29,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def held_model(ckpt: str) -> str:
+    """What a checkpoint of ours holds, for error messages: its run's model target and row name, read
+    as plain text (no interpolation is resolved: the file may come from anyone)."""
+    from inpainting.utils.runs import training_run_config_path
+
+    config = training_run_config_path(ckpt)
+    if config is None:
+        return "the weights of a model unknown: no config_resolved.yaml in its run folder"
+    model = OmegaConf.to_container(OmegaConf.load(config), resolve=False).get("model") or {}
+    return f"a {model.get('_target_', '?')} ({model.get('method_name', '?')}) per {config}"
 
 
 class InpaintingModule(L.LightningModule):
@@ -71,6 +83,7 @@ class InpaintingModule(L.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         pred, target = self.evaluation_pair(batch)
+        self._check_finite(pred, "validation output", batch, batch_idx)
         self.val_metrics.update(pred, target, batch["mask"], batch_bins(batch))
 
     def on_validation_epoch_end(self) -> None:
@@ -80,7 +93,26 @@ class InpaintingModule(L.LightningModule):
     def test_step(self, batch: dict, batch_idx: int) -> dict[str, torch.Tensor]:
         """The batch's prediction and target as a value: the ``TestReport`` callback scores and reports them."""
         pred, target = self.evaluation_pair(batch)
+        self._check_finite(pred, "test output", batch, batch_idx)
         return {"pred": pred, "target": target}
+
+    # -- numbers that are not numbers stop the run (no batch is skipped) -------------------------
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if isinstance(batch, dict):
+            for key in ("image", "mask"):
+                if key in batch:
+                    self._check_finite(batch[key], f"training batch {key}", batch, batch_idx)
+
+    def on_before_backward(self, loss: torch.Tensor) -> None:
+        # before the optimizer step: the weights stay finite, so no NaN checkpoint can be saved or chosen
+        check_finite(loss.detach(), f"loss at global step {self.global_step} (epoch {self.current_epoch}); "
+                     "lower the learning rate (model.optimizer.lr) or check the data")
+
+    def _check_finite(self, x: torch.Tensor, what: str, batch: dict, batch_idx: int) -> None:
+        names = batch.get("name") if isinstance(batch, dict) else None
+        files = f", images {list(names)[:4]}" if names else ""
+        check_finite(x.detach(), f"{what} at global step {self.global_step} (epoch {self.current_epoch}, "
+                                 f"batch {batch_idx}{files})")
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Hydra passes mappings as DictConfig, which weights_only=True loading rejects: store plain values
@@ -102,11 +134,17 @@ class InpaintingModule(L.LightningModule):
         return model
 
     def load_weights(self, path: str) -> None:
-        """Warm start from a Lightning checkpoint's weights only (no optimizer or loop state)."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or "state_dict" not in state:
+        """Warm start from a Lightning checkpoint's weights only (no optimizer or loop state).
+
+        Weights that do not fit this model (another model, another width: ``init_from``, a run whose
+        config and checkpoint disagree) are a CheckpointError naming the file, what it holds and every
+        missing, unexpected or differently shaped tensor this model expects."""
+        from inpainting.nets.checkpoints import load_state_dict_strict, read_checkpoint
+
+        state = read_checkpoint(path)
+        if "state_dict" not in state:
             raise ValueError(f"{path}: not a Lightning checkpoint (no 'state_dict'); use the model's official loader")
-        self.load_state_dict(state["state_dict"], strict=True)
+        load_state_dict_strict(self, state["state_dict"], f"{path} (it holds {held_model(path)})")
 
     # -- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self):

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, default_collate
 
 from inpainting.eval.grid import PAD, TITLE_HEIGHT, grid_image, inpainting_columns, method_comparison
 from inpainting.eval.metrics import BinnedInpaintingMetrics, hole_ratio, inpainting_scores
+from inpainting.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 COLOUR_MAP = "viridis"  # single-channel maps (uncertainty, off-centre weight), scale 0..1
@@ -164,7 +165,8 @@ class ImagePanel(L.Callback):
             header = f"test | {pathlib.Path(tested).name if tested else f'current weights, step {trainer.global_step}'}"
         panel = labelled_panel(columns, header, labels, self.num_images, self.min_tile, captions)
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        panel.save(self.output_dir / f"{stem}.png", format="PNG")
+        with atomic_path(self.output_dir / f"{stem}.png") as tmp:
+            panel.save(tmp, format="PNG")
         for lg in trainer.loggers:
             if isinstance(lg, TensorBoardLogger):
                 lg.experiment.add_image(key, np.asarray(panel), trainer.global_step, dataformats="HWC")
@@ -240,7 +242,8 @@ def plot_curves(metrics_csv: str | pathlib.Path, png: str | pathlib.Path,
     fig.tight_layout()
     png = pathlib.Path(png)
     png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=100)
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return png
 

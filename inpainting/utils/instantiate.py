@@ -2,8 +2,11 @@
 
 A run folder (``config_resolved.yaml``) may come from someone else, and Hydra's ``_target_`` can name
 any callable (``torch.load`` with ``weights_only=False``, ``os.system``). Entry points that rebuild a
-model from a run folder (``inpaint-predict``, ``inpaint-eval``) go through ``run_model_config``,
-which admits only targets defined in this package's building-block packages and a few libraries.
+model from a run folder (``inpaint-predict``, ``inpaint-eval``, ``inpaint-export``, ``load_model``,
+``load_from_checkpoint``, the web demo) go through ``run_model_config``: the file is read as data
+(``runs.read_run_config``: no resolvers), resolved, and only then checked, so the check sees exactly
+what is instantiated; it admits only targets defined in this package's building-block packages and a
+few libraries.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from inpainting.utils.runs import training_run_config_path
+from inpainting.utils.runs import UntrustedConfigError, read_run_config, training_run_config_path
 
 # where a run folder's targets may be defined: the target's path AND the resolved object's module
 # (so `inpainting.nets.checkpoints.torch.load`, an attribute of an allowed module, is refused)
@@ -21,10 +24,6 @@ RUN_CONFIG_ALLOWED_MODULES = (
     "inpainting.nets", "inpainting.models", "inpainting.losses", "inpainting.ops", "inpainting.data",
     "inpainting.eval", "torch.optim", "torch.nn",
 )
-
-
-class UntrustedConfigError(ValueError):
-    """A run folder's config names a target outside the allow-list; the message names key and target."""
 
 
 def instantiate_mapping(cfg: DictConfig | None) -> list:
@@ -42,18 +41,25 @@ def run_model_config(ckpt_file: str | pathlib.Path) -> DictConfig | None:
     path = training_run_config_path(ckpt_file)
     if path is None:
         return None
-    cfg = OmegaConf.load(path)
+    cfg = read_run_config(path)
     if "model" not in cfg:
         return None
-    check_run_config_targets(cfg.model, "model", path)
-    return cfg.model
+    return resolved_run_node(cfg.model, "model", path)
+
+
+def resolved_run_node(node: DictConfig, key: str, source: str | pathlib.Path) -> DictConfig:
+    """``node`` (read by ``read_run_config``, possibly placed in a trusted config) with its key
+    references resolved, as a new config with no interpolation left, after its targets are checked."""
+    resolved = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
+    check_run_config_targets(resolved, key, source)
+    return resolved
 
 
 def check_run_config_targets(node: Any, key: str, source: str | pathlib.Path) -> None:
     """Raise UntrustedConfigError naming ``source``, the key path and the target of the first
     ``_target_`` under ``node`` that is not defined in ``RUN_CONFIG_ALLOWED_MODULES``."""
     if isinstance(node, (DictConfig, ListConfig)):
-        node = OmegaConf.to_container(node, resolve=False)  # an interpolated _target_ is refused as it stands
+        node = OmegaConf.to_container(node, resolve=False)  # resolved_run_node resolves first
     if isinstance(node, dict):
         if "_target_" in node:
             _check_target(node["_target_"], f"{key}._target_", source)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import pathlib
+import re
 import time
 import traceback
 import uuid
@@ -12,12 +14,61 @@ from typing import Any
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from inpainting.utils.atomic import WriteError, write_text
+from inpainting.utils.interrupts import RunInterrupted
+
+log = logging.getLogger(__name__)
+
 RESOLVED_CONFIG = "config_resolved.yaml"
 RESUMES_DIR = "resumes"
 STATUS_FILE = "status.json"
 RANK_ERROR_FILE = "status.rank{rank}.json"  # one per failed DDP rank; status.json names the first
 ABSENT = "<absent>"
 WANDB_ID_FILE = "wandb_id.txt"
+
+
+class UntrustedConfigError(ValueError):
+    """A run folder's config asks for code to run (a resolver, a target outside the allow-list); the
+    message names the file, the key and the value."""
+
+
+# the only interpolation a run folder's config may hold: a reference to another key (`${data.image_size}`)
+_KEY_REFERENCE = re.compile(r"(?<!\\)\$\{\.*[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+|\[\d+\])*\}")
+
+
+def read_run_config(path: str | pathlib.Path, section: str | None = None) -> DictConfig:
+    """A config file of a run folder (``config_resolved.yaml``, ``.hydra/config.yaml``) as data.
+
+    The folder may come from someone else, and OmegaConf runs resolvers when a value is read
+    (``${oc.create:...}`` builds objects Hydra then instantiates, ``${oc.env:...}`` copies secrets into
+    the tables, custom resolvers run code). So every ``${`` must start a plain key reference; any
+    resolver (``oc.*``, ``hydra:``, custom), nested or escaped interpolation and any interpolated key
+    is an UntrustedConfigError naming the file, the key and the value. ``section``: check (and use)
+    only that top-level key; our ``.hydra/config.yaml`` files hold resolvers of ours in ``paths``, but
+    the model and data sections of our configs only reference other keys, and ``config_resolved.yaml``
+    holds no interpolation at all.
+    """
+    cfg = OmegaConf.load(path)
+    if section is None:
+        _refuse_resolvers(OmegaConf.to_container(cfg, resolve=False), "", path)
+    elif section in cfg:
+        _refuse_resolvers(OmegaConf.to_container(cfg[section], resolve=False), section, path)
+    return cfg
+
+
+def _refuse_resolvers(node: Any, key: str, path) -> None:
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for name, value in items:
+        child = f"{key}.{name}" if key else str(name)
+        if isinstance(name, str) and "${" in name:
+            raise UntrustedConfigError(f"{path}: key {child!r} is an interpolation, which a run folder's config "
+                                       "may not hold; the folder may come from someone else, so it is not used")
+        if isinstance(value, str) and value.count("${") != len(_KEY_REFERENCE.findall(value)):
+            raise UntrustedConfigError(
+                f"{path}: {child}={value} is not a plain value or key reference (${{other.key}}); resolvers "
+                "(oc.create, oc.env, oc.decode, oc.select, hydra:, custom ones) and nested or escaped "
+                "interpolations are refused in a run folder's config, which may come from someone else")
+        _refuse_resolvers(value, child, path)
 
 
 def save_resolved_config(cfg: DictConfig, output_dir: str | pathlib.Path) -> pathlib.Path:
@@ -36,11 +87,9 @@ def save_resolved_config(cfg: DictConfig, output_dir: str | pathlib.Path) -> pat
         folder.mkdir(parents=True)
         overrides = _typed_overrides()
         if overrides is not None:
-            (folder / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(overrides)))
+            write_text(folder / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(overrides)))
         path = folder / RESOLVED_CONFIG
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
+    return write_text(path, text)
 
 
 def _typed_overrides() -> list[str] | None:
@@ -58,7 +107,7 @@ def check_resume_model(model_cfg: DictConfig, ckpt_file: str | pathlib.Path) -> 
     ``ckpt_file`` belongs to (an override that changes the model on resume; its schedule may change);
     no run config: no check."""
     path = training_run_config_path(ckpt_file)
-    trained = OmegaConf.load(path) if path is not None else None
+    trained = read_run_config(path) if path is not None else None
     if trained is None or "model" not in trained:
         return
     differences = [d for d in config_differences(trained.model, model_cfg, "model")
@@ -91,10 +140,10 @@ def training_run_config_path(ckpt_file: str | pathlib.Path) -> pathlib.Path | No
 
 
 def training_run_config(ckpt_file: str | pathlib.Path) -> DictConfig | None:
-    """The resolved config of the run a checkpoint belongs to, for reading only: a run folder may
-    come from someone else, so build objects from it through ``instantiate.run_model_config``."""
+    """The resolved config of the run a checkpoint belongs to, as data (``read_run_config``): a run
+    folder may come from someone else, so build objects from it through ``instantiate.run_model_config``."""
     path = training_run_config_path(ckpt_file)
-    return OmegaConf.load(path) if path is not None else None
+    return read_run_config(path) if path is not None else None
 
 
 def resolve_checkpoint(ckpt_path: str | None, output_dir: str | pathlib.Path, prefer_best: bool = False) -> str | None:
@@ -175,20 +224,22 @@ def wandb_run_id(output_dir: str | pathlib.Path, create: bool = True) -> str | N
     if not create:
         return None
     run_id = uuid.uuid4().hex[:12]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(run_id + "\n")
+    write_text(path, run_id + "\n")
     return run_id
 
 
 def write_status(output_dir: str | pathlib.Path, error: BaseException | None = None, **extra: Any) -> pathlib.Path:
-    """``<run>/status.json``: ``{"status": "ok"}`` or ``"failed"`` with the error and its traceback.
+    """``<run>/status.json``: ``{"status": "ok"}``, ``"interrupted"`` with the ``signal`` (SIGTERM,
+    SIGINT, SIGHUP: ``RunInterrupted``), or ``"failed"`` with the error and its traceback.
 
     Under DDP the error is the first one any rank recorded (``status.rank<r>.json``, see
     ``RankErrorRecorder``), with its ``rank``, and ``ranks`` lists every rank's error: when one rank
     hits a bad file, the others only see their peer vanish ("Connection closed by peer").
     """
     data: dict[str, Any] = {"status": "ok" if error is None else "failed", **extra}
-    if error is not None:
+    if isinstance(error, RunInterrupted):
+        data.update(status="interrupted", signal=error.signal_name, error=str(error))
+    elif error is not None:
         data.update(_error_record(error))
         ranks = rank_errors(output_dir)
         if ranks:
@@ -196,7 +247,13 @@ def write_status(output_dir: str | pathlib.Path, error: BaseException | None = N
             data.update(error=first["error"], traceback=first["traceback"], rank=first["rank"],
                         ranks={str(r["rank"]): r["error"] for r in ranks})
     path = pathlib.Path(output_dir) / STATUS_FILE
-    write_json(data, path)
+    try:
+        write_json(data, path)
+    except WriteError as failed:
+        if error is None:
+            raise
+        # recording a failure: the failure is what the caller raises next, not this write
+        log.error("%s; the run failed with %s", failed, data["error"])
     return path
 
 
@@ -206,8 +263,15 @@ def _error_record(error: BaseException) -> dict[str, str]:
 
 
 def rank_errors(output_dir: str | pathlib.Path) -> list[dict]:
-    """The errors DDP ranks recorded in ``output_dir`` (``status.rank<r>.json``)."""
-    return [json.loads(p.read_text()) for p in sorted(pathlib.Path(output_dir).glob(RANK_ERROR_FILE.format(rank="*")))]
+    """The errors DDP ranks recorded in ``output_dir`` (``status.rank<r>.json``); an unreadable one
+    (a rank killed while writing it, a full disk) is logged and left out."""
+    errors = []
+    for path in sorted(pathlib.Path(output_dir).glob(RANK_ERROR_FILE.format(rank="*"))):
+        try:
+            errors.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as error:
+            log.error("%s is unreadable (%s): that rank's error is not in status.json", path, error)
+    return errors
 
 
 def clear_rank_errors(output_dir: str | pathlib.Path) -> None:
@@ -230,6 +294,5 @@ class RankErrorRecorder(Callback):
 
 
 def write_json(data: dict, path: str | pathlib.Path) -> None:
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=float))
+    """``data`` as indented JSON, written atomically (``atomic.write_text``)."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=True, default=float))

@@ -4,10 +4,10 @@ import pathlib
 
 import pytest
 import torch
-from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from inpainting.cli.common import _pin_wandb_id
 from inpainting.cli.train import resume_run_dir_override, train
+from inpainting.utils.checkpoint_io import AtomicCheckpointIO
 from inpainting.utils.runs import latest_run_folder, resolve_checkpoint
 from tests.cli.helpers import compose_config
 from tests.scale.helpers import TINY_RUN, run_cli, single_folder
@@ -65,11 +65,10 @@ def test_resume_run_dir_override(tmp_path):
     assert latest_run_folder(tmp_path / "runs") == str(run)
 
 
-def test_stock_checkpoint_io_keeps_previous_checkpoint_on_crash(tmp_path, monkeypatch):
-    # why the project has no atomic CheckpointIO of its own: Lightning serialises to memory first and
-    # writes inside an fsspec transaction, so a crash while saving leaves the previous last.ckpt intact
+def test_checkpoint_io_keeps_previous_checkpoint_on_crash(tmp_path, monkeypatch):
+    # a crash (or kill) while saving leaves the previous last.ckpt intact and no temporary file behind
     path = tmp_path / "last.ckpt"
-    io = TorchCheckpointIO()
+    io = AtomicCheckpointIO()
     io.save_checkpoint({"step": 1}, path)
 
     def crash(obj, f, *args, **kwargs):

@@ -15,7 +15,7 @@ help:  ## list targets
 
 install: $(VENV)/.installed  ## create .venv and install the package with its dependencies
 
-$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) tools/tvshim.py
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) inpainting/_tvshim.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev,search,loggers,export]'

@@ -26,7 +26,7 @@ def run_cli(main, argv, monkeypatch, cwd):
 
 @pytest.mark.parametrize("main, name, expected, unexpected", [
     (train_cli.main, "inpaint-train", ["hparams_search: demo_optuna", "experiment=demo logger=tensorboard"], []),
-    (eval_cli.main, "inpaint-eval", ["ckpt_path", "data=<name>"], ["experiment:"]),
+    (eval_cli.main, "inpaint-eval", ["ckpt_path", "data=<name>", "predictions=out images=photos"], ["experiment:"]),
     (predict_cli.main, "inpaint-predict", ["model:", "hole_is_white", "10_mask.png"], ["experiment:", "trainer"]),
 ])
 def test_help_is_the_commands_own(main, name, expected, unexpected, capsys, monkeypatch, tmp_path):
@@ -71,3 +71,34 @@ def test_eval_uses_the_runs_data_config(tmp_path):
     assert evaluation_data_config(cfg, ckpt, ["data.image_size=64"]).image_size == 64
     (tmp_path / "run/.hydra/config.yaml").unlink()
     assert evaluation_data_config(cfg, ckpt, []).root == "/train/machine/data/places2"  # resolved fallback
+
+
+def test_eval_scores_predicts_outputs_and_bad_input_is_one_line(capsys, monkeypatch, tmp_path):
+    """predict and eval share the size rule: a 48x32 mask for a 72x48 photo is resized in both; several
+    prediction folders make one table; a prediction of another size is one line on stderr, exit status 2."""
+    import numpy as np
+    from PIL import Image
+
+    for sub in ("photos", "masks"):
+        (tmp_path / sub).mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (48, 72, 3), dtype=np.uint8)).save(tmp_path / "photos/a.png")
+    hole = np.zeros((32, 48), np.uint8)
+    hole[8:20, 10:30] = 255
+    Image.fromarray(hole).save(tmp_path / "masks/a.png")
+    for source in ("telea", "ns"):
+        run_cli(predict_cli.main, ["inpaint-predict", "images=photos", "masks=masks", f"output_dir={source}",
+                                   f"model.source={source}", "progress=false"], monkeypatch, tmp_path)
+    assert Image.open(tmp_path / "telea/a.png").size == (72, 48)
+    run_cli(eval_cli.main, ["inpaint-eval", "predictions=[telea,ns]", "images=photos", "masks=masks",
+                            "hydra.run.dir=scored"], monkeypatch, tmp_path)
+    table = (tmp_path / "scored/tables/test_metrics.md").read_text()
+    assert all(f"| {row} " in table for row in ("Input", "telea", "ns")) and "Images per bin: 0-20%: 1" in table
+    Image.fromarray(rng.integers(0, 255, (40, 72, 3), dtype=np.uint8)).save(tmp_path / "ns/a.png")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_cli(eval_cli.main, ["inpaint-eval", "predictions=ns", "images=photos", "masks=masks", "hydra.run.dir=bad"],
+                monkeypatch, tmp_path)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("inpaint-eval: error: ns/a.png: prediction of 72x40, its image"), err

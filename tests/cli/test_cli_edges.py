@@ -8,6 +8,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import open_dict
 
 from inpainting.cli import evaluate as eval_cli
+from inpainting.cli import export as export_cli
 from inpainting.cli import predict as predict_cli
 from inpainting.cli import train as train_cli
 from inpainting.cli.options import evaluation_data_config
@@ -27,7 +28,10 @@ def run_cli(main, argv, monkeypatch, cwd):
 @pytest.mark.parametrize("main, name, expected, unexpected", [
     (train_cli.main, "inpaint-train", ["hparams_search: demo_optuna", "experiment=demo logger=tensorboard"], []),
     (eval_cli.main, "inpaint-eval", ["ckpt_path", "data=<name>", "predictions=out images=photos"], ["experiment:"]),
-    (predict_cli.main, "inpaint-predict", ["model:", "hole_is_white", "10_mask.png"], ["experiment:", "trainer"]),
+    (predict_cli.main, "inpaint-predict", ["model.source=", "telea | ns | biharmonic", "hole_is_white", "10_mask.png"],
+     ["experiment:", "trainer", "???"]),
+    (export_cli.main, "inpaint-export", ["model.source=", "output_dir=", "height=256", "third input"],
+     ["experiment:", "trainer", "hparams_search"]),
 ])
 def test_help_is_the_commands_own(main, name, expected, unexpected, capsys, monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as stop:

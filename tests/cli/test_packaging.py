@@ -27,6 +27,12 @@ def test_outside_a_checkout_the_package_copy_is_used_or_the_error_says_so(tmp_pa
         assert (found / "train.yaml").is_file() and found.name == "conf"
 
 
+def test_the_torchvision_hook_runs_once_with_both_copies_installed():
+    """``make install``'s .pth copy and the package's own hook meet in the dev venv: one of them acts, silently."""
+    done = subprocess.run([sys.executable, "-c", "import inpainting, torchvision"], capture_output=True, text=True)
+    assert done.returncode == 0 and "tvshim" not in done.stderr, done.stderr
+
+
 @pytest.mark.slow
 def test_the_wheel_holds_the_configs_and_experiments(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(resources._SOURCE_ROOT), "--no-deps", "--no-build-isolation",

@@ -106,3 +106,14 @@ def test_eval_scores_predicts_outputs_and_bad_input_is_one_line(capsys, monkeypa
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("inpaint-eval: error: ns/a.png: prediction of 72x40, its image"), err
+
+
+def test_train_log_holds_the_runs_log_lines(monkeypatch, tmp_path):
+    """Lightning's lines and one line per validation reach <run>/train.log, not only the console."""
+    from tests.cli.helpers import TINY, TINY_DEMO
+
+    run_cli(train_cli.main, ["inpaint-train", "experiment=demo", *TINY, *TINY_DEMO, "trainer.max_epochs=1", "test=false",
+                             "hydra.run.dir=run"], monkeypatch, tmp_path)
+    text = (tmp_path / "run/train.log").read_text()
+    assert "[lightning.pytorch" in text and "`Trainer.fit` stopped: `max_epochs=1` reached" in text
+    assert "validation at epoch 0, step 2: val/l1=" in text and "val/psnr=" in text

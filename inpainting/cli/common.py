@@ -54,7 +54,7 @@ def _library_logs_to_the_run_log() -> None:
     Hand them to the root handlers Hydra configured (console and the run's log file)."""
     if not logging.getLogger().handlers:
         return  # no Hydra logging set up (e.g. called from Python): leave Lightning's own console handler
-    for name in ("lightning.pytorch", "lightning.fabric"):
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         library = logging.getLogger(name)
         for handler in list(library.handlers):
             library.removeHandler(handler)

@@ -297,6 +297,7 @@ def make_install(ws, command):
     """dry run (installs into .venv from the package index): the constraints and every extra the tests use."""
     recipe = " ".join(make_recipe(expand(command)))
     assert "-m venv .venv" in recipe and "-c constraints-cpu.txt -e '.[dev,search,loggers,export]'" in recipe
+    assert "PYTHONWARNINGS='ignore:Editable installation'" in recipe, "no setuptools editable-install banner"
 
 
 @case("make test CONSTRAINTS=/dev/null")

@@ -25,7 +25,7 @@ COLOUR_MAP = "viridis"  # single-channel maps (uncertainty, off-centre weight), 
 # what each end of a colourised map means (the colour bar says it)
 MAP_ENDS = {"uncertainty": ("0 = filter trusted", "1 = uncertain (generator used)"),
             "off-centre weight": ("0 = centre tap only", "1 = all from neighbours")}
-FLAT_SPREAD = 0.02  # a map whose values span less than this over the panel shows nothing: left out, value said
+FLAT_SPREAD = 0.05  # a map spanning less than 5 % of its 0..1 scale over the panel shows nothing: left out, value said
 
 
 def _spread_items(dataloader, count: int) -> dict | None:

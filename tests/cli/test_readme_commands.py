@@ -365,7 +365,8 @@ def train_misf_demo_scale(ws, command):
 
 @case("inpaint-eval ckpt_path=<run folder or .ckpt> [data=<name>]")
 def eval_run(ws, command):
-    """ran on the demo run folder (its own data config: no data=): the training run's test numbers again."""
+    """ran on the demo run folder (its own data config: no data=): the training run's test table again, its
+    classical comparison rows included."""
     run = ws.demo_run()
     argv = expand(command, **{"<run folder or .ckpt>": str(run), " [data=<name>]": ""})
     cwd = ws.folder(command)
@@ -374,7 +375,8 @@ def eval_run(ws, command):
     (folder,) = new_folders("outputs/eval/runs/*", ws.root, before)
     assert (folder / "tables/test_metrics.md").is_file()
     evaluated, trained = results(folder)["methods"], results(run)["methods"]
-    assert len(evaluated) == 2 and all(evaluated[name] == trained[name] for name in evaluated)  # Input and the model
+    assert list(evaluated) == list(trained) and "Telea" in evaluated  # Input, the model and the classical rows
+    assert all(evaluated[name] == trained[name] for name in evaluated)
 
 
 @case("inpaint-eval predictions=<dir> images=<dir> masks=<dir> [method_name=...]")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 
 from omegaconf import DictConfig, OmegaConf
@@ -21,12 +22,14 @@ def exit_if_missing(cfg: DictConfig, command: str) -> None:
 @contextlib.contextmanager
 def one_line_errors(command: str):
     """A bad input (a missing or unpaired file, a wrong size, a bad option value) ends the command with one line
-    on stderr and exit status 2 instead of a traceback; other errors keep theirs (they are bugs to report)."""
+    on stderr and exit status 2 instead of a traceback; other errors keep theirs (they are bugs to report).
+    The traceback is logged at debug level (``hydra.verbose=true`` shows it)."""
     from inpainting.data.io import DataError
 
     try:
         yield
     except (DataError, FileNotFoundError, FileExistsError, ValueError) as error:
+        logging.getLogger(__name__).debug("%s failed", command, exc_info=True)
         print(f"{command}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from error
 

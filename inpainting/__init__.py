@@ -6,6 +6,12 @@ import os
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 from omegaconf import OmegaConf
 
+from inpainting import _tvshim
+
+# the torchvision wheel on PyPI is CUDA-built: on CPU torch it cannot be imported without this hook (see
+# _tvshim); installed here, before any submodule imports torchvision, so an installed wheel runs as is
+_tvshim.install()
+
 # `${inpainting_cwd:}`: the launch directory. `${hydra:runtime.cwd}` cannot serve as the default of
 # paths.root_dir: a sweeper resolves hydra.sweep.dir before HydraConfig exists ("HydraConfig was not set").
 OmegaConf.register_new_resolver("inpainting_cwd", os.getcwd, replace=True)

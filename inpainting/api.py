@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from inpainting.data.io import load_image, load_mask_file
-from inpainting.data.masks import MaskPolarity
+from inpainting.data.masks import MaskPolarity, fit_mask_to_image
 from inpainting.data.transforms import image_to_tensor, mask_to_tensor
 from inpainting.eval.classical import CLASSICAL_SOURCES, classical_inpainter
 
@@ -123,12 +123,11 @@ def build_predictor(source: str | pathlib.Path, official: str | None = None,
 
 # -- inputs --------------------------------------------------------------------------------------
 def to_tensors(image: np.ndarray, raw_mask: np.ndarray, hole_is_white: bool = True,
-               threshold: int = 127) -> tuple[torch.Tensor, torch.Tensor]:
+               threshold: int = 127, what: str = "mask") -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 image (H,W,3) and raw mask (h,w) -> image (1,3,H,W) in [0,1] and mask (1,1,H,W), 1 = hole.
 
-    A mask of another size is resized to the image (nearest neighbour)."""
-    if raw_mask.shape != image.shape[:2]:
-        raw_mask = np.asarray(Image.fromarray(raw_mask).resize((image.shape[1], image.shape[0]), Image.NEAREST))
+    A mask of another size is resized to the image (nearest neighbour) with a warning naming ``what``."""
+    raw_mask = fit_mask_to_image(raw_mask, image.shape, what)
     hole = MaskPolarity(threshold=threshold, reverse=not hole_is_white).holes(raw_mask)
     return image_to_tensor(image)[None], mask_to_tensor(hole)[None]
 

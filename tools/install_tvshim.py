@@ -1,4 +1,4 @@
-"""Install tools/tvshim.py into the running interpreter's site-packages (see that file for why).
+"""Install inpainting/_tvshim.py into the running interpreter's site-packages (see that file for why).
 
 Idempotent; prints what it did. Run with the environment's python: ``python tools/install_tvshim.py``.
 """
@@ -11,7 +11,7 @@ MODULE = "_inpainting_tvshim"
 
 def main():
     site = pathlib.Path(sysconfig.get_paths()["purelib"])
-    source = pathlib.Path(__file__).with_name("tvshim.py")
+    source = pathlib.Path(__file__).parents[1] / "inpainting" / "_tvshim.py"
     shutil.copyfile(source, site / f"{MODULE}.py")
     (site / f"{MODULE}.pth").write_text(f"import {MODULE}; {MODULE}.install()\n")
     print(f"torchvision CPU shim installed in {site}")

@@ -41,6 +41,7 @@ def prepare_run(cfg: DictConfig) -> pathlib.Path:
             warnings.filterwarnings("ignore", message=pattern)
     if extras.get("print_config"):
         print_config_tree(cfg)
+    _library_logs_to_the_run_log()
     L.seed_everything(cfg.seed, workers=True)
     output_dir = pathlib.Path(cfg.paths.output_dir)
     if rank_zero_only.rank == 0:  # DDP ranks share the folder
@@ -51,6 +52,19 @@ def prepare_run(cfg: DictConfig) -> pathlib.Path:
     # the process rank is known from the environment here (LOCAL_RANK/RANK/SLURM_PROCID)
     log.info("run folder: %s (process rank %d, pid %d)", output_dir, rank_zero_only.rank, os.getpid())
     return output_dir
+
+
+def _library_logs_to_the_run_log() -> None:
+    """Lightning, imported before Hydra set up logging, gave its loggers a console handler of their own and
+    stopped them propagating: its lines (checkpoints, early stops, the device summary) missed ``<task>.log``.
+    Hand them to the root handlers Hydra configured (console and the run's log file)."""
+    if not logging.getLogger().handlers:
+        return  # no Hydra logging set up (e.g. called from Python): leave Lightning's own console handler
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        library = logging.getLogger(name)
+        for handler in list(library.handlers):
+            library.removeHandler(handler)
+        library.propagate = True
 
 
 def build_run(cfg: DictConfig) -> Run:

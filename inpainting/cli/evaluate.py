@@ -5,11 +5,17 @@ this evaluation's run folder: ``tables/test_metrics.{md,csv}``, ``tables/test_pe
 ``results.json``, ``metrics.json`` and ``status.json`` (ok / failed with the error); rank 0 only.
 
 * ``ckpt_path``: when it is a run folder (or a checkpoint inside one) the model is rebuilt from that
-  run's ``config_resolved.yaml``, so the command needs nothing else; ``data=...`` picks the test set.
+  run's ``config_resolved.yaml``, so the command needs nothing else; ``data=...`` picks the test set. The
+  run's comparison rows (``callbacks.test_report.classical_rows``, ``callbacks.image_panel.test_compare_with``)
+  come along, so the table is the training-time one.
 * ``predictions`` (LaMa's ``evaluate_predicts``): scores outputs already on disk, e.g. the authors'
   released results or a run's ``test_outputs/predictions`` (``save_predictions=true``) with its
   ``test_outputs/images`` and ``test_outputs/masks``. Files pair by relative path without suffix;
-  masks are white = hole; the bins are ``data.bin_edges``; the row is named ``method_name``.
+  masks are white = hole; the bins are ``data.bin_edges``; the row is named ``method_name``. Several
+  folders, one table: ``predictions=[<dir>,<dir>]`` (rows named by folder) or ``predictions={name: <dir>, ...}``.
+
+A bad input (missing folder, unpaired file, a prediction of another size) ends with one line on stderr and
+exit status 2; ``status.json`` of the evaluation's folder says failed with the same message.
 """
 from __future__ import annotations
 
@@ -18,10 +24,11 @@ import pathlib
 
 import hydra
 from lightning.fabric.utilities.rank_zero import rank_zero_only
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from inpainting.cli.common import CONFIG_DIR, build_run, find_test_report, finish_loggers, prepare_run
-from inpainting.cli.options import evaluation_data_config, exit_if_missing
+from inpainting.cli.options import evaluation_data_config, exit_if_missing, one_line_errors, override_key
+from inpainting.data.io import DataError
 from inpainting.eval.engine import score_folders
 from inpainting.eval.report import flat_metrics, write_report
 from inpainting.utils.instantiate import run_model_config
@@ -64,10 +71,12 @@ def _test_checkpoint(cfg: DictConfig, output_dir: pathlib.Path) -> tuple[dict, b
         with open_dict(cfg):
             cfg.model = trained
             cfg.data = evaluation_data_config(cfg, ckpt, overrides)
-    if not any(o.split("=", 1)[0].lstrip("+") == "metrics.protocol" for o in overrides):
-        run_cfg = training_run_config(ckpt) or {}  # read only: nothing of it is instantiated
+    given = {override_key(o) for o in overrides}
+    run_cfg = training_run_config(ckpt) or OmegaConf.create()  # read only: nothing of it is instantiated
+    if "metrics.protocol" not in given:
         with open_dict(cfg):  # the paper protocol the run was trained for (jpgnet rows set it)
             cfg.metrics.protocol = (run_cfg.get("metrics") or {}).get("protocol") or "misf"
+    _take_comparison_rows(cfg, run_cfg, given, ckpt)
     prepare_run(cfg)
     run = build_run(cfg)
     try:
@@ -81,6 +90,23 @@ def _test_checkpoint(cfg: DictConfig, output_dir: pathlib.Path) -> tuple[dict, b
         finish_loggers(run.loggers)
 
 
+# the training run's comparison rows: classical methods in its test tables and its images/test.png
+COMPARISON_KEYS = ("test_report.classical_rows", "image_panel.test_compare_with")
+
+
+def _take_comparison_rows(cfg: DictConfig, run_cfg: DictConfig, given: set[str], ckpt: str) -> None:
+    """Copy the run's comparison rows into this evaluation (a name list, checked to be plain strings: the run
+    folder may come from anyone), unless the command line sets them or this config lacks that callback."""
+    for key in COMPARISON_KEYS:
+        value = OmegaConf.select(run_cfg, f"callbacks.{key}", default=None)
+        if value is None or f"callbacks.{key}" in given or OmegaConf.select(cfg, f"callbacks.{key.split('.')[0]}") is None:
+            continue
+        if not isinstance(value, ListConfig) or not all(isinstance(v, str) for v in value):
+            raise DataError(f"{ckpt}: its run's callbacks.{key} is not a list of names: {value!r}")
+        with open_dict(cfg):
+            OmegaConf.update(cfg, f"callbacks.{key}", list(value), force_add=True)
+
+
 def _task_overrides() -> list[str]:
     from hydra.core.hydra_config import HydraConfig
 
@@ -91,22 +117,50 @@ def _score_saved(cfg: DictConfig, output_dir: pathlib.Path) -> dict:
     missing = [key for key in ("images", "masks") if not cfg.get(key)]
     if missing:
         raise ValueError(f"predictions={cfg.predictions} also needs {' and '.join(f'{k}=<dir>' for k in missing)}")
+    rows = prediction_rows(cfg.predictions, cfg.get("method_name"))
     prepare_run(cfg)
-    method = cfg.get("method_name") or pathlib.Path(cfg.predictions).name
     options = hydra.utils.instantiate(cfg.metrics)
-    results = score_folders(cfg.predictions, cfg.images, cfg.masks, OmegaConf.to_container(cfg.data.bin_edges),
-                            method, options, hole_threshold=cfg.mask_threshold, batch_size=cfg.data.eval_batch_size,
+    results = score_folders(rows, cfg.images, cfg.masks, OmegaConf.to_container(cfg.data.bin_edges),
+                            options=options, hole_threshold=cfg.mask_threshold, batch_size=cfg.data.eval_batch_size,
                             device=cfg.get("device", "cpu"))
     paths = write_report(results, output_dir, cfg.run_name, checkpoint=None)
     print(paths["markdown"].read_text())
-    metrics = flat_metrics("test", results.table[method])
-    return {"metrics": metrics, "checkpoint": None, "predictions": str(cfg.predictions)}
+    # metrics: the first row's (a sweep's objective); rows: every row's
+    per_row = {row: flat_metrics("test", results.table[row]) for row in rows}
+    summary = {"metrics": per_row[next(iter(rows))], "checkpoint": None, "predictions": rows}
+    if len(rows) > 1:
+        summary["rows"] = per_row
+    return summary
+
+
+def prediction_rows(predictions, method_name: str | None = None) -> dict[str, str]:
+    """``predictions=`` as ``{row: folder}``: one folder (row ``method_name``, else the folder's name), a list
+    (rows named by folder) or a mapping ``{row: folder}``."""
+    if isinstance(predictions, (DictConfig, dict)):
+        rows = {str(row): str(folder) for row, folder in predictions.items()}
+    elif isinstance(predictions, (ListConfig, list, tuple)):
+        rows = {}
+        for folder in map(str, predictions):
+            name = pathlib.Path(folder).name
+            if name in rows:
+                raise ValueError(f"predictions: two folders named {name!r} ({rows[name]}, {folder}); name the rows: "
+                                 f"predictions={{a: {rows[name]}, b: {folder}}}")
+            rows[name] = folder
+    else:
+        return {method_name or pathlib.Path(str(predictions)).name: str(predictions)}
+    if method_name:
+        raise ValueError("method_name names the row of one predictions folder; with several, name each row: "
+                         "predictions={name: <dir>, ...}")
+    if not rows:
+        raise ValueError("predictions: an empty list; give one folder or several")
+    return rows
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
 def main(cfg: DictConfig) -> None:
     exit_if_missing(cfg, "inpaint-eval")
-    evaluate(cfg)
+    with one_line_errors("inpaint-eval"):
+        evaluate(cfg)
 
 
 if __name__ == "__main__":

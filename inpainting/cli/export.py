@@ -8,6 +8,10 @@ Tracing fixes the spatial size (``height``/``width``, multiples of the network's
 ONNX keeps the batch dimension dynamic. Predictive filtering is exported with its ``unfold`` form
 (same arithmetic as the default ``shift`` kernel, which is a custom autograd function ONNX cannot see).
 Each file is checked against the eager model on a random input before the command returns.
+
+A classical stage inside a network (JPGNet's DGNet as OpenCV Telea in ``make demo``) runs OpenCV on numpy,
+which no tracer records: the exported graph then takes that stage's result as an extra input named after it
+(``dgnet``: the classical method's output, (B,3,H,W) in [0,1]), and the trained networks around it are exported.
 """
 from __future__ import annotations
 
@@ -28,17 +32,44 @@ log = logging.getLogger(__name__)
 FORMATS = ("torchscript", "onnx")
 
 
+class FedStage(torch.nn.Module):
+    """Stands in for a classical stage in the exported graph: returns the result given as an extra graph input."""
+
+    def __init__(self):
+        super().__init__()
+        self.result: torch.Tensor | None = None
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"pred": self.result}
+
+
 class ExportedInpainter(torch.nn.Module):
-    """(image, mask) -> composite in [0,1]: the network plus the framework's compositing, as one graph."""
+    """(image, mask, *classical results) -> composite in [0,1]: the network plus the framework's compositing,
+    as one graph. ``classical``: the names of the classical stages, in the order of the extra inputs."""
 
     def __init__(self, net: torch.nn.Module):
         super().__init__()
+        from inpainting.eval.classical import ClassicalInpainter
+
         self.net = copy.deepcopy(net).eval()
         for module in self.net.modules():
             if getattr(module, "filter_impl", None) == "shift":
                 module.filter_impl = "unfold"  # plain tensor ops that tracing and ONNX can record
+        self.classical = {name: module for name, module in net.named_modules() if isinstance(module, ClassicalInpainter)}
+        self.fed = []
+        for name in self.classical:
+            parent, _, attribute = name.rpartition(".")
+            stage = FedStage()
+            setattr(self.net.get_submodule(parent) if parent else self.net, attribute, stage)
+            self.fed.append(stage)
 
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def classical_results(self, image: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
+        """The extra inputs, computed as the eager model computes them (what a caller of the exported file does)."""
+        return [stage(image, mask)["pred"] for stage in self.classical.values()]
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, *classical: torch.Tensor) -> torch.Tensor:
+        for stage, result in zip(self.fed, classical, strict=True):
+            stage.result = result
         return composite(self.net(image, mask)["pred"], image, mask).clamp(0, 1)
 
 
@@ -59,36 +90,37 @@ def export_model(source: str, output_dir: str | pathlib.Path, official: str | No
     inpainter = load_model(source, official=official)
     if inpainter.net is None:
         raise ValueError(f"{source}: a classical method has no network to export")
-    from inpainting.eval.classical import ClassicalInpainter
-
-    if any(isinstance(m, ClassicalInpainter) for m in inpainter.net.modules()):  # OpenCV on numpy: not traceable
-        raise ValueError(f"{source}: the model runs a classical method (e.g. a Telea DGNet) inside, which cannot be "
-                         "traced; export its networks' own runs instead")
     if height % inpainter.multiple or width % inpainter.multiple:
         raise ValueError(f"height and width must be multiples of {inpainter.multiple} for this network, got {height}x{width}")
     model = ExportedInpainter(inpainter.net)
+    for name, stage in model.classical.items():  # OpenCV on numpy: not traceable, so an input of the graph
+        log.info("%s runs the classical method %r (%s) inside: the exported graph takes its result as the input %r, "
+                 "(B,3,H,W) in [0,1] (inpainting.eval.classical.classical_inpainter(%r) computes it)",
+                 source, stage.method, name, name, stage.method)
     image, mask = example_inputs(height, width)
     with torch.no_grad():
         reference = inpainter.inpaint_tensor(image, mask)
+        inputs = (image, mask, *model.classical_results(image, mask))
+    names = ["image", "mask", *model.classical]
     output_dir = pathlib.Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     if "torchscript" in formats:
         path = output_dir / "model.pt"
         with torch.no_grad():
-            traced = torch.jit.trace(model, (image, mask), check_trace=False)
+            traced = torch.jit.trace(model, inputs, check_trace=False)
         traced.save(str(path))
-        _check(path, torch.jit.load(str(path))(image, mask), reference, tolerance)
+        _check(path, torch.jit.load(str(path))(*inputs), reference, tolerance)
         written["torchscript"] = path
     if "onnx" in formats:
         path = output_dir / "model.onnx"
         with torch.no_grad():
-            torch.onnx.export(model, (image, mask), str(path), input_names=["image", "mask"], output_names=["result"],
-                              dynamic_axes={"image": {0: "batch"}, "mask": {0: "batch"}, "result": {0: "batch"}},
+            torch.onnx.export(model, inputs, str(path), input_names=names, output_names=["result"],
+                              dynamic_axes={name: {0: "batch"} for name in [*names, "result"]},
                               opset_version=opset, dynamo=False)
         written["onnx"] = path
         try:
-            result = run_onnx(path, image, mask)
+            result = run_onnx(path, *inputs)
         except ImportError:
             log.warning("onnxruntime is not installed: %s was not checked (pip install -e '.[export]')", path)
         else:
@@ -97,11 +129,13 @@ def export_model(source: str, output_dir: str | pathlib.Path, official: str | No
     return written
 
 
-def run_onnx(path: str | pathlib.Path, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def run_onnx(path: str | pathlib.Path, image: torch.Tensor, mask: torch.Tensor, *classical: torch.Tensor) -> torch.Tensor:
+    """The ONNX file's result; ``classical``: the classical stages' results, when the graph takes them."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return torch.from_numpy(session.run(None, {"image": image.numpy(), "mask": mask.numpy()})[0])
+    names = [i.name for i in session.get_inputs()]
+    return torch.from_numpy(session.run(None, {n: t.numpy() for n, t in zip(names, (image, mask, *classical), strict=True)})[0])
 
 
 def _check(path: pathlib.Path, result: torch.Tensor, reference: torch.Tensor, tolerance: float) -> None:

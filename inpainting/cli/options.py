@@ -1,6 +1,8 @@
 """Checks on a composed command config before anything runs."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
 
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -17,7 +19,22 @@ def exit_if_missing(cfg: DictConfig, command: str) -> None:
         raise SystemExit(2)
 
 
-def _override_key(override: str) -> str:
+@contextlib.contextmanager
+def one_line_errors(command: str):
+    """A bad input (a missing or unpaired file, a wrong size, a bad option value) ends the command with one line
+    on stderr and exit status 2 instead of a traceback; other errors keep theirs (they are bugs to report).
+    The traceback is logged at debug level (``hydra.verbose=true`` shows it)."""
+    from inpainting.data.io import DataError
+
+    try:
+        yield
+    except (DataError, FileNotFoundError, FileExistsError, ValueError) as error:
+        logging.getLogger(__name__).debug("%s failed", command, exc_info=True)
+        print(f"{command}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
+
+
+def override_key(override: str) -> str:
     return override.lstrip("+~").split("=", 1)[0]
 
 
@@ -32,7 +49,7 @@ def evaluation_data_config(cfg: DictConfig, ckpt: str, overrides: list[str]) -> 
 
     from inpainting.utils.runs import RESOLVED_CONFIG
 
-    if any(_override_key(o) == "data" for o in overrides):
+    if any(override_key(o) == "data" for o in overrides):
         return cfg.data
     for folder in pathlib.Path(ckpt).resolve().parents[:2]:  # <run>/checkpoints/x.ckpt or <run>/x.ckpt
         if (folder / RESOLVED_CONFIG).is_file():
@@ -49,7 +66,7 @@ def evaluation_data_config(cfg: DictConfig, ckpt: str, overrides: list[str]) -> 
             break
     else:
         return cfg.data
-    dotted = [o.lstrip("+") for o in overrides if _override_key(o).startswith("data.")]
+    dotted = [o.lstrip("+") for o in overrides if override_key(o).startswith("data.")]
     data = OmegaConf.merge(trained.data, OmegaConf.from_dotlist(dotted).data) if dotted else trained.data
     placed = cfg.copy()  # its key references (`${paths.data_dir}`) resolve in this command's config
     with open_dict(placed):

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from inpainting.api import Inpainter, build_predictor, to_pil, to_tensors
 from inpainting.cli.common import CONFIG_DIR
-from inpainting.cli.options import exit_if_missing
+from inpainting.cli.options import exit_if_missing, one_line_errors
 from inpainting.data.io import MASK_SUFFIX, DataError, load_image, load_mask_file, set_max_image_pixels
 from inpainting.data.sources import IMAGE_EXTENSIONS
 from inpainting.utils.atomic import atomic_path
@@ -75,12 +75,8 @@ def pair_inputs(images: str | pathlib.Path, masks: str | pathlib.Path) -> list[t
 
 def read_pair(image_path: pathlib.Path, mask_path: pathlib.Path, hole_is_white: bool, threshold: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Image (1,3,H,W) in [0,1] and mask (1,1,H,W) with 1 = hole at the image's size."""
-    image = load_image(image_path)
-    raw = load_mask_file(mask_path)
-    if raw.shape != image.shape[:2]:
-        log.warning("%s: mask %s is %dx%d, image is %dx%d: resizing the mask (nearest)", image_path.name, mask_path,
-                    raw.shape[1], raw.shape[0], image.shape[1], image.shape[0])
-    return to_tensors(image, raw, hole_is_white, threshold)
+    return to_tensors(load_image(image_path), load_mask_file(mask_path), hole_is_white, threshold,
+                      what=f"mask {mask_path} of {image_path.name}")
 
 
 def warn_degenerate_mask(mask: torch.Tensor, image_path: pathlib.Path, mask_path: pathlib.Path) -> None:
@@ -129,7 +125,8 @@ def predict(cfg: DictConfig) -> list[pathlib.Path]:
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def main(cfg: DictConfig) -> None:
     exit_if_missing(cfg, "inpaint-predict")
-    predict(cfg)
+    with one_line_errors("inpaint-predict"):
+        predict(cfg)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,15 @@ Convention everywhere downstream of this module: a mask is a uint8 (H, W) array 
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 # Separate random streams so that train, val and test draws never collide for the same index.
 STREAM_TRAIN, STREAM_VAL, STREAM_TEST = 0, 1, 2
@@ -27,6 +30,20 @@ def sample_rng(seed: int, *keys: int) -> np.random.Generator:
 def hole_ratio(mask: np.ndarray) -> float:
     """Fraction of hole pixels in a {0,1} mask (any shape)."""
     return float(np.count_nonzero(mask)) / float(mask.size)
+
+
+def fit_mask_to_image(raw_mask: np.ndarray, image_shape: Sequence[int], what: str = "mask") -> np.ndarray:
+    """The size rule of ``inpaint-predict``, ``inpaint-eval predictions=`` and the API (docs/evaluation.md):
+    the image's size rules; a mask of another size is resized to it (nearest neighbour, so it stays binary)
+    with a warning naming ``what``. ``image_shape``: (H, W, ...)."""
+    height, width = int(image_shape[0]), int(image_shape[1])
+    if raw_mask.shape[:2] == (height, width):
+        return raw_mask
+    log.warning("%s is %dx%d, its image %dx%d: resizing the mask (nearest)", what, raw_mask.shape[1], raw_mask.shape[0],
+                width, height)
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(raw_mask).resize((width, height), Image.NEAREST))
 
 
 @dataclass(frozen=True)

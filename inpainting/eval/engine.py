@@ -219,54 +219,72 @@ def _by_stem(folder: pathlib.Path) -> dict[str, pathlib.Path]:
     return files
 
 
-def score_folders(predictions: str | pathlib.Path, images: str | pathlib.Path, masks: str | pathlib.Path,
-                  bin_edges: Sequence[float], method: str, options: MetricOptions | Mapping | None = None,
-                  hole_threshold: int = 127, batch_size: int = 8, device: str | torch.device = "cpu") -> EvalResults:
+def score_folders(predictions: str | pathlib.Path | Mapping[str, str | pathlib.Path], images: str | pathlib.Path,
+                  masks: str | pathlib.Path, bin_edges: Sequence[float], method: str | None = None,
+                  options: MetricOptions | Mapping | None = None, hole_threshold: int = 127, batch_size: int = 8,
+                  device: str | torch.device = "cpu") -> EvalResults:
     """Score saved outputs: every ``predictions/<name>.*`` with ``images/<name>.*`` and ``masks/<name>.*``
     (or ``masks/<name>_mask.*``, the MISF/Dunhuang naming).
 
+    ``predictions``: one folder, scored as the row ``method`` (None: the folder's name), or ``{row: folder}``,
+    several methods in one table, each folder holding the same names (the rows must score the same pairs).
     Names are paths relative to each folder without suffix. Masks are white = hole (pixel > ``hole_threshold``);
-    the bin is the measured hole ratio's. A prediction without its image or mask, or of another size, is an
-    error; a mask whose ratio lies in no bin is an error too (the tables would silently drop it).
+    the bin is the measured hole ratio's. A prediction without its image or mask, or of another size than
+    its image, is an error; a mask of another size is resized to the image (the rule of inpaint-predict);
+    a mask whose ratio lies in no bin is an error too (the tables would silently drop it).
     """
     from inpainting.data.io import MASK_SUFFIX, DataError, load_image, load_mask_file
-    from inpainting.data.masks import MaskPolarity
+    from inpainting.data.masks import MaskPolarity, fit_mask_to_image
     from inpainting.data.transforms import image_to_tensor, mask_to_tensor
 
-    folders = {"predictions": pathlib.Path(predictions), "images": pathlib.Path(images), "masks": pathlib.Path(masks)}
+    if not isinstance(predictions, Mapping):
+        predictions = {method or pathlib.Path(predictions).name: predictions}
+    pred_files = {row: _by_stem(pathlib.Path(folder)) for row, folder in predictions.items()}
+    names = sorted(next(iter(pred_files.values())))
+    for row, files_of_row in pred_files.items():
+        if sorted(files_of_row) != names:
+            other = sorted(set(names) ^ set(files_of_row))
+            raise DataError(f"predictions of {row!r} ({predictions[row]}) and of {next(iter(predictions))!r} hold "
+                            f"different names, e.g. {other[:3]}: every row must score the same pairs")
+    folders = {"images": pathlib.Path(images), "masks": pathlib.Path(masks)}
     files = {part: _by_stem(folder) for part, folder in folders.items()}
     for name, path in list(files["masks"].items()):  # <name>_mask.* pairs too, as inpaint-predict pairs them
         if name.endswith(MASK_SUFFIX):
             files["masks"].setdefault(name[:-len(MASK_SUFFIX)], path)
     for part in ("images", "masks"):
-        missing = sorted(set(files["predictions"]) - set(files[part]))
+        missing = sorted(set(names) - set(files[part]))
         if missing:
             raise FileNotFoundError(f"{folders[part]}: no file for {len(missing)} predictions, e.g. {missing[:3]}")
     edges = check_edges(bin_edges)
-    scorer = Scorer(edges, [INPUT_ROW, method], options).to(device)
+    scorer = Scorer(edges, [INPUT_ROW, *pred_files], options).to(device)
     polarity = MaskPolarity(threshold=hole_threshold)
-    names = sorted(files["predictions"])
     for start in range(0, len(names), batch_size):
         chunk = names[start:start + batch_size]
         samples = []
         for name in chunk:
-            pred, image = _read_prediction(files["predictions"][name]), image_to_tensor(load_image(files["images"][name]))
-            mask = mask_to_tensor(polarity.holes(load_mask_file(files["masks"][name])))
-            if pred.shape != image.shape or mask.shape[1:] != image.shape[1:]:
-                raise DataError(f"{name}: prediction {tuple(pred.shape)}, image {tuple(image.shape)} and mask "
-                                f"{tuple(mask.shape)} differ in size")
+            image = image_to_tensor(load_image(files["images"][name]))
+            preds = {row: _read_prediction(files_of_row[name]) for row, files_of_row in pred_files.items()}
+            for row, pred in preds.items():
+                if pred.shape != image.shape:
+                    raise DataError(f"{pred_files[row][name]}: prediction of {pred.shape[2]}x{pred.shape[1]}, its image "
+                                    f"{files['images'][name]} {image.shape[2]}x{image.shape[1]}: a prediction has its "
+                                    "image's size (docs/evaluation.md, 'Sizes')")
+            raw_mask = fit_mask_to_image(load_mask_file(files["masks"][name]), image.shape[1:],
+                                         f"mask {files['masks'][name]} of {files['images'][name].name}")
+            mask = mask_to_tensor(polarity.holes(raw_mask))
             ratio = float(mask.mean())
             index = bin_index(ratio, edges)
             if index < 0:
                 raise DataError(f"{files['masks'][name]}: hole ratio {ratio:.4f} lies in no bin of {edges}")
-            samples.append((pred, image, mask, index))
+            samples.append((preds, image, mask, index))
         shapes = {s[1].shape for s in samples}
         groups = [samples] if len(shapes) == 1 else [[s] for s in samples]  # mixed sizes: one image per batch
         offset = 0
         for group in groups:
-            pred, image, mask = (torch.stack([s[i] for s in group]).to(device) for i in range(3))
+            image, mask = (torch.stack([s[i] for s in group]).to(device) for i in (1, 2))
+            preds = {row: torch.stack([s[0][row] for s in group]).to(device) for row in pred_files}
             bins = torch.tensor([s[3] for s in group], device=device)
-            score_batch(scorer, method, pred, {"image": image, "mask": mask, "bin": bins},
-                        names=chunk[offset:offset + len(group)])
+            scorer.update({INPUT_ROW: torch.zeros_like(image), **preds}, image, mask, bins,
+                          names=chunk[offset:offset + len(group)])
             offset += len(group)
     return scorer.compute()

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from inpainting.eval.engine import INPUT_ROW, EvalResults, MetricOptions, Scorer, batch_bins, save_outputs, score_batch
 from inpainting.eval.metrics import composite
@@ -100,6 +100,17 @@ def log_summary(pl_module: L.LightningModule, stage: str, values: Mapping[str, A
     pl_module.log_dict(flat_metrics(stage, values), sync_dist=False)
 
 
+def log_to_tensorboard(logger: TensorBoardLogger, results: EvalResults, markdown: str, step: int) -> None:
+    """The test tables in TensorBoard: every row's scores (the method, Input and the classical rows) as scalars
+    ``test_rows/<row>/<metric>/<bin>``, also the metric columns of the HPARAMS tab beside the run's
+    hyper-parameters, and the markdown tables as text."""
+    scores = {f"test_rows/{row}/{key}": value for row, values in results.table.items()
+              for key, value in values.items() if isinstance(value, float)}
+    logger.log_hyperparams(logger.hparams, metrics=scores, step=step)
+    logger.experiment.add_text("test/metrics", markdown, step)
+    logger.experiment.flush()
+
+
 class TestReport(L.Callback):
     """Scores every test batch's prediction and writes the run's test tables and ``results.json``.
 
@@ -168,6 +179,8 @@ class TestReport(L.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_table(key=self.wandb_key, columns=columns, data=rows)
+            if isinstance(logger, TensorBoardLogger):
+                log_to_tensorboard(logger, results, paths["markdown"].read_text(), trainer.global_step)
 
     @torch.no_grad()
     def state_dict(self) -> dict:

@@ -23,12 +23,20 @@ log = logging.getLogger(__name__)
 COLOUR_MAP = "viridis"  # single-channel maps (uncertainty, off-centre weight), scale 0..1
 
 
-def _first_items(dataloader, count: int) -> dict | None:
-    """The first ``count`` samples of a fixed (unshuffled) eval set, collated."""
+# what each end of a colourised map means (the colour bar says it)
+MAP_ENDS = {"uncertainty": ("0 = filter trusted", "1 = uncertain (generator used)"),
+            "off-centre weight": ("0 = centre tap only", "1 = all from neighbours")}
+FLAT_SPREAD = 0.05  # a map spanning less than 5 % of its 0..1 scale over the panel shows nothing: left out, value said
+
+
+def _spread_items(dataloader, count: int) -> dict | None:
+    """``count`` samples evenly spaced over a fixed (unshuffled) eval set, collated: the eval sets list their
+    pairs bin after bin, so the panel shows every hole-ratio bin."""
     dataset = getattr(dataloader, "dataset", None)
     if dataset is None or len(dataset) == 0:
         return None
-    return default_collate([dataset[i] for i in range(min(count, len(dataset)))])
+    indices = sorted({int(i) for i in np.linspace(0, len(dataset) - 1, min(count, len(dataset))).round()})
+    return default_collate([dataset[i] for i in indices])
 
 
 def panel_columns(outputs: dict, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -54,26 +62,36 @@ def colourise(x: torch.Tensor, cmap: str = COLOUR_MAP) -> torch.Tensor:
     return torch.from_numpy(rgba[..., :3]).permute(0, 3, 1, 2).float()
 
 
-def _colour_bar(width: int, names: list[str], font: ImageFont.ImageFont) -> Image.Image:
-    """A strip 'names: 0 [colour ramp] 1' explaining the colourised columns."""
+def _colour_bar(width: int, name: str, font: ImageFont.ImageFont) -> Image.Image:
+    """A strip 'name: 0 = ... [colour ramp] 1 = ...' explaining one colourised column."""
     from matplotlib import colormaps
 
+    low, high = MAP_ENDS.get(name, ("0", "1"))
     strip = Image.new("RGB", (width, TITLE_HEIGHT + PAD), (255, 255, 255))
     draw = ImageDraw.Draw(strip)
-    label = f"{', '.join(names)}: 0"
+    label = f"{name}: {low}"
     draw.text((PAD, 2), label, fill=(0, 0, 0), font=font)
     left = PAD + int(draw.textlength(label, font=font)) + 4
-    ramp_width = max(16, min(256, width - left - 24))
+    ramp_width = max(16, min(256, width - left - int(draw.textlength(high, font=font)) - 12))
     ramp = (colormaps[COLOUR_MAP](np.linspace(0, 1, ramp_width))[:, :3] * 255).astype(np.uint8)
     strip.paste(Image.fromarray(np.repeat(ramp[None], TITLE_HEIGHT - 4, axis=0)), (left, 2))
-    draw.text((left + ramp_width + 4, 2), "1", fill=(0, 0, 0), font=font)
+    draw.text((left + ramp_width + 4, 2), high, fill=(0, 0, 0), font=font)
+    return strip
+
+
+def _note_strip(width: int, text: str, font: ImageFont.ImageFont) -> Image.Image:
+    strip = Image.new("RGB", (width, TITLE_HEIGHT + PAD), (255, 255, 255))
+    ImageDraw.Draw(strip).text((PAD, 2), text, fill=(0, 0, 0), font=font)
     return strip
 
 
 def labelled_panel(columns: dict[str, torch.Tensor], header: str, row_labels: list[str], max_rows: int,
                    min_tile: int, captions: dict[str, list[str]] | None = None) -> Image.Image:
-    """The grid with a header line, a label after each row and a colour scale for single-channel maps
-    (``captions``: text on each tile of a column, e.g. its PSNR)."""
+    """The grid with a header line, a label after each row and a colour scale for each single-channel map
+    (``captions``: text on each tile of a column, e.g. its PSNR). A map that is flat over the panel shows
+    nothing: it is left out and a line says its value."""
+    flat = {name: x for name, x in columns.items() if x.shape[1] == 1 and float(x.max() - x.min()) < FLAT_SPREAD}
+    columns = {name: x for name, x in columns.items() if name not in flat}
     maps = [name for name, x in columns.items() if x.shape[1] == 1]
     shown = {name: colourise(x) if name in maps else x for name, x in columns.items()}
     grid = grid_image(shown, max_rows=max_rows, min_tile=min_tile, captions=captions)
@@ -82,8 +100,10 @@ def labelled_panel(columns: dict[str, torch.Tensor], header: str, row_labels: li
     tile = (grid.height - TITLE_HEIGHT - PAD) // rows - PAD
     measure = ImageDraw.Draw(grid)
     label_width = PAD + max([int(measure.textlength(s, font=font)) for s in row_labels] + [0]) + PAD
-    bar = _colour_bar(grid.width + label_width, maps, font) if maps else None
-    height = TITLE_HEIGHT + grid.height + (bar.height if bar else 0)
+    strips = [_colour_bar(grid.width + label_width, name, font) for name in maps]
+    strips += [_note_strip(grid.width + label_width, f"{name}: flat ({float(x.mean()):.2f} everywhere), not shown", font)
+               for name, x in flat.items()]
+    height = TITLE_HEIGHT + grid.height + sum(strip.height for strip in strips)
     canvas = Image.new("RGB", (grid.width + label_width, height), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     draw.text((PAD, 2), header, fill=(0, 0, 0), font=font)
@@ -91,8 +111,10 @@ def labelled_panel(columns: dict[str, torch.Tensor], header: str, row_labels: li
     for row, text in enumerate(row_labels[:rows]):
         y = 2 * TITLE_HEIGHT + PAD + row * (tile + PAD) + tile // 2 - 6
         draw.text((grid.width, y), text, fill=(0, 0, 0), font=font)
-    if bar:
-        canvas.paste(bar, (0, TITLE_HEIGHT + grid.height))
+    top = TITLE_HEIGHT + grid.height
+    for strip in strips:
+        canvas.paste(strip, (0, top))
+        top += strip.height
     return canvas
 
 
@@ -139,7 +161,7 @@ class ImagePanel(L.Callback):
     def _render(self, trainer, pl_module, loader, stem: str, key: str, compare_with: Sequence[str] = ()) -> None:
         if not trainer.is_global_zero:
             return
-        batch = _first_items(loader, self.num_images)
+        batch = _spread_items(loader, self.num_images)
         if batch is None:
             return
         image, mask = batch["image"].to(pl_module.device), batch["mask"].to(pl_module.device)
@@ -185,6 +207,16 @@ class ValueProgressBar(TQDMProgressBar):
         super().__init__(**kwargs)
         self.show = list(show)
 
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        # one line per validation in the run's log: the bar's values vanish with the terminal
+        overall = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/") and "_" not in k}
+        if overall:
+            log.info("validation at epoch %d, step %d: %s", trainer.current_epoch, trainer.global_step,
+                     ", ".join(f"{k}={v:.4f}" for k, v in sorted(overall.items())))
+
     def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict:
         items = super().get_metrics(trainer, pl_module)
         for name in self.show:
@@ -214,18 +246,17 @@ def plot_curves(metrics_csv: str | pathlib.Path, png: str | pathlib.Path,
         for key, value in row.items():
             if key.startswith(("train/", "val/")) and value not in ("", None):
                 series.setdefault(key, []).append((float(row["step"]), float(value)))
-    groups: dict[str, list[str]] = {}
-    for key in sorted(series):
-        if key == "train/iteration":
-            continue
-        group = "train losses" if key.startswith("train/") else key.split("_")[0]
-        groups.setdefault(group, []).append(key)
+    groups = curve_groups(series)
     if not groups:
         return None
     if references and "val/psnr" in series and any("val/psnr" in r for r in references.values()):
         groups["val/psnr (overall, zoomed)"] = ["val/psnr"]  # a gap of tenths of a dB, readable
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
-    for ax, (group, keys) in zip(axes[0], groups.items()):
+    columns = min(3, len(groups))
+    rows = -(-len(groups) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(groups):]:
+        ax.axis("off")
+    for ax, (group, keys) in zip(axes.flat, groups.items()):
         metric = group.split(" ")[0]
         for key in keys:
             steps, values = zip(*series[key])
@@ -246,6 +277,21 @@ def plot_curves(metrics_csv: str | pathlib.Path, png: str | pathlib.Path,
         fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return png
+
+
+def curve_groups(keys) -> dict[str, list[str]]:
+    """One axis per kind of value: the training losses together (same scale), every other training value and
+    every validation metric on its own axis, overall and per bin (``val/psnr``, ``val/psnr_0-20%``) together."""
+    groups: dict[str, list[str]] = {}
+    for key in sorted(keys):
+        if key == "train/iteration":
+            continue
+        if key.startswith("train/") and "loss" in key:
+            group = "train losses"
+        else:
+            group = key.split("_")[0]
+        groups.setdefault(group, []).append(key)
+    return groups
 
 
 class CurvePlot(L.Callback):

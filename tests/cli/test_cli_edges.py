@@ -8,6 +8,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import open_dict
 
 from inpainting.cli import evaluate as eval_cli
+from inpainting.cli import export as export_cli
 from inpainting.cli import predict as predict_cli
 from inpainting.cli import train as train_cli
 from inpainting.cli.options import evaluation_data_config
@@ -26,8 +27,11 @@ def run_cli(main, argv, monkeypatch, cwd):
 
 @pytest.mark.parametrize("main, name, expected, unexpected", [
     (train_cli.main, "inpaint-train", ["hparams_search: demo_optuna", "experiment=demo logger=tensorboard"], []),
-    (eval_cli.main, "inpaint-eval", ["ckpt_path", "data=<name>"], ["experiment:"]),
-    (predict_cli.main, "inpaint-predict", ["model:", "hole_is_white", "10_mask.png"], ["experiment:", "trainer"]),
+    (eval_cli.main, "inpaint-eval", ["ckpt_path", "data=<name>", "predictions=out images=photos"], ["experiment:"]),
+    (predict_cli.main, "inpaint-predict", ["model.source=", "telea | ns | biharmonic", "hole_is_white", "10_mask.png"],
+     ["experiment:", "trainer", "???"]),
+    (export_cli.main, "inpaint-export", ["model.source=", "output_dir=", "height=256", "third input"],
+     ["experiment:", "trainer", "hparams_search"]),
 ])
 def test_help_is_the_commands_own(main, name, expected, unexpected, capsys, monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as stop:
@@ -71,3 +75,45 @@ def test_eval_uses_the_runs_data_config(tmp_path):
     assert evaluation_data_config(cfg, ckpt, ["data.image_size=64"]).image_size == 64
     (tmp_path / "run/.hydra/config.yaml").unlink()
     assert evaluation_data_config(cfg, ckpt, []).root == "/train/machine/data/places2"  # resolved fallback
+
+
+def test_eval_scores_predicts_outputs_and_bad_input_is_one_line(capsys, monkeypatch, tmp_path):
+    """predict and eval share the size rule: a 48x32 mask for a 72x48 photo is resized in both; several
+    prediction folders make one table; a prediction of another size is one line on stderr, exit status 2."""
+    import numpy as np
+    from PIL import Image
+
+    for sub in ("photos", "masks"):
+        (tmp_path / sub).mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (48, 72, 3), dtype=np.uint8)).save(tmp_path / "photos/a.png")
+    hole = np.zeros((32, 48), np.uint8)
+    hole[8:20, 10:30] = 255
+    Image.fromarray(hole).save(tmp_path / "masks/a.png")
+    for source in ("telea", "ns"):
+        run_cli(predict_cli.main, ["inpaint-predict", "images=photos", "masks=masks", f"output_dir={source}",
+                                   f"model.source={source}", "progress=false"], monkeypatch, tmp_path)
+    assert Image.open(tmp_path / "telea/a.png").size == (72, 48)
+    run_cli(eval_cli.main, ["inpaint-eval", "predictions=[telea,ns]", "images=photos", "masks=masks",
+                            "hydra.run.dir=scored"], monkeypatch, tmp_path)
+    table = (tmp_path / "scored/tables/test_metrics.md").read_text()
+    assert all(f"| {row} " in table for row in ("Input", "telea", "ns")) and "Images per bin: 0-20%: 1" in table
+    Image.fromarray(rng.integers(0, 255, (40, 72, 3), dtype=np.uint8)).save(tmp_path / "ns/a.png")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_cli(eval_cli.main, ["inpaint-eval", "predictions=ns", "images=photos", "masks=masks", "hydra.run.dir=bad"],
+                monkeypatch, tmp_path)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("inpaint-eval: error: ns/a.png: prediction of 72x40, its image"), err
+
+
+def test_train_log_holds_the_runs_log_lines(monkeypatch, tmp_path):
+    """Lightning's lines and one line per validation reach <run>/train.log, not only the console."""
+    from tests.cli.helpers import TINY, TINY_DEMO
+
+    run_cli(train_cli.main, ["inpaint-train", "experiment=demo", *TINY, *TINY_DEMO, "trainer.max_epochs=1", "test=false",
+                             "hydra.run.dir=run"], monkeypatch, tmp_path)
+    text = (tmp_path / "run/train.log").read_text()
+    assert "[lightning.pytorch" in text and "`Trainer.fit` stopped: `max_epochs=1` reached" in text
+    assert "validation at epoch 0, step 2: val/l1=" in text and "val/psnr=" in text

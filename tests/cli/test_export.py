@@ -1,4 +1,6 @@
 """inpaint-export: TorchScript and ONNX files whose output equals the eager model's on CPU."""
+import importlib.util
+
 import pytest
 import torch
 
@@ -17,11 +19,22 @@ def demo_run(tmp_path_factory):
     return out
 
 
-def test_a_model_with_a_classical_method_inside_is_refused(tmp_path_factory, tmp_path):
+def test_the_demo_exports_its_networks_with_the_classical_result_as_an_input(tmp_path_factory, tmp_path):
+    """The demo runs OpenCV's Telea inside (untraceable): its trained PFUNet + UAFNet are exported, Telea's
+    result is the graph's third input, and the files equal the eager model given that input."""
+    from inpainting.eval.classical import classical_inpainter
+
     out = tmp_path_factory.mktemp("export_demo") / "run"
     train(compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, "trainer.max_epochs=1", "test=false"], out))
-    with pytest.raises(ValueError, match="classical method"):
-        export_model(str(out), tmp_path, height=32, width=48)
+    formats = ["torchscript", "onnx"] if importlib.util.find_spec("onnxruntime") else ["torchscript"]
+    files = export_model(str(out), tmp_path, height=32, width=48, formats=formats)
+    image, mask = example_inputs(32, 48, batch=2, seed=1)
+    expected = load_model(out).inpaint_tensor(image, mask)
+    telea = classical_inpainter("telea")(image, mask)
+    assert (torch.jit.load(str(files["torchscript"]))(image, mask, telea) - expected).abs().max() < 1e-5
+    if "onnx" in files:
+        assert (run_onnx(files["onnx"], image, mask, telea) - expected).abs().max() < 1e-5
+    assert (torch.jit.load(str(files["torchscript"]))(image, mask, image) - expected).abs().max() > 1e-3, "uses the input"
 
 
 def test_exported_models_equal_the_eager_one(demo_run, tmp_path):

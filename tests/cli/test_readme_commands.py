@@ -223,7 +223,7 @@ class Workspace:
         return self.run(["inpaint-train", "experiment=demo", *TINY_TRAIN, *TINY_DEMO], "demo")
 
     def pfunet_run(self) -> pathlib.Path:
-        """A network-only run (export refuses the demo: it has OpenCV's Telea inside)."""
+        """A network-only run."""
         return self.run(["inpaint-train", "experiment=jpgnet_pfunet", *TINY_PFUNET], "pfunet")
 
     def photo_folder(self, count: int) -> pathlib.Path:
@@ -297,6 +297,7 @@ def make_install(ws, command):
     """dry run (installs into .venv from the package index): the constraints and every extra the tests use."""
     recipe = " ".join(make_recipe(expand(command)))
     assert "-m venv .venv" in recipe and "-c constraints-cpu.txt -e '.[dev,search,loggers,export]'" in recipe
+    assert "PYTHONWARNINGS='ignore:Editable installation'" in recipe, "no setuptools editable-install banner"
 
 
 @case("make test CONSTRAINTS=/dev/null")
@@ -364,7 +365,8 @@ def train_misf_demo_scale(ws, command):
 
 @case("inpaint-eval ckpt_path=<run folder or .ckpt> [data=<name>]")
 def eval_run(ws, command):
-    """ran on the demo run folder (its own data config: no data=): the training run's test numbers again."""
+    """ran on the demo run folder (its own data config: no data=): the training run's test table again, its
+    classical comparison rows included."""
     run = ws.demo_run()
     argv = expand(command, **{"<run folder or .ckpt>": str(run), " [data=<name>]": ""})
     cwd = ws.folder(command)
@@ -373,7 +375,8 @@ def eval_run(ws, command):
     (folder,) = new_folders("outputs/eval/runs/*", ws.root, before)
     assert (folder / "tables/test_metrics.md").is_file()
     evaluated, trained = results(folder)["methods"], results(run)["methods"]
-    assert len(evaluated) == 2 and all(evaluated[name] == trained[name] for name in evaluated)  # Input and the model
+    assert list(evaluated) == list(trained) and "Telea" in evaluated  # Input, the model and the classical rows
+    assert all(evaluated[name] == trained[name] for name in evaluated)
 
 
 @case("inpaint-eval predictions=<dir> images=<dir> masks=<dir> [method_name=...]")
@@ -565,9 +568,10 @@ def timing(ws, command):
 
 @case("inpaint-export model.source=<run or file> output_dir=<dir>")
 def export(ws, command):
-    """ran on a tiny PFUNet run at 32x32: TorchScript and ONNX files, checked against the eager model."""
+    """ran on the tiny demo run at 32x32 (its Telea result is the graph's third input): TorchScript and ONNX
+    files, checked against the eager model."""
     cwd = ws.folder(command)
-    argv = expand(command, **{"<run or file>": str(ws.pfunet_run()), "<dir>": "exported"})
+    argv = expand(command, **{"<run or file>": str(ws.demo_run()), "<dir>": "exported"})
     assert invoke([*argv, "height=32", "width=32"], cwd) == 0
     assert (cwd / "exported/model.pt").is_file()
     pytest.importorskip("onnxruntime", reason="the `export` extra is not installed")

@@ -18,7 +18,7 @@ def tb_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("tb") / "run"
     # 2 steps per epoch, validation after each step: two validations inside epoch 0
     cfg = compose_config("train", ["experiment=demo", *TINY, *TINY_DEMO, "logger=tensorboard",
-                                   "trainer.max_epochs=1", "+trainer.val_check_interval=1", "test=false"], out)
+                                   "trainer.max_epochs=1", "+trainer.val_check_interval=1"], out)
     summary = train(cfg)
     return out, summary
 
@@ -31,6 +31,20 @@ def test_tensorboard_writes_event_files(tb_run):
 
     tags = EventAccumulator(str(events[0].parent)).Reload().Tags()
     assert "val/psnr" in tags["scalars"] and "val/panel" in tags["images"]
+    # the test tables: every row (the classical ones too) as scalars and as text; hyper-parameters for HPARAMS
+    for row in ("JPGNet-Telea", "Input", "Telea", "Navier-Stokes", "Biharmonic"):
+        assert f"test_rows/{row}/psnr/overall" in tags["scalars"], row
+    assert "test/metrics/text_summary" in tags["tensors"]
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    hparams = {}
+    for event in (e for path in events for e in EventFileLoader(str(path)).Load()):
+        for value in event.summary.value:
+            if value.tag == "_hparams_/session_start_info":
+                content = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                hparams.update(content.session_start_info.hparams)
+    assert hparams["model/optimizer/lr"].number_value == pytest.approx(1e-3) and "seed" in hparams, sorted(hparams)[:20]
 
 
 def test_mid_epoch_validations_keep_their_panels(tb_run):
@@ -42,8 +56,18 @@ def test_mid_epoch_validations_keep_their_panels(tb_run):
 def test_curve_png_after_training(tb_run):
     out, _ = tb_run
     png = Image.open(out / "curves.png")
-    assert png.width > 2 * png.height  # one axis per metric group, side by side
+    assert 1 <= png.width / png.height <= 2.5  # a grid of at most 3 axes per row, not one long strip
     assert np.asarray(png.convert("L")).std() > 10  # drawn, not blank
+
+
+def test_curves_put_each_kind_of_value_on_its_own_axis():
+    from inpainting.models.callbacks import curve_groups
+
+    keys = ["train/loss_step", "train/loss_epoch", "train/pfunet_loss", "train/ssim", "train/l1", "train/iteration",
+            "val/psnr", "val/psnr_0-20%", "val/ssim", "val/ssim_0-20%"]
+    assert curve_groups(keys) == {"train losses": ["train/loss_epoch", "train/loss_step", "train/pfunet_loss"],
+                                  "train/l1": ["train/l1"], "train/ssim": ["train/ssim"],
+                                  "val/psnr": ["val/psnr", "val/psnr_0-20%"], "val/ssim": ["val/ssim", "val/ssim_0-20%"]}
 
 
 def test_plot_curves_groups_train_and_val(tmp_path):
@@ -99,6 +123,38 @@ def test_panel_labels_and_colour_scale():
     assert mapped.height > plain.height  # the colour scale strip
     tile = np.asarray(mapped)[40:60, 32 + 4 * 2 + 4:32 * 2 + 4 * 2]  # inside the uncertainty column
     assert (tile[..., 0] != tile[..., 2]).any(), "single-channel maps are colourised"
+
+
+def test_flat_maps_are_left_out_and_each_map_has_its_legend():
+    image = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    labels = ["a", "b"]
+    plain = labelled_panel({"ground truth": image}, "val", labels, 6, 32)
+    flat = labelled_panel({"ground truth": image, "off-centre weight": torch.full((2, 1, 16, 16), 0.9)}, "val", labels, 6, 32)
+    assert flat.width == plain.width and flat.height > plain.height  # no column, a line saying why
+    both = labelled_panel({"ground truth": image, "uncertainty": torch.rand(2, 1, 16, 16),
+                           "off-centre weight": torch.rand(2, 1, 16, 16)}, "val", labels, 6, 32)
+    one = labelled_panel({"ground truth": image, "uncertainty": torch.rand(2, 1, 16, 16)}, "val", labels, 6, 32)
+    assert both.height > one.height > plain.height  # a colour bar (with what its ends mean) per map
+
+
+def test_panel_samples_cover_every_bin(tb_run):
+    out, _ = tb_run
+    from torch.utils.data import DataLoader
+
+    from inpainting.models.callbacks import _spread_items
+
+    class Pairs:
+        bins = [0] * 8 + [1] * 8 + [2] * 8  # eval sets list their pairs bin after bin
+
+        def __len__(self):
+            return len(self.bins)
+
+        def __getitem__(self, i):
+            return {"bin": self.bins[i]}
+
+    picked = _spread_items(DataLoader(Pairs()), 6)["bin"].tolist()
+    assert sorted(set(picked)) == [0, 1, 2] and len(picked) == 6
+    assert (out / "images/test.png").is_file()
 
 
 def test_progress_bar_shows_val_psnr():

@@ -93,6 +93,9 @@ def test_evaluate_run_folder(demo_run, tmp_path):
     result = evaluate(cfg)
     assert pathlib.Path(tmp_path / "eval/tables/test_metrics.md").is_file()
     assert result["metrics"]["test/psnr"] == pytest.approx(summary["metrics"]["test/psnr"], abs=1e-6)
+    # the training-time table, comparison rows included (the demo's Telea, Navier-Stokes, biharmonic)
+    ours, theirs = ((d / "tables/test_metrics.md").read_text().split("\n", 1)[1] for d in (tmp_path / "eval", first))
+    assert "| Telea" in theirs and ours == theirs
 
 
 def test_checkpoint_hyperparameters_are_plain_values(demo_run):

@@ -70,7 +70,12 @@ def test_eval_sets_fixed_binned_and_identical_across_runs(demo):
     assert torch.equal(batch["image"], again["image"]) and torch.equal(batch["mask"], again["mask"])
     assert demo.manifest("test") == other.manifest("test")
     val = next(iter(demo.val_dataloader()))
-    assert all(name.startswith("astronaut") for name in val["name"])
+    # validation: three held-out photos, each in every bin, none of them trained on or tested
+    assert val["name"][:3] == ["astronaut_bin0_00000", "chelsea_bin0_00001", "coffee_bin0_00002"]
+    from inpainting.data.sources import EMBEDDED_SPLITS
+
+    splits = [set(EMBEDDED_SPLITS[s]) for s in ("train", "val", "test")]
+    assert not (splits[0] & splits[1] or splits[0] & splits[2] or splits[1] & splits[2]) and len(set.union(*splits)) == 12
     assert not torch.equal(val["mask"], batch["mask"])  # separate val/test random streams
 
 
@@ -80,7 +85,7 @@ def test_manifest_files(demo, tmp_path):
     csv_path = demo.write_manifest("val", tmp_path / "val.csv")
     assert csv_path.read_text().splitlines()[0] == "name,image,mask,ratio,bin"
     json_path = demo.write_manifest("val", tmp_path / "val.json")
-    assert "astronaut_bin2_00002" in json_path.read_text()
+    assert "coffee_bin2_00002" in json_path.read_text()
 
 
 class _FakeTrainer:

@@ -112,3 +112,40 @@ def test_saved_outputs_must_pair_and_fall_in_a_bin(tmp_path):
     (out / "predictions/toy1.tiff").unlink()
     with pytest.raises(DataError, match="toy0.png: hole ratio 0.2500 lies in no bin"):
         score_folders(out / "predictions", out / "images", out / "masks", [0.5, 0.9], "m")
+
+
+def test_saved_outputs_follow_predicts_size_rule(tmp_path):
+    """A mask of another size is resized to its image (as inpaint-predict does); a prediction must have its image's size."""
+    from PIL import Image
+
+    batch = toy_pairs(n=2)
+    out = tmp_path / "out"
+    save_outputs(out, batch["name"], batch["image"], batch["image"], batch["mask"])
+    expected = score_folders(out / "predictions", out / "images", out / "masks", EDGES, "m")
+    for name in batch["name"]:  # masks at twice the size: the same holes once resized (nearest)
+        mask = Image.open(out / f"masks/{name}.png")
+        mask.resize((mask.width * 2, mask.height * 2), Image.NEAREST).save(out / f"masks/{name}.png")
+    resized = score_folders(out / "predictions", out / "images", out / "masks", EDGES, "m")
+    assert resized.counts == expected.counts and resized.table["m"] == pytest.approx(expected.table["m"])
+    image = Image.open(out / "images/toy0.png")
+    image.resize((image.width + 2, image.height)).save(out / "images/toy0.png")
+    with pytest.raises(DataError, match=r"toy0.tiff: prediction of \d+x\d+, its image .*toy0.png"):
+        score_folders(out / "predictions", out / "images", out / "masks", EDGES, "m")
+
+
+def test_several_prediction_folders_make_one_table(tmp_path):
+    batch = toy_pairs(n=4)
+    torch.manual_seed(0)
+    noisy = composite((batch["image"] + 0.2 * torch.randn_like(batch["image"])).clamp(0, 1), batch["image"], batch["mask"])
+    save_outputs(tmp_path / "good", batch["name"], batch["image"], batch["image"], batch["mask"])
+    save_outputs(tmp_path / "bad", batch["name"], noisy, batch["image"], batch["mask"])
+    both = score_folders({"good": tmp_path / "good/predictions", "bad": tmp_path / "bad/predictions"},
+                         tmp_path / "good/images", tmp_path / "good/masks", EDGES)
+    assert list(both.table) == [INPUT_ROW, "good", "bad"]
+    alone = score_folders(tmp_path / "bad/predictions", tmp_path / "good/images", tmp_path / "good/masks", EDGES, "bad")
+    assert both.table["bad"] == pytest.approx(alone.table["bad"])
+    assert both.table["good"]["psnr/overall"] > both.table["bad"]["psnr/overall"] + 3
+    (tmp_path / "bad/predictions/toy3.tiff").unlink()
+    with pytest.raises(DataError, match="hold different names, e.g. \\['toy3'\\]"):
+        score_folders({"good": tmp_path / "good/predictions", "bad": tmp_path / "bad/predictions"},
+                      tmp_path / "good/images", tmp_path / "good/masks", EDGES)

@@ -6,9 +6,11 @@ kernel for ``torchvision::nms`` without checking that the op exists, so ``import
 and with it ``import lightning``, ``torchmetrics`` and ``lpips`` -- raises
 ``RuntimeError: operator torchvision::nms does not exist``.
 
-This module is installed into site-packages together with a ``.pth`` line that imports it at
-interpreter start (see ``tools/install_tvshim.py``). It only adds a ``sys.meta_path`` finder, so
-start-up stays free of a torch import. The first time ``torchvision`` is imported the finder runs
+``import inpainting`` installs it (so every ``inpaint-*`` command of an installed wheel works), and
+``make install`` also copies it into the venv's site-packages with a ``.pth`` line that installs it at
+interpreter start (``tools/install_tvshim.py``), so a plain ``import torchvision`` works there too. It only
+adds a ``sys.meta_path`` finder, so start-up stays free of a torch import. A finder added after torchvision
+was imported has nothing left to do: it is never asked again. The first time ``torchvision`` is imported the finder runs
 once: if torch has no CUDA and torchvision's ``_C`` extension does not load, it declares the two
 op schemas that are registered without a guard, then steps aside. The C++ ops themselves (nms,
 roi_align, ...) stay unavailable, which nothing in this project uses.
@@ -64,5 +66,6 @@ class _TorchvisionCpuFinder(importlib.abc.MetaPathFinder):
 
 
 def install():
-    if not any(isinstance(f, _TorchvisionCpuFinder) for f in sys.meta_path):
+    # by name: the .pth copy (module _inpainting_tvshim) and the package's are two classes of one finder
+    if not any(type(f).__name__ == _TorchvisionCpuFinder.__name__ for f in sys.meta_path):
         sys.meta_path.insert(0, _TorchvisionCpuFinder())

@@ -191,6 +191,12 @@ def test_every_declaration_is_well_formed_and_every_row_is_declared():
                 assert entry.get("reason"), f"{experiment}.{setting}: a non-faithful value needs its reason"
             if "switch" in statuses:
                 assert entry.get("switch"), f"{experiment}.{setting}: a switch names its override"
+    for path in RECIPES_DIR.glob("*.yaml"):
+        entries = yaml.safe_load(path.read_text())
+        for entry in [*entries.get("experiments", {}).values(), *entries.get("datasets", {}).values()]:
+            for item in entry.get("declared", []):
+                assert item["status"] in STATUSES and item.get("what") and item.get("reason"), (path.name, item)
+                assert item["status"] != "switch" or item.get("switch"), (path.name, item)
     for table, _, row in ROWS:
         settings = recipes().get(row["experiment"])
         assert settings is not None, f"{table}: row {row['name']!r} runs {row['experiment']}, which no recipe declares"

@@ -136,9 +136,7 @@ def _fit_and_test(cfg: DictConfig, run, output_dir: pathlib.Path, ckpt: str | No
         _check_some_batch(run.trainer)
     metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
     if cfg.get("test", True) and not run.trainer.fast_dev_run:
-        best = getattr(run.trainer.checkpoint_callback, "best_model_path", "") or None
-        if best is None:
-            log.warning("no best checkpoint recorded: testing the current weights")
+        best = handoff_checkpoint(run.trainer, output_dir, cfg.get("handoff_checkpoint", "best"))
         if find_test_report(run.trainer) is None:
             log.warning("no TestReport callback configured: the test writes no tables or results.json")
         run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=best, weights_only=True)
@@ -148,6 +146,21 @@ def _fit_and_test(cfg: DictConfig, run, output_dir: pathlib.Path, ckpt: str | No
     if run.trainer.is_global_zero:
         write_json(summary, output_dir / "metrics.json")
     return summary
+
+
+def handoff_checkpoint(trainer, output_dir: pathlib.Path, rule: str) -> str | None:
+    """The checkpoint the test scores and later stages load (``handoff_checkpoint``: ``best`` | ``last``)."""
+    if rule == "last":
+        last = output_dir / "checkpoints" / "last.ckpt"
+        if trainer.global_step > 0 and not last.is_file():
+            raise FileNotFoundError(f"handoff_checkpoint=last but {last} was not written (no validation ran?)")
+        return str(last) if last.is_file() else None
+    if rule != "best":
+        raise ValueError(f"handoff_checkpoint must be best or last, got {rule!r}")
+    best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
+    if best is None:
+        log.warning("no best checkpoint recorded: testing the current weights")
+    return best
 
 
 def _objective(trainer, metrics: dict, name: str | None) -> float | None:

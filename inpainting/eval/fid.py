@@ -96,7 +96,8 @@ class BinnedFID(nn.Module):
         self.inception = inception
         features = _Features()
         features.num_features = getattr(inception, "num_features", INCEPTION_FEATURE_DIM)
-        self.sets = nn.ModuleDict({name: FrechetInceptionDistance(feature=features) for name in [*self.bin_names, OVERALL]})
+        # one set per bin, then overall, by position: bin names such as '0-12.5%' cannot be module names
+        self.sets = nn.ModuleList([FrechetInceptionDistance(feature=features) for _ in [*self.bin_names, OVERALL]])
 
     @torch.no_grad()
     def real_features(self, image: torch.Tensor) -> torch.Tensor:
@@ -115,13 +116,13 @@ class BinnedFID(nn.Module):
         for index, name in enumerate([*self.bin_names, OVERALL]):
             selected = bins == index if name != OVERALL else torch.ones_like(bins, dtype=torch.bool)
             if selected.any():
-                self.sets[name].update(real[selected], real=True)
-                self.sets[name].update(fake[selected], real=False)
+                self.sets[index].update(real[selected], real=True)
+                self.sets[index].update(fake[selected], real=False)
 
     def compute(self) -> dict[str, float | str]:
         """``{"<bin>": FID or the n/a text}`` for every bin and ``"overall"`` (a collective call under DDP)."""
         values: dict[str, float | str] = {}
-        for name, metric in self.sets.items():
+        for name, metric in zip([*self.bin_names, OVERALL], self.sets):
             count = metric.real_features_num_samples.clone()
             if torch.distributed.is_available() and torch.distributed.is_initialized():
                 torch.distributed.all_reduce(count)
@@ -130,7 +131,7 @@ class BinnedFID(nn.Module):
         return values
 
     def reset(self) -> None:
-        for metric in self.sets.values():
+        for metric in self.sets:
             metric.reset()
 
 

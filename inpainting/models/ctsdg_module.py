@@ -18,10 +18,12 @@ official ``{'n_iter', 'generator', 'discriminator'}`` file, loading both network
 """
 from __future__ import annotations
 
+import pathlib
+
 import torch
 
 from inpainting.models.gan_module import GANInpaintingModule
-from inpainting.nets.checkpoints import read_checkpoint
+from inpainting.nets.checkpoints import handed_on_checkpoint, read_checkpoint
 from inpainting.nets.ctsdg.checkpoint import is_ctsdg_checkpoint, load_ctsdg_checkpoint
 
 
@@ -29,10 +31,18 @@ class CTSDGModule(GANInpaintingModule):
     """CTSDG's step order on :class:`GANInpaintingModule` (whose arguments it takes); ``finetune``: the
     official --finetune, BatchNorm frozen (``net.generator.freeze_bn_scope`` says which)."""
 
-    def __init__(self, *args, finetune: bool = False, method_name: str = "CTSDG", **kwargs):
+    def __init__(self, *args, finetune: bool = False, pretrained: str | None = None, method_name: str = "CTSDG", **kwargs):
         super().__init__(*args, method_name=method_name, **kwargs)
         self.finetune = finetune
         self.net.generator.freeze_ec_bn = finetune
+        self.pretrained = pretrained
+
+    def on_fit_start(self) -> None:
+        """The fine-tuning stage starts from ``pretrained`` (the first stage's run folder, its ``.ckpt`` or an
+        official ``<iter>.pt``: both networks), read only when fitting starts without a checkpoint."""
+        super().on_fit_start()
+        if self.pretrained and self.trainer.ckpt_path is None:
+            self.load_weights(self.pretrained)
 
     def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         g_opt, d_opt = self.optimizers()
@@ -60,7 +70,10 @@ class CTSDGModule(GANInpaintingModule):
         return g_loss, d_loss, parts
 
     def load_weights(self, path: str) -> None:
-        """Warm start from a Lightning checkpoint or from an official CTSDG file (both networks, strict)."""
+        """Warm start from a Lightning checkpoint, a run folder (the checkpoint it hands on) or an official
+        CTSDG file (both networks, strict)."""
+        if pathlib.Path(path).is_dir():
+            path = handed_on_checkpoint(path)
         if is_ctsdg_checkpoint(read_checkpoint(path)):
             load_ctsdg_checkpoint(path, self.net.generator, self.discriminator)
         else:

@@ -54,7 +54,7 @@ class JPGNetModule(_StageFiles, InpaintingModule):
 
     Args:
         stage_weights: ``{"pfunet": path, "dgnet": path or {keyword: path}}``, the stages' ``load_weights``
-            arguments; a path may be a run folder (its best checkpoint, the one its own row reports).
+            arguments; a path may be a run folder (the checkpoint it hands on, the one its own row reports).
         train_pfunet: False (faithful: PFUNet is trained first, on its own, and frozen here). True trains
             PFUNet from scratch alongside UAFNet in one run, each on its own L1 - 0.2*SSIM (their sum is
             the step's loss; UAFNet's inputs stay detached, so neither loss reaches the other net): one

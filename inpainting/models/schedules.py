@@ -30,6 +30,9 @@ class LinearDecayFromEpoch(LRScheduler):
                  last_epoch: int = -1) -> None:
         if int(steps_per_epoch) < 1:
             raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+        if int(epochs) < 1:  # e.g. trainer.max_epochs=-1 (a step-limited run): the decay would silently never start
+            raise ValueError(f"epochs must be the run's number of epochs (>= 1), got {epochs}; a step-limited run "
+                             "(trainer.max_epochs=-1) must also set trainer.max_epochs, the E of the decay")
         self.epochs, self.decay_start, self.steps_per_epoch = int(epochs), int(decay_start), int(steps_per_epoch)
         super().__init__(optimizer, last_epoch)
 

@@ -12,6 +12,7 @@ names the file when it is missing or does not fit the network.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -83,14 +84,12 @@ def load_run_or_official(
 ) -> nn.Module:
     """Load ``path`` into ``module``: one of our runs or the authors' file.
 
-    ``path`` may be a run folder (its best checkpoint, the one its own results report, else ``last.ckpt``),
+    ``path`` may be a run folder (the checkpoint it hands on: see :func:`handed_on_checkpoint`),
     a Lightning ``.ckpt`` (the keys under ``lightning_prefix``, e.g. ``net.kpn.``) or an official file
     (read by ``official_loader``). Strict in every case.
     """
     if Path(path).is_dir():
-        from inpainting.utils.runs import resolve_checkpoint  # lazy: lightning is not needed for official files
-
-        path = resolve_checkpoint(str(path), path, prefer_best=True)
+        path = handed_on_checkpoint(path)
     content = read_checkpoint(path)
     if "state_dict" not in content:
         official_loader(module, str(path))
@@ -102,6 +101,18 @@ def load_run_or_official(
             f"{list(content['state_dict'])[:4]}); is it the right stage's run?"
         )
     return load_state_dict_strict(module, state, f"{path} ({lightning_prefix}*)")
+
+
+def handed_on_checkpoint(run_dir: str | os.PathLike) -> str:
+    """The checkpoint a run folder hands on to later stages: the one its test scored (``results.json``
+    names it; the run's ``handoff_checkpoint`` chose best or last), else its best, else its ``last.ckpt``."""
+    from inpainting.utils.runs import resolve_checkpoint  # lazy: lightning is not needed for official files
+
+    results = Path(run_dir) / "results.json"
+    tested = json.loads(results.read_text()).get("checkpoint") if results.is_file() else None
+    if tested:
+        return resolve_checkpoint(str(Path(run_dir) / tested), run_dir)
+    return resolve_checkpoint(str(run_dir), run_dir, prefer_best=True)
 
 
 def load_entry(module: nn.Module, path: str | os.PathLike, key: str) -> Mapping:

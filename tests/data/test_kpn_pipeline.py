@@ -88,4 +88,5 @@ def test_procedural_masks_give_a_binary_multiplier_and_the_pipeline_name_is_chec
 def test_jpgnet_pfunet_row_trains_on_the_kpn_pipeline(tmp_path):
     from tests.cli.helpers import compose_config
     assert compose_config("train", ["experiment=jpgnet_pfunet"], tmp_path).data.train_pipeline == "kpn"
-    assert compose_config("train", ["experiment=misf_img_filter"], tmp_path).data.get("train_pipeline", "misf") == "misf"
+    assert compose_config("train", ["experiment=misf_img_filter"], tmp_path).data.train_pipeline == "kpn"  # PFUNet
+    assert compose_config("train", ["experiment=misf_en_decoder_filter"], tmp_path).data.get("train_pipeline", "misf") == "misf"

@@ -64,6 +64,20 @@ def test_rows_bins_and_the_report_files(tmp_path, no_vgg):
     assert [r["name"] for r in per_image] == batch["name"] and per_image[1]["bin"] == "30-80%"
 
 
+def test_row_names_are_free_text_dots_included():
+    """Method names are table rows (e.g. JPGNet-RFRNet-N.F., Telea-v1.0): any text works as a row."""
+    batch = toy_pairs()
+    rows = [INPUT_ROW, "JPGNet-RFRNet-N.F.", "Telea-v1.0"]
+    scorer = Scorer(EDGES, rows)
+    scorer.update({"JPGNet-RFRNet-N.F.": batch["image"].clone(), "Telea-v1.0": torch.zeros_like(batch["image"])},
+                  batch["image"], batch["mask"], batch["bin"])
+    table = scorer.compute().table
+    assert list(table) == rows and table["JPGNet-RFRNet-N.F."]["psnr/overall"] == 100.0
+    assert table["Telea-v1.0"]["psnr/overall"] < 100.0
+    with pytest.raises(ValueError, match="distinct"):
+        Scorer(EDGES, [INPUT_ROW, "m", "m"])
+
+
 def test_an_empty_bin_gives_null_not_a_number(tmp_path):
     batch = toy_pairs(n=1)  # only bin 0-30%
     scorer = Scorer(EDGES, [INPUT_ROW, "m"])

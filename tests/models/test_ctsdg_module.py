@@ -1,4 +1,7 @@
 """CTSDG's losses and its training module: one batch on CPU through conf/experiment/ctsdg.yaml."""
+import json
+import types
+
 import pytest
 import torch
 
@@ -85,6 +88,29 @@ def test_misf_table2_demo_row_runs_ctsdg_at_its_smallest_size(tmp_path, capsys):
 
     rp.reproduce({"table": "misf_table2", "scale": "demo", "rows": "CTSDG", "dry_run": "true",
                   "runs_dir": str(tmp_path / "runs")}, [])
-    (command,) = [line.split() for line in capsys.readouterr().out.splitlines() if "inpainting.cli.train" in line]
-    assert "experiment=ctsdg" in command and "data.image_size=128" in command
-    assert "data.image_size=32" not in command and "model.net.generator.width=8" in command
+    first, finetune = [line.split() for line in capsys.readouterr().out.splitlines() if "inpainting.cli.train" in line]
+    assert "experiment=ctsdg" in first and "experiment=ctsdg_finetune" in finetune  # the row is the fine-tuned net
+    assert any(arg.startswith("model.pretrained=") and "/JOB/TESTED_CHECKPOINT" in arg for arg in finetune)
+    for command in (first, finetune):
+        assert "data.image_size=128" in command
+        assert "data.image_size=32" not in command and "model.net.generator.width=8" in command
+
+
+def test_finetune_starts_from_the_checkpoint_the_first_stage_hands_on(tmp_path):
+    """The first stage tests and hands on its last file (the authors'); model.pretrained=<its run folder>
+    loads both networks from that file when fine-tuning starts from scratch, and only then."""
+    import hydra
+
+    first = tmp_path / "first"
+    train(compose_config("train", ["experiment=ctsdg", *TINY, *SMALL, *NO_VGG, "logger=none", "data.samples_per_epoch=2",
+                                   "trainer.max_epochs=1"], first))
+    assert json.loads((first / "results.json").read_text())["checkpoint"] == "checkpoints/last.ckpt"
+    handed_on = torch.load(first / "checkpoints/last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    cfg = compose_config("train", ["experiment=ctsdg_finetune", *TINY, *SMALL, *NO_VGG, f"model.pretrained={first}"],
+                         tmp_path / "finetune")
+    for ckpt_path, loads in ((None, True), ("resumed.ckpt", False)):
+        module = hydra.utils.instantiate(cfg.model)
+        module._trainer = types.SimpleNamespace(ckpt_path=ckpt_path)  # the hook reads only this
+        module.on_fit_start()
+        same = [torch.equal(v, handed_on[k]) for k, v in module.state_dict().items() if k in handed_on]
+        assert same and all(same) == loads

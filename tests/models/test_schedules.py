@@ -79,8 +79,31 @@ def test_scheduler_config_forms():
 
 def test_pfunet_recipe_decays_from_epoch_20_and_uafnet_keeps_a_constant_rate(tmp_path):
     from tests.cli.helpers import compose_config
-    cfg = compose_config("train", ["experiment=jpgnet_pfunet", "trainer.max_epochs=3200"], tmp_path)
+    cfg = compose_config("train", ["experiment=jpgnet_pfunet", "scale=full"], tmp_path)  # the recipe's own E
+    assert (cfg.trainer.max_epochs, cfg.trainer.max_steps) == (3200, 450000)
     schedule = cfg.model.scheduler
     assert schedule.interval == "step" and schedule.scheduler._target_.endswith("LinearDecayFromEpoch")
     assert (schedule.scheduler.epochs, schedule.scheduler.decay_start) == (3200, 20)
     assert compose_config("train", ["experiment=jpgnet_uafnet"], tmp_path).model.scheduler is None
+
+
+def test_a_step_limited_run_needs_the_epochs_of_its_decay():
+    """trainer.max_epochs=-1 once left the rate constant without a word (E = -1): now an error."""
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=2e-4)
+    with pytest.raises(ValueError, match="epochs must be the run's number of epochs"):
+        LinearDecayFromEpoch(optimizer, epochs=-1, steps_per_epoch=56)
+
+
+def test_pfunet_recipe_run_limited_by_steps_builds_its_schedule_from_the_loader(tmp_path):
+    """The paper recipe's trainer limits (max_epochs = E and max_steps) with a tiny PFUNet: the schedule gets
+    the loader's batches per epoch and the run stops at max_steps (max_epochs=-1 stopped it before step 1)."""
+    from inpainting.cli.common import build_run
+    from tests.cli.helpers import TINY, compose_config
+
+    recipe = compose_config("train", ["experiment=jpgnet_pfunet", "scale=full"], tmp_path).trainer  # not demo's limits
+    cfg = compose_config("train", ["experiment=jpgnet_pfunet", *TINY, "model.net.kpn.width=0.125", "logger=none",
+                                   f"trainer.max_epochs={recipe.max_epochs}", "trainer.max_steps=3", "test=false"], tmp_path)
+    run = build_run(cfg)
+    run.trainer.fit(run.model, datamodule=run.datamodule)
+    scheduler = run.trainer.lr_scheduler_configs[0].scheduler
+    assert run.trainer.global_step == 3 and (scheduler.epochs, scheduler.steps_per_epoch) == (3200, 2)

@@ -71,24 +71,26 @@ def test_jpgnet_rows_run_after_their_stages_and_selection_pulls_in_dependencies(
     spec = rp.load_spec("jpgnet_table3")
     order = [[r.experiment for r in phase] for phase in rp.phases(spec.rows)]
     assert set(order[0]) >= {"jpgnet_pfunet", "jpgnet_dgnet_edge", "jpgnet_dgnet_inpaint"}
-    assert "jpgnet_uafnet" in order[1]
+    assert "jpgnet_dgnet_edge_inpaint" in order[1] and "jpgnet_uafnet" in order[2]  # stage 3 after G1 and G2
     picked = {r.id for r in rp.select_rows(spec.rows, ["JPGNet-EdgeConnect-S.F."])}
-    assert picked == {"pfunet", "dgnet_edge", "dgnet_inpaint", "JPGNet-EdgeConnect-S.F."}
+    assert picked == {"pfunet", "dgnet_edge", "dgnet_inpaint", "dgnet_edge_inpaint", "JPGNet-EdgeConnect-S.F."}
 
 
 def test_dry_run_wires_the_tested_checkpoint_of_each_stage(tmp_path, capsys):
     rp.reproduce({"table": "jpgnet_table2", "scale": "demo", "rows": "EdgeConnect", "dry_run": "true",
                   "runs_dir": str(tmp_path / "runs")}, [])
     commands = [line.split() for line in capsys.readouterr().out.splitlines() if "inpainting.cli.train" in line]
-    assert len(commands) == 3  # G1 and G2 sweeps (different model configs), then EdgeConnect
+    assert len(commands) == 4  # G1 and G2 sweeps (different model configs), stage 3 (G2 on G1), then EdgeConnect
     sweep = {c[-1].split("=", 1)[1][-2:]: c for c in commands}  # hydra.sweep.dir=.../<index>
     assert "experiment=jpgnet_dgnet_edge" in sweep["00"] and "experiment=jpgnet_dgnet_inpaint" in sweep["01"]
-    last = sweep["02"]
+    assert "experiment=jpgnet_dgnet_edge_inpaint" in sweep["02"]
+    last = sweep["03"]
     assert "experiment=jpgnet_edgeconnect" in last and "scale=demo" in last
     assert "model.dgnet.edge_generator.residual_blocks=1" in last  # demo scale matches the tiny stage runs
     stage_weights = dict(arg.split("=", 1) for arg in last if arg.startswith("model.stage_weights."))
     assert set(stage_weights) == {"model.stage_weights.dgnet.edge_weights", "model.stage_weights.dgnet.inpaint_weights"}
     assert "/00/JOB/TESTED_CHECKPOINT" in stage_weights["model.stage_weights.dgnet.edge_weights"]
+    assert "/02/JOB/TESTED_CHECKPOINT" in stage_weights["model.stage_weights.dgnet.inpaint_weights"]
 
 
 def test_dependent_rows_load_the_checkpoint_their_stage_reported(tmp_path):

@@ -26,7 +26,7 @@ class RFRNetInpainter(nn.Module):
             self.load_weights(weights)
 
     def load_weights(self, weights: str) -> None:
-        """The authors' file, one of our ``rfrnet`` runs' ``.ckpt`` or its run folder (its best checkpoint)."""
+        """The authors' file, one of our ``rfrnet`` runs' ``.ckpt`` or its run folder (the checkpoint it hands on)."""
         load_run_or_official(self.generator, weights, "net.generator.", load_rfrnet_checkpoint)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -36,7 +36,7 @@ def rtv_structure(image: torch.Tensor) -> torch.Tensor:
 
 
 def _load(module: nn.Module, path: str, prefix: str) -> None:
-    """The authors' file, one of our stage runs' ``.ckpt`` or its run folder (best checkpoint)."""
+    """The authors' file, one of our stage runs' ``.ckpt`` or its run folder (the checkpoint it hands on)."""
     load_run_or_official(module, path, prefix, load_structureflow_network)
 
 

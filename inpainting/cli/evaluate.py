@@ -92,7 +92,7 @@ def _score_saved(cfg: DictConfig, output_dir: pathlib.Path) -> dict:
     results = score_folders(cfg.predictions, cfg.images, cfg.masks, OmegaConf.to_container(cfg.data.bin_edges),
                             method, options, hole_threshold=cfg.mask_threshold, batch_size=cfg.data.eval_batch_size,
                             device=cfg.get("device", "cpu"))
-    paths = write_report(results, output_dir, cfg.run_name, checkpoint=None)
+    paths = write_report(results, output_dir, cfg.run_name, checkpoint=None, method=method)
     print(paths["markdown"].read_text())
     metrics = flat_metrics("test", results.table[method])
     return {"metrics": metrics, "checkpoint": None, "predictions": str(cfg.predictions)}

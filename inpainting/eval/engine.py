@@ -110,48 +110,49 @@ class Scorer(nn.Module):
         if options.lpips:
             scorer, note = try_lpips_scorer(options.lpips_weights)
             extra, self.unavailable = ({"lpips": scorer}, {}) if scorer is not None else ({}, {"lpips": note})
-        self.scores = nn.ModuleDict({row: BinnedInpaintingMetrics(self.bin_names, extra_scorers=extra, protocol=options.protocol)
-                                     for row in self.rows})
-        self.fid: nn.ModuleDict | None = None
+        # row names are free text ("JPGNet-RFRNet-N.F."): modules are held by position, not by name
+        self._index = {row: i for i, row in enumerate(self.rows)}
+        self.scores = nn.ModuleList([BinnedInpaintingMetrics(self.bin_names, extra_scorers=extra, protocol=options.protocol)
+                                     for _ in self.rows])
+        self.fid: nn.ModuleList | None = None
         if options.fid:
             fids, note = try_binned_fid(self.bin_names, options.fid_weights, options.fid_min_images, len(self.rows),
                                         options.fid_features)
             if fids is None:
                 self.unavailable["fid"] = note
             else:
-                self.fid = nn.ModuleDict(dict(zip(self.rows, fids)))
+                self.fid = nn.ModuleList(fids)
 
     def update(self, preds: Mapping[str, torch.Tensor], image: torch.Tensor, mask: torch.Tensor, bins: torch.Tensor,
                names: Sequence[str] | None = None) -> None:
         """Score one batch for each row in ``preds`` (``row -> (B,3,H,W)`` in [0,1]) against ``image``, mask 1 = hole."""
         real = None
         for row, pred in preds.items():
-            self.scores[row].update(pred, image, mask, bins, names=names)
+            i = self._index[row]
+            self.scores[i].update(pred, image, mask, bins, names=names)
             if self.fid is not None:
-                real = self.fid[row].real_features(image) if real is None else real  # one ground-truth pass
-                self.fid[row].update(pred, image, mask, bins, real_features=real)
+                real = self.fid[i].real_features(image) if real is None else real  # one ground-truth pass
+                self.fid[i].update(pred, image, mask, bins, real_features=real)
 
     def compute(self) -> EvalResults:
         """Every rank's images (a collective call under DDP: every rank must call it)."""
         table, counts, per_image = {}, {}, []
-        for row in self.rows:
-            computed = self.scores[row].compute()
+        for i, row in enumerate(self.rows):
+            computed = self.scores[i].compute()
             values: dict[str, Value] = {k: v.item() for k, v in computed.items() if not k.startswith("count/")}
             counts = {k.split("/", 1)[1]: int(v.item()) for k, v in computed.items() if k.startswith("count/")}
             for metric, note in self.unavailable.items():
                 values.update({f"{metric}/{b}": note for b in [*self.bin_names, OVERALL]})
             if self.fid is not None:
-                values.update({f"fid/{b}": v for b, v in self.fid[row].compute().items()})
+                values.update({f"fid/{b}": v for b, v in self.fid[i].compute().items()})
             table[row] = values
             if row == self.rows[min(1, len(self.rows) - 1)]:  # rows are Input, the method, then any others
-                per_image = self.scores[row].per_image()
+                per_image = self.scores[i].per_image()
         return EvalResults(self.bin_names, counts, table, per_image)
 
     def reset(self) -> None:
-        for metric in self.scores.values():
+        for metric in [*self.scores, *(self.fid or [])]:
             metric.reset()
-        for fid in (self.fid or {}).values():
-            fid.reset()
 
 
 def score_batch(scorer: Scorer, method: str, pred: torch.Tensor, batch: Mapping, names=None) -> None:

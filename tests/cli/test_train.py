@@ -183,7 +183,7 @@ def test_python_trainer_test_writes_the_cli_tables(standin_vgg16, tmp_path):
     report = find_test_report(run.trainer)
     assert report.scorer is None and not (tmp_path / "run/tables").exists()
     run.trainer.test(run.model, datamodule=run.datamodule)
-    assert "lpips" in report.scorer.scores[MODEL].extra_scorers
+    assert "lpips" in report.scorer.scores[report.scorer.rows.index(MODEL)].extra_scorers
     for rel in ("tables/test_metrics.md", "tables/test_metrics.csv", "tables/test_per_image.csv", "results.json"):
         assert (tmp_path / "run" / rel).is_file(), rel
     saved = json.loads((tmp_path / "run/results.json").read_text())

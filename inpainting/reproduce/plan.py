@@ -98,7 +98,7 @@ class Job:
 
 
 def run_dir_name(index: int, row: Row) -> str:
-    return f"{index:02d}_{re.sub(r'[^A-Za-z0-9._-]+', '_', row.id).strip('_') or 'row'}"
+    return f"{index:02d}_{re.sub(r'[^A-Za-z0-9._-]+', '_', row.id).strip('_.') or 'row'}"
 
 
 def make_job(row: Row, index: int, scale: Scale, table: str, dataset: str | None, data_config: str | None,

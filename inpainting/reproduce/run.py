@@ -114,7 +114,7 @@ def _vgg_file(loss) -> pathlib.Path | None:
         return None
     if loss.get("vgg_weights_path"):
         return pathlib.Path(loss.vgg_weights_path)
-    vgg16 = any(name in str(loss.get("_target_", "")) for name in ("pconv", "ctsdg"))  # PConv, RFRNet, CTSDG: VGG16
+    vgg16 = any(name in str(loss.get("_target_", "")).lower() for name in ("pconv", "ctsdg"))  # PConv, RFRNet, CTSDG: VGG16
     return hub_checkpoint_path(VGG16_WEIGHTS_FILE if vgg16 else VGG19_WEIGHTS_FILE)
 
 

@@ -71,6 +71,7 @@ def reproduce(table: str, scale_name: str = "demo", extra: Sequence[str] = (), r
     for label in passes:
         todo[label], preset[label] = (released_rows(chosen, label, pathlib.Path(weights)) if scale.released
                                       else (chosen, {}))
+    problems: dict[str | None, list[str]] = {}
     if scale.check_data:
         problems = {label: found for label, config in passes.items()
                     if (found := check_data(planned_jobs(todo[label], scale, spec.name, label, config, extra, runs_root)))}
@@ -85,7 +86,7 @@ def reproduce(table: str, scale_name: str = "demo", extra: Sequence[str] = (), r
         if dry_run:
             print(f"[reproduce] {spec.name} scale={scale_name}" + (f", dataset {label}" if label else "") + ": one job per line")
         sections[label] = {**preset[label], **run_rows(todo[label], scale, spec.name, label, config, extra,
-                                                        runs_root, dry_run, estimate and dry_run)}
+                                                        runs_root, dry_run, estimate and dry_run and label not in problems)}
     if dry_run:
         return Reproduced(out_stem.with_suffix(".md"), sections)
     first_paper_dataset = next(iter(spec.datasets), None)

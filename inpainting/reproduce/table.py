@@ -23,7 +23,8 @@ class Reproduced:
 
     @property
     def failed_rows(self) -> list[str]:
-        return [row for per_row in self.outcomes.values() for row, o in per_row.items() if o.failed]
+        return [f"{row} ({label})" if label else row for label, per_row in self.outcomes.items()
+                for row, o in per_row.items() if o.failed]
 
 
 def job_overrides(cli_overrides: Sequence[str]) -> list[str]:

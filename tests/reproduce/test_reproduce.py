@@ -359,7 +359,7 @@ def test_a_failing_row_fails_the_command_and_stays_in_the_table(tmp_path):
 
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "inpainting.cli.reproduce", "table=misf_table4", "scale=demo",
-                           "rows=[Sem-Filter(F1)]", "data.image_size=30", f"out_dir={out}", f"runs_dir={tmp_path / 'runs'}"],
+                           "rows=['Sem-Filter(F1)']", "data.image_size=30", f"out_dir={out}", f"runs_dir={tmp_path / 'runs'}"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 1, done.stderr[-2000:]
     text = (out / "misf_table4_demo.md").read_text()

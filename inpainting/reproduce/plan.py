@@ -30,6 +30,7 @@ class Scale:
     released: bool = False
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    keep_checkpoints: str = "all"  # all | tested (the others are deleted once the job succeeded)
 
 
 def load_scale(name: str, overrides: Sequence[str] = ()) -> Scale:
@@ -37,8 +38,11 @@ def load_scale(name: str, overrides: Sequence[str] = ()) -> Scale:
     if name not in known:
         raise ValueError(f"unknown scale {name!r}; choose from {known}")
     node = compose("train", [f"scale={name}", *overrides]).scale
+    if node.get("keep_checkpoints", "all") not in ("all", "tested"):
+        raise ValueError(f"conf/scale/{name}.yaml: scale.keep_checkpoints must be all or tested, got {node.keep_checkpoints!r}")
     return Scale(name, bool(node.get("per_dataset")), bool(node.get("check_data")), bool(node.get("released")),
-                 {k: str(v) for k, v in (node.get("env") or {}).items()}, tuple(node.get("notes") or ()))
+                 {k: str(v) for k, v in (node.get("env") or {}).items()}, tuple(node.get("notes") or ()),
+                 str(node.get("keep_checkpoints") or "all"))
 
 
 def override_key(override: str) -> str:

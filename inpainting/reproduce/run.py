@@ -65,7 +65,16 @@ def run_rows(rows: Sequence[Row], scale: Scale, table: str, dataset: str | None,
             outcomes[row.id] = outcome = run_job(job, scale.env)
             if outcome.ok and outcome.checkpoint:
                 checkpoints[row.id] = checkpoint_of(outcome)
+                if scale.keep_checkpoints == "tested":
+                    prune_checkpoints(job.run_dir, pathlib.Path(checkpoints[row.id]))
     return outcomes
+
+
+def prune_checkpoints(run_dir: pathlib.Path, tested: pathlib.Path) -> None:
+    """Delete every checkpoint of ``run_dir`` but ``tested`` (the one its results and later stages use)."""
+    for path in run_dir.rglob("*.ckpt"):
+        if path.resolve() != tested.resolve():
+            path.unlink()
 
 
 def estimate_time(job: Job) -> str:

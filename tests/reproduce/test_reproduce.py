@@ -263,6 +263,10 @@ def test_demo_misf_ablation_table_end_to_end(tmp_path):
         assert table[name]["status"] == "ok", table[name]["error"]
         assert float(table[name]["psnr/0-20%/paper"]) > 30
     assert table["Telea"]["status"] == "ok" and table["Navier-Stokes"]["status"] == "ok"  # scale=demo's context rows
+    for name in ("Sem-Filter(F1)", "Sem-Filter(F2)", "Sem-Filter(F3)"):  # only the tested checkpoint is kept
+        job = md.parent / table[name]["job_dir"]
+        tested = json.loads((job / "results.json").read_text())["checkpoint"]
+        assert [p.relative_to(job).as_posix() for p in job.rglob("*.ckpt")] == [tested]
 
 
 def test_released_scale_names_missing_files_and_rows_without_weights(tmp_path):

@@ -5,7 +5,7 @@ import dataclasses
 import datetime
 import os
 import pathlib
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from inpainting.reproduce.collect import Outcome
 from inpainting.reproduce.plan import load_scale, override_key

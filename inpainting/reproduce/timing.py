@@ -42,7 +42,7 @@ def timing_rows() -> tuple[Row, ...]:
 
 def run_timing_table(spec: TableSpec, scale: str, extra: Sequence[str]) -> tuple[TableSpec, dict[str, Outcome], str]:
     """Time every part; returns the spec with the variant rows, their outcomes and the settings/machine note."""
-    from inpainting.cli.timing import DGNET_PREFIX, machine_description, time_modules
+    from inpainting.cli.timing import DGNET_PREFIX, RANDOM_WEIGHTS_NOTE, machine_description, time_modules
 
     settings = timing_settings(spec, scale, extra)
     others = [d for d in VARIANT_DGNETS.values() if d != "edgeconnect"]
@@ -50,6 +50,6 @@ def run_timing_table(spec: TableSpec, scale: str, extra: Sequence[str]) -> tuple
                            int(settings["warmup"]), int(settings["repeats"]),
                            ("pfunet", "dgnet", "uafnet", *(DGNET_PREFIX + d for d in others)))
     ms = {("edgeconnect" if r.module == "dgnet" else r.module.removeprefix(DGNET_PREFIX)): r.ms_per_image for r in results}
-    note = (f"Settings: {', '.join(f'{k} {v}' for k, v in settings.items())}; random weights (the time does not depend "
-            f"on them); machine: {machine_description(str(settings['device']))}.")
+    note = (f"Settings: {', '.join(f'{k} {v}' for k, v in settings.items())}. {RANDOM_WEIGHTS_NOTE} "
+            f"Machine: {machine_description(str(settings['device']))}.")
     return dataclasses.replace(spec, rows=timing_rows()), variant_outcomes(ms), note

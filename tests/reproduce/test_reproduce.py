@@ -12,7 +12,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from inpainting import reproduce as rp
-from inpainting.reproduce import collect, plan, report, run, spec as specs
+from inpainting.reproduce import collect, plan, report, run
+from inpainting.reproduce import spec as specs
 from inpainting.utils.resources import CONFIG_DIR, compose
 
 BINS = ["0-20%", "20-40%", "40-60%"]
@@ -250,6 +251,10 @@ def test_full_scale_dry_run_lists_every_dataset_and_its_missing_data(tmp_path, c
     for dataset, config in (("Places2", "places2"), ("CelebA", "celeba"), ("Dunhuang", "dunhuang")):
         assert f"dataset {dataset}:" in out and f"data={config}" in out
     assert out.count("experiment=misf_img_filter") == 3
+    commands = _dry_run_commands(out)
+    assert len(commands) == 3 * 5  # one line per job: 5 rows x 3 datasets
+    for argv in commands[::5]:  # each composes as printed (one per dataset here; the demo test composes every row)
+        assert compose("train", argv[1:]).hydra.runtime.choices.data in ("places2", "celeba", "dunhuang")
 
 
 @pytest.mark.slow

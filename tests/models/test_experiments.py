@@ -187,4 +187,4 @@ def test_jpgnet_rows_score_with_jpgnet_protocol_and_misf_rows_with_misf(tmp_path
     from inpainting.eval.engine import MetricOptions, Scorer
 
     scores = Scorer([0.0, 0.2, 0.4, 0.6], ["Input", "X"], MetricOptions(protocol="jpgnet"))
-    assert all(m.protocol == "jpgnet" for m in scores.scores.values())
+    assert all(m.protocol == "jpgnet" for m in scores.scores)

@@ -42,7 +42,7 @@ bench: install  ## operator benchmark (prints fast/reference ratios)
 TABLE ?= misf_table3
 SCALE ?= demo
 reproduce: install  ## one paper table: make reproduce TABLE=misf_table3 SCALE=demo|small|full|released [WEIGHTS=<dir>] [ARGS="paths.data_dir=/data"]
-	$(BIN)/python -m inpainting.cli.reproduce table=$(TABLE) scale=$(SCALE) out_dir=experiments/results $(if $(WEIGHTS),weights=$(WEIGHTS)) $(ARGS)
+	$(BIN)/inpaint-reproduce table=$(TABLE) scale=$(SCALE) out_dir=experiments/results $(if $(WEIGHTS),weights=$(WEIGHTS)) $(ARGS)
 
 clean:  ## remove run outputs (not the venv)
 	rm -rf outputs multirun logs

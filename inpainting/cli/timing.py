@@ -216,22 +216,6 @@ def run_timing(device: str, image_size: int, batch_size: int, warmup: int, repea
     return text
 
 
-def run_timing_table(spec: Mapping, scale: str, out_stem: Path, extra: Sequence[str]) -> Path:
-    """``reproduce table=jpgnet_table4``: the spec's settings for ``scale``, replaced by ``key=value`` extras."""
-    settings = dict((spec.get("scales") or {}).get(scale) or {})
-    if not settings:
-        raise SystemExit(f"timing table has no settings for scale={scale}; known: {sorted(spec.get('scales') or {})}")
-    for item in extra:
-        key, value = item.split("=", 1)
-        if key not in settings:
-            raise SystemExit(f"unknown timing option {key!r}; options: {sorted(settings)}")
-        settings[key] = value
-    md = out_stem.with_suffix(".md")
-    run_timing(str(settings["device"]), int(settings["image_size"]), int(settings["batch_size"]),
-               int(settings["warmup"]), int(settings["repeats"]), md)
-    return md
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

@@ -8,7 +8,8 @@ callback scores it with the evaluation engine (``inpainting.eval.engine``) and, 
 * ``tables/test_per_image.csv`` (the method's per-image scores),
 * ``results.json`` (schema 1: ``run_name``, ``checkpoint``, ``bins``, ``counts``,
   ``methods[row][metric][bin]`` = number or null, ``notes[metric]``, ``excluded``: the test masks
-  whose hole ratio falls in no bin, as ``[name, ratio]``),
+  whose hole ratio falls in no bin, as ``[name, ratio]``; ``method``: the row of ``methods`` that is the
+  model, ``experiment``, and ``table``/``row`` when ``inpaint-reproduce`` ran the job),
 * the per-bin table into every attached W&B logger,
 
 and logs ``test/<metric>`` and ``test/<metric>_<bin>`` of the method. ``trainer.test()`` from Python
@@ -49,11 +50,13 @@ def excluded_note(excluded: Sequence[Sequence], bins: Sequence[str]) -> str:
 
 def write_report(results: EvalResults, output_dir: str | pathlib.Path, run_name: str,
                  checkpoint: str | None = None, title: str | None = None,
-                 excluded: Sequence[Sequence] = ()) -> dict[str, pathlib.Path]:
+                 excluded: Sequence[Sequence] = (), method: str | None = None,
+                 job: Mapping[str, Any] | None = None) -> dict[str, pathlib.Path]:
     """Write ``tables/test_metrics.{md,csv}``, ``tables/test_per_image.csv`` and ``results.json`` under ``output_dir``.
 
     ``checkpoint`` is stored relative to ``output_dir`` when it lies inside it. ``excluded``: the
     ``(mask, hole ratio)`` pairs the data module left out (``InpaintingDataModule.excluded["test"]``).
+    ``method``: the row that is the evaluated model; ``job``: what the job is (``experiment``, ``table``, ``row``).
     """
     output_dir = pathlib.Path(output_dir)
     tables = output_dir / "tables"
@@ -66,7 +69,8 @@ def write_report(results: EvalResults, output_dir: str | pathlib.Path, run_name:
         path = pathlib.Path(checkpoint).resolve()
         checkpoint = str(path.relative_to(output_dir.resolve())) if path.is_relative_to(output_dir.resolve()) else str(path)
     json_path = output_dir / RESULTS_FILE
-    write_json(results.to_json(run_name, checkpoint, excluded), json_path)
+    identity = {"method": method, "experiment": None, "table": None, "row": None} | dict(job or {})
+    write_json(results.to_json(run_name, checkpoint, excluded) | identity, json_path)
     return {"markdown": md, "csv": csv_path, "per_image": per_image, "results": json_path}
 
 
@@ -125,13 +129,14 @@ class TestReport(L.Callback):
         wandb_key: the W&B table key (used only with a W&B logger).
         classical_rows: classical methods scored on the same pairs, as extra rows (``telea``,
             ``navier_stokes``, ``biharmonic``): what a learned model should beat.
+        job: what ``results.json`` says the job is: ``experiment``, and the reproduced ``table`` and ``row``.
     """
 
     __test__ = False  # not a pytest class
 
     def __init__(self, output_dir: str, bin_edges: Sequence[float], metrics: MetricOptions | Mapping | None = None,
                  run_name: str = "run", save_predictions: bool = False, wandb_key: str = "test/metrics_per_bin",
-                 classical_rows: Sequence[str] = ()):
+                 classical_rows: Sequence[str] = (), job: Mapping[str, Any] | None = None):
         from inpainting.eval.classical import classical_rows as rows_of
 
         self.classical = rows_of(classical_rows, "classical_rows")  # row -> method
@@ -139,6 +144,7 @@ class TestReport(L.Callback):
         self.bin_edges = list(bin_edges)
         self.options = metrics if isinstance(metrics, MetricOptions) else MetricOptions(**dict(metrics or {}))
         self.run_name, self.save_predictions, self.wandb_key = run_name, save_predictions, wandb_key
+        self.job = dict(job or {})
         self.scorer: Scorer | None = None
         self.results: EvalResults | None = None  # the last test's results, for the caller
 
@@ -173,7 +179,8 @@ class TestReport(L.Callback):
             return
         checkpoint = getattr(trainer, "ckpt_path", None)
         excluded = getattr(trainer.datamodule, "excluded", {}).get("test", [])
-        paths = write_report(results, self.output_dir, self.run_name, checkpoint, excluded=excluded)
+        paths = write_report(results, self.output_dir, self.run_name, checkpoint, excluded=excluded,
+                             method=pl_module.method_name, job=self.job)
         print(paths["markdown"].read_text())
         columns, rows = per_bin_table(results)
         for logger in trainer.loggers:

@@ -36,6 +36,10 @@ METRIC_FORMATS: dict[str, MetricFormat] = {
     "l1": MetricFormat("L1", 4, False),
     "lpips": MetricFormat("LPIPS (VGG)", 4, False),
     "fid": MetricFormat("FID", 2, False),
+    # JPGNet Table 4 (time per image of each part and its share of the total), in the paper's column order
+    **{f"{part}_{kind}": MetricFormat(f"{label} {'ms / image' if kind == 'ms' else 'share of the total (%)'}", 2, kind == "rate")
+       for part, label in (("pfunet", "PFUNet"), ("uafnet", "UAFNet"), ("dgnet", "DGNet"), ("total", "Total"))
+       for kind in ("ms", "rate")},
 }
 
 

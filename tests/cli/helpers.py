@@ -10,6 +10,7 @@ from inpainting.utils.resources import compose
 # small enough for a 2-core CI machine: a 32x32 PFUNet at 1/8 width, two batches per epoch
 TINY = [
     "scale=demo",  # demo data, CPU, per-epoch validation, whatever the experiment's paper recipe says
+    "~scale_model",  # but not scale=demo's network narrowing (conf/scale_model/): each test picks its sizes
     "extras.print_config=false",
     "data.image_size=32",
     "data.samples_per_epoch=16",

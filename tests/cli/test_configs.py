@@ -69,7 +69,7 @@ def test_eval_needs_a_checkpoint_or_saved_predictions(tmp_path):
 
 def test_table_rows_train_under_their_own_names(tmp_path):
     """A paper row's run logs and tables say the row's name (e.g. Img-Filter), not its model family's."""
-    from inpainting.cli.reproduce import load_spec
+    from inpainting.reproduce import load_spec
 
     for table in ("misf_table3", "misf_table4"):
         for row in load_spec(table).rows:

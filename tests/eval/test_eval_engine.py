@@ -43,7 +43,8 @@ def test_rows_bins_and_the_report_files(tmp_path, no_vgg):
     assert results.table[INPUT_ROW]["ssim/30-80%"] == pytest.approx(direct[[1, 3]].mean().item())
     assert results.table["oracle"]["lpips/0-30%"] == NO_LPIPS_NOTE
 
-    paths = write_report(results, tmp_path, "toy", checkpoint=str(tmp_path / "checkpoints/x.ckpt"))
+    paths = write_report(results, tmp_path, "toy", checkpoint=str(tmp_path / "checkpoints/x.ckpt"), method="oracle",
+                         job={"experiment": "demo", "table": None, "row": None})
     md = paths["markdown"].read_text()
     assert md.startswith("# toy: test metrics") and "Images per bin: 0-30%: 3, 30-80%: 2, overall: 5." in md
     assert f"## LPIPS (VGG) ↓\n\n{NO_LPIPS_NOTE} for every method and bin." in md
@@ -58,6 +59,7 @@ def test_rows_bins_and_the_report_files(tmp_path, no_vgg):
         "methods": {row: {m: {b: results.table[row][f"{m}/{b}"] if m != "lpips" else None for b in [*BINS, "overall"]}
                           for m in ("psnr", "ssim", "l1", "lpips")} for row in (INPUT_ROW, "oracle")},
         "notes": {"lpips": NO_LPIPS_NOTE}, "excluded": [],
+        "method": "oracle", "experiment": "demo", "table": None, "row": None,  # what the job is (reproduce reads it)
     }
     with paths["per_image"].open() as handle:
         per_image = list(csv.DictReader(handle))

@@ -84,16 +84,20 @@ def test_init_from_takes_an_official_checkpoint(tmp_path):
 
 
 def test_misf_table2_demo_row_runs_ctsdg_at_its_smallest_size(tmp_path, capsys):
-    from inpainting.cli import reproduce as rp
+    import shlex
 
-    rp.reproduce({"table": "misf_table2", "scale": "demo", "rows": "CTSDG", "dry_run": "true",
-                  "runs_dir": str(tmp_path / "runs")}, [])
-    first, finetune = [line.split() for line in capsys.readouterr().out.splitlines() if "inpainting.cli.train" in line]
+    from inpainting import reproduce as rp
+    from inpainting.utils.resources import compose
+
+    rp.reproduce("misf_table2", "demo", rows=["CTSDG"], dry_run=True, estimate=False, runs_dir=str(tmp_path / "runs"))
+    first, finetune = [shlex.split(line.split(": ", 1)[1]) for line in capsys.readouterr().out.splitlines()
+                       if ": inpaint-train " in line]
     assert "experiment=ctsdg" in first and "experiment=ctsdg_finetune" in finetune  # the row is the fine-tuned net
-    assert any(arg.startswith("model.pretrained=") and "/JOB/TESTED_CHECKPOINT" in arg for arg in finetune)
-    for command in (first, finetune):
-        assert "data.image_size=128" in command
-        assert "data.image_size=32" not in command and "model.net.generator.width=8" in command
+    assert any(arg.startswith("model.pretrained=") and arg.endswith("/TESTED_CHECKPOINT") for arg in finetune)
+    for argv in (first, finetune):
+        assert "scale=demo" in argv
+        cfg = compose("train", argv[1:])  # the demo narrowing is composed (conf/scale_model/demo_ctsdg.yaml)
+        assert cfg.data.image_size == 128 and cfg.model.net.generator.width == 8
 
 
 def test_finetune_starts_from_the_checkpoint_the_first_stage_hands_on(tmp_path):

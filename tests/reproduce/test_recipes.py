@@ -28,8 +28,9 @@ TRAINED = {"image_size", "batch", "optimizer", "lr", "iterations", "loss", "mask
 
 def table_rows(table: str) -> tuple[dict[str, str], list[dict]]:
     """The table's data configs and its rows as ``{name, experiment, overrides, needs}`` with ``needs`` as
-    ``{override key: needed row id}``. The one place that reads a table spec (repoint it when the loader moves)."""
-    from inpainting.cli import reproduce
+    ``{override key: needed row id}``. The one place that reads a table spec, through reproduce's own loader."""
+    from inpainting import reproduce
+    from inpainting.reproduce.plan import stage_overrides
 
     spec = reproduce.load_spec(table)
     by_id = {row.id: row for row in spec.rows}
@@ -37,7 +38,7 @@ def table_rows(table: str) -> tuple[dict[str, str], list[dict]]:
     for row in spec.rows:
         if row.experiment is None:
             continue
-        wiring = reproduce.stage_overrides(row, {dep: f"/runs/{dep}" for dep in row.needs.values()})
+        wiring = stage_overrides(row, {dep: f"/runs/{dep}" for dep in row.needs.values()})
         rows.append({"id": row.id, "name": row.name, "experiment": row.experiment, "overrides": list(row.overrides),
                      "needs": dict(row.needs), "loads": {key: by_id[dep].experiment for key, dep in row.needs.items()},
                      "wiring": wiring})

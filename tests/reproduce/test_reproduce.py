@@ -1,41 +1,46 @@
-"""Table specs, sweep planning, aggregation of job folders (fabricated and real), full-scale data check."""
+"""Table specs, job planning (each job one composable inpaint-train command), reports of job folders
+(fabricated and real), exit status, the full-scale data check."""
 from __future__ import annotations
 
 import csv
 import json
 import pathlib
 import re
+import shlex
 
 import pytest
-import yaml
+from omegaconf import OmegaConf
 
-from inpainting.cli import reproduce as rp
+from inpainting import reproduce as rp
+from inpainting.reproduce import collect, plan, report, run
+from inpainting.reproduce import spec as specs
+from inpainting.utils.resources import CONFIG_DIR, compose
 
 BINS = ["0-20%", "20-40%", "40-60%"]
 
 
 def _fake_job(folder: pathlib.Path, experiment: str, psnr: float, status: dict | None = None, results: bool = True,
-              method: str = "MISF", classical: dict | None = None) -> pathlib.Path:
-    (folder / ".hydra").mkdir(parents=True)
-    (folder / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"experiment={experiment}", "data=demo"]))
+              method: str = "MISF", classical: dict | None = None, row: str | None = None) -> pathlib.Path:
+    folder.mkdir(parents=True)
     if status is not None:
         (folder / "status.json").write_text(json.dumps(status))
     if results:
         bins = BINS + ["overall"]
-        def row(p, s):
+        def values(p, s):
             return {"psnr": dict.fromkeys(bins, p), "ssim": dict.fromkeys(bins, s), "lpips": dict.fromkeys(bins)}
 
         (folder / "results.json").write_text(json.dumps({
             "schema": 1, "run_name": experiment, "checkpoint": "checkpoints/best_step0000002.ckpt", "bins": bins,
-            "counts": dict.fromkeys(bins, 2), "methods": {"Input": row(10.0, 0.5), method: row(psnr, 0.7),
-                                                            **{name: row(p, 0.6) for name, p in (classical or {}).items()}},
-            "notes": {"lpips": "weights missing: vgg16-397923af.pth"}}))
+            "counts": dict.fromkeys(bins, 2), "methods": {"Input": values(10.0, 0.5), method: values(psnr, 0.7),
+                                                            **{name: values(p, 0.6) for name, p in (classical or {}).items()}},
+            "notes": {"lpips": "weights missing: vgg16-397923af.pth"},
+            "method": method, "experiment": experiment, "table": "t", "row": row}))
     return folder
 
 
 def test_every_spec_loads_and_every_runnable_row_names_an_existing_experiment():
-    experiments = {p.stem for p in (rp.CONFIG_DIR / "experiment").glob("*.yaml")}
-    for path in rp.TABLES_DIR.glob("*.yaml"):
+    experiments = {p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml")}
+    for path in specs.TABLES_DIR.glob("*.yaml"):
         spec = rp.load_spec(path.stem)
         assert spec.kind in ("metrics", "timing"), path
         for row in spec.rows:
@@ -45,19 +50,19 @@ def test_every_spec_loads_and_every_runnable_row_names_an_existing_experiment():
 
 
 def test_unknown_table_names_the_known_ones():
-    with pytest.raises(SystemExit, match="misf_table3"):
+    with pytest.raises(rp.SpecError, match="misf_table3"):
         rp.load_spec("no_such_table")
 
 
 def test_overrides_merge_by_key_and_cli_wins():
-    merged = rp.merge_overrides(["data=places2", "trainer=gpu"], ["data=celeba", "+model.x=1"])
+    merged = plan.merge_overrides(["data=places2", "trainer=gpu"], ["data=celeba", "+model.x=1"])
     assert merged == ["trainer=gpu", "data=celeba", "+model.x=1"]
 
 
 def test_rows_are_the_papers_rows_in_its_order():
     from inpainting.eval.paper_tables import load_paper_table
 
-    for path in rp.TABLES_DIR.glob("*.yaml"):
+    for path in specs.TABLES_DIR.glob("*.yaml"):
         spec = rp.load_spec(path.stem)
         if spec.kind != "metrics":
             continue
@@ -76,43 +81,94 @@ def test_jpgnet_rows_run_after_their_stages_and_selection_pulls_in_dependencies(
     assert picked == {"pfunet", "dgnet_edge", "dgnet_inpaint", "dgnet_edge_inpaint", "JPGNet-EdgeConnect-S.F."}
 
 
-def test_dry_run_wires_the_tested_checkpoint_of_each_stage(tmp_path, capsys):
-    rp.reproduce({"table": "jpgnet_table2", "scale": "demo", "rows": "EdgeConnect", "dry_run": "true",
-                  "runs_dir": str(tmp_path / "runs")}, [])
-    commands = [line.split() for line in capsys.readouterr().out.splitlines() if "inpainting.cli.train" in line]
-    assert len(commands) == 4  # G1 and G2 sweeps (different model configs), stage 3 (G2 on G1), then EdgeConnect
-    sweep = {c[-1].split("=", 1)[1][-2:]: c for c in commands}  # hydra.sweep.dir=.../<index>
-    assert "experiment=jpgnet_dgnet_edge" in sweep["00"] and "experiment=jpgnet_dgnet_inpaint" in sweep["01"]
-    assert "experiment=jpgnet_dgnet_edge_inpaint" in sweep["02"]
-    last = sweep["03"]
-    assert "experiment=jpgnet_edgeconnect" in last and "scale=demo" in last
-    assert "model.dgnet.edge_generator.residual_blocks=1" in last  # demo scale matches the tiny stage runs
+def _dry_run_commands(out: str) -> list[list[str]]:
+    """The inpaint-train command lines a dry run printed, as argv (each after ``<row name>: ``)."""
+    return [shlex.split(line.split(": ", 1)[1]) for line in out.splitlines() if ": inpaint-train " in line]
+
+
+def test_dry_run_prints_one_composable_inpaint_train_command_per_job(tmp_path, capsys):
+    rp.reproduce("jpgnet_table2", "demo", rows=["EdgeConnect"], dry_run=True, estimate=False, runs_dir=str(tmp_path / "runs"))
+    commands = _dry_run_commands(capsys.readouterr().out)
+    assert [c[1] for c in commands] == ["experiment=jpgnet_dgnet_edge", "experiment=jpgnet_dgnet_inpaint",
+                                        "experiment=jpgnet_dgnet_edge_inpaint",  # stage 3: G2 on G1's edges
+                                        "experiment=jpgnet_edgeconnect"]  # stages first, one job each
+    last = commands[-1]
+    assert last[0] == "inpaint-train" and "scale=demo" in last and "reproduce.row=EdgeConnect" in last
     stage_weights = dict(arg.split("=", 1) for arg in last if arg.startswith("model.stage_weights."))
     assert set(stage_weights) == {"model.stage_weights.dgnet.edge_weights", "model.stage_weights.dgnet.inpaint_weights"}
-    assert "/00/JOB/TESTED_CHECKPOINT" in stage_weights["model.stage_weights.dgnet.edge_weights"]
-    assert "/02/JOB/TESTED_CHECKPOINT" in stage_weights["model.stage_weights.dgnet.inpaint_weights"]
+    assert stage_weights["model.stage_weights.dgnet.edge_weights"].endswith("/00_dgnet_edge/TESTED_CHECKPOINT")
+    for argv in commands:  # each composes, as inpaint-train would
+        cfg = compose("train", argv[1:])
+        assert cfg.reproduce.table == "jpgnet_table2" and cfg.scale.name == "demo"
+    assert cfg.model.dgnet.edge_generator.residual_blocks == 1  # the demo narrowing, composed by Hydra
+    assert not (tmp_path / "runs").exists()  # nothing ran
+
+
+def test_free_text_row_names_survive_hydra_and_the_shell():
+    row = specs.Row(id="JPGNet-RFRNet-N.F. (v1, 'a')", name="x", experiment="misf")
+    scale = plan.Scale("demo")
+    job = plan.make_job(row, 0, scale, "t", None, None, {}, [], pathlib.Path("/tmp/runs"))
+    argv = shlex.split(job.command())
+    assert argv[0] == "inpaint-train"
+    assert compose("train", argv[1:]).reproduce.row == row.id
+
+
+@pytest.mark.parametrize("table", specs.table_names())
+def test_demo_jobs_compose_as_inpaint_train_with_the_experiment_and_scale_alone(table):
+    """`inpaint-train experiment=X scale=demo` is reproduce's demo job for X: the job adds only its bookkeeping
+    (reproduce.*), its stage checkpoints and the row's own overrides, nothing that narrows the network."""
+    spec = rp.load_spec(table)
+    if spec.kind != "metrics":
+        return
+    scale = plan.load_scale("demo")
+    for job in run.planned_jobs(spec.rows, scale, table, None, None, [], pathlib.Path("/tmp/runs")):
+        ours = compose("train", job.train_overrides)
+        plain = compose("train", [f"experiment={job.row.experiment}", "scale=demo", *job.row.overrides,
+                                  *plan.stage_overrides(job.row, {d: "x" for d in job.row.needs.values()})])
+        for cfg in (ours, plain):
+            cfg.reproduce = None
+            OmegaConf.update(cfg, "model.stage_weights", None, force_add=True)
+            for key in job.row.needs:
+                OmegaConf.update(cfg, key if key.startswith("model.") else f"model.stage_weights.{key}", None, force_add=True)
+        assert OmegaConf.to_container(ours.model) == OmegaConf.to_container(plain.model), job.row.name
+        assert OmegaConf.to_container(ours.data) == OmegaConf.to_container(plain.data), job.row.name
+        assert OmegaConf.to_container(ours.trainer) == OmegaConf.to_container(plain.trainer), job.row.name
+
+
+def test_every_experiment_is_narrowed_at_demo_scale():
+    """scale=demo shrinks every network and turns the VGG terms off (no ImageNet file is shipped): what
+    inpaint-train composes, not a side channel (before, `experiment=misf scale=demo` built a full-width MISF)."""
+    for path in sorted((CONFIG_DIR / "experiment").glob("*.yaml")):
+        cfg = compose("train", [f"experiment={path.stem}", "scale=demo"])
+        weights = OmegaConf.select(cfg, "model.loss.weights") or {}
+        assert not any(weights.get(k) for k in ("perceptual", "style", "correctness")), path.stem
+        choice = cfg.hydra.runtime.choices.scale_model
+        assert (CONFIG_DIR / "scale_model" / f"{choice}.yaml").is_file(), (path.stem, choice)
+    misf = compose("train", ["experiment=misf", "scale=demo"])
+    assert misf.model.net.generator.width == 0.125 and misf.data.image_size == 32
+    assert compose("train", ["experiment=misf"]).model.net.generator.width == 1.0  # no scale: the paper's network
 
 
 def test_dependent_rows_load_the_checkpoint_their_stage_reported(tmp_path):
     outcome = rp.collect_job(_fake_job(tmp_path / "0", "jpgnet_pfunet", 20.0, status={"status": "ok"}, method="PFUNet"))
-    assert rp.checkpoint_of(outcome) == str(tmp_path / "0" / "checkpoints" / "best_step0000002.ckpt")
+    assert collect.checkpoint_of(outcome) == str(tmp_path / "0" / "checkpoints" / "best_step0000002.ckpt")
 
 
 def test_aggregation_keeps_failed_missing_and_pending_rows_and_shows_the_paper(tmp_path):
     spec = rp.load_spec("misf_table3")
     sweep = tmp_path / "sweep"
-    _fake_job(sweep / "0", "misf_img_filter", 21.5, status={"status": "ok"})
-    _fake_job(sweep / "1", "misf_sem_filter_f3", 0.0, status={"status": "failed", "error": "RuntimeError: CUDA out of memory"}, results=False)
+    jobs = {"Img-Filter": _fake_job(sweep / "0", "misf_img_filter", 21.5, status={"status": "ok"}),
+            "Sem-Filter": _fake_job(sweep / "1", "misf_sem_filter_f3", 0.0, results=False,
+                                    status={"status": "failed", "error": "RuntimeError: CUDA out of memory"})}
     # misf never started: no folder
-    jobs = rp._job_experiments(sweep)
-    outcomes = {r.id: rp.collect_job(jobs.get(r.experiment)) for r in spec.rows if r.experiment}
+    outcomes = {r.id: rp.collect_job(jobs.get(r.id)) for r in spec.rows if r.experiment}
     outcomes["En-decoder"] = rp.Outcome("pending", error="pending: not built")
-    md, csv_path = rp.aggregate(spec, {None: outcomes}, tmp_path / "out" / "misf_table3_demo", paper_dataset="Places2")
+    md, csv_path = report.write_report(spec, {None: outcomes}, tmp_path / "out" / "misf_table3_demo", paper_dataset="Places2")
 
     text = md.read_text()
     assert "| Img-Filter | `misf_img_filter` | ok | Img-Filter |" in text
     assert "RuntimeError: CUDA out of memory" in text
-    assert "| MISF | `misf` | missing | MISF | no job folder |" in text
+    assert "| MISF | `misf` | **missing** | MISF | no job folder |" in text
     assert "pending: not built" in text
     assert "31.335" in text.replace("31.34", "31.335") and "Places2" in text  # the paper's MISF, Places2 0-20%
     assert "n/a (weights missing: vgg16-397923af.pth)" in text
@@ -132,7 +188,7 @@ def test_input_row_and_dunhuang_default_column(tmp_path):
     spec = rp.load_spec("jpgnet_table3")
     job = _fake_job(tmp_path / "0", "jpgnet_pfunet", 24.0, status={"status": "ok"}, method="PFUNet")
     outcomes = {"pfunet": rp.collect_job(job)}
-    md, csv_path = rp.aggregate(spec, {"Dunhuang": outcomes}, tmp_path / "t")
+    md, csv_path = report.write_report(spec, {"Dunhuang": outcomes}, tmp_path / "t")
     with csv_path.open() as handle:
         table = {row["method"]: row for row in csv.DictReader(handle)}
     assert float(table["Input"]["psnr/overall"]) == 10.0 and table["Input"]["status"] == "ok"
@@ -146,7 +202,7 @@ def test_classical_rows_of_the_first_job_are_the_tables_context_rows(tmp_path):
     jobs = {"Img-Filter": _fake_job(tmp_path / "0", "misf_img_filter", 21.0, status={"status": "ok"}, method="Img-Filter"),
             "MISF": _fake_job(tmp_path / "1", "misf", 22.0, status={"status": "ok"}, classical={"Telea": 23.0, "Navier-Stokes": 22.5})}
     outcomes = {row: rp.collect_job(job) for row, job in jobs.items()}
-    md, csv_path = rp.aggregate(spec, {"Places2": outcomes}, tmp_path / "t")
+    md, csv_path = report.write_report(spec, {"Places2": outcomes}, tmp_path / "t")
     with csv_path.open() as handle:
         table = {row["method"]: row for row in csv.DictReader(handle)}
     assert list(table)[-3:] == ["Input", "Telea", "Navier-Stokes"]  # after the paper's rows (Table 3 has no Input row)
@@ -165,28 +221,47 @@ def test_job_without_results_reports_its_last_log_lines(tmp_path):
 
 
 def test_full_scale_stops_before_training_and_says_what_is_missing(tmp_path):
-    with pytest.raises(SystemExit) as stop:
-        rp.reproduce({"table": "misf_table4", "scale": "full", "out_dir": str(tmp_path), "runs_dir": str(tmp_path / "runs")},
-                     [f"paths.data_dir={tmp_path / 'nodata'}"])
+    with pytest.raises(rp.SpecError) as stop:
+        rp.reproduce("misf_table4", "full", [f"paths.data_dir={tmp_path / 'nodata'}"], out_dir=str(tmp_path),
+                     runs_dir=str(tmp_path / "runs"))
     message = str(stop.value)
     assert "not starting" in message and "celeba" in message and "nodata" in message
+    assert "VGG weights" in message and "vgg19-dcbfe0f7.pth" in message  # MISF's perceptual/style terms
     assert not (tmp_path / "runs").exists()
 
 
+def test_full_scale_check_opens_the_first_images_and_the_rtv_cache(tmp_path):
+    """Lists present, images and RTV structures absent: each named once, with the rows it concerns."""
+    root = tmp_path / "data"
+    (root / "celeba").mkdir(parents=True)
+    (root / "celeba" / "list_eval_partition.txt").write_text("000001.jpg 0\n000002.jpg 1\n000003.jpg 2\n")
+    spec = rp.load_spec("misf_table2")
+    scale = plan.load_scale("full")
+    jobs = run.planned_jobs([r for r in spec.rows if r.id in ("sf_structure", "MISF")], scale, "misf_table2", "CelebA",
+                            "celeba", [f"paths.data_dir={root}"], tmp_path / "runs")
+    problems = run.check_data(jobs)
+    text = "\n".join(problems)
+    assert "000001.jpg does not exist" in text or "img_align_celeba" in text, text
+
+
 def test_full_scale_dry_run_lists_every_dataset_and_its_missing_data(tmp_path, capsys):
-    rp.reproduce({"table": "misf_table3", "scale": "full", "dry_run": "true", "runs_dir": str(tmp_path / "runs")},
-                 [f"paths.data_dir={tmp_path / 'nodata'}"])
+    rp.reproduce("misf_table3", "full", [f"paths.data_dir={tmp_path / 'nodata'}"], dry_run=True, estimate=False,
+                 runs_dir=str(tmp_path / "runs"))
     out = capsys.readouterr().out
     assert "missing data (dry run)" in out
     for dataset, config in (("Places2", "places2"), ("CelebA", "celeba"), ("Dunhuang", "dunhuang")):
         assert f"dataset {dataset}:" in out and f"data={config}" in out
     assert out.count("experiment=misf_img_filter") == 3
+    commands = _dry_run_commands(out)
+    assert len(commands) == 3 * 5  # one line per job: 5 rows x 3 datasets
+    for argv in commands[::5]:  # each composes as printed (one per dataset here; the demo test composes every row)
+        assert compose("train", argv[1:]).hydra.runtime.choices.data in ("places2", "celeba", "dunhuang")
 
 
 @pytest.mark.slow
 def test_demo_misf_ablation_table_end_to_end(tmp_path):
     """`reproduce table=misf_table4 scale=demo`: one real sweep of 3 tiny MISF variants."""
-    md = rp.reproduce({"table": "misf_table4", "scale": "demo", "out_dir": str(tmp_path), "runs_dir": str(tmp_path / "runs")}, [])
+    md = rp.reproduce("misf_table4", "demo", out_dir=str(tmp_path), runs_dir=str(tmp_path / "runs")).report
     assert md == tmp_path / "misf_table4_demo.md"
     with md.with_suffix(".csv").open() as handle:
         table = {row["method"]: row for row in csv.DictReader(handle)}
@@ -194,16 +269,20 @@ def test_demo_misf_ablation_table_end_to_end(tmp_path):
         assert table[name]["status"] == "ok", table[name]["error"]
         assert float(table[name]["psnr/0-20%/paper"]) > 30
     assert table["Telea"]["status"] == "ok" and table["Navier-Stokes"]["status"] == "ok"  # scale=demo's context rows
+    for name in ("Sem-Filter(F1)", "Sem-Filter(F2)", "Sem-Filter(F3)"):  # only the tested checkpoint is kept
+        job = md.parent / table[name]["job_dir"]
+        tested = json.loads((job / "results.json").read_text())["checkpoint"]
+        assert [p.relative_to(job).as_posix() for p in job.rglob("*.ckpt")] == [tested]
 
 
 def test_released_scale_names_missing_files_and_rows_without_weights(tmp_path):
     spec = rp.load_spec("misf_table3")
-    todo, preset = rp.released_rows(spec.rows, "Places2", tmp_path)
+    todo, preset = run.released_rows(spec.rows, "Places2", tmp_path)
     assert todo == []
     assert preset["MISF"].status == "missing" and str(tmp_path / "places2_InpaintingModel_gen.pth") in preset["MISF"].error
     assert preset["Img-Filter"].status == "n/a"
     (tmp_path / "places2_InpaintingModel_gen.pth").write_bytes(b"")
-    todo, _ = rp.released_rows(spec.rows, "Places2", tmp_path)
+    todo, _ = run.released_rows(spec.rows, "Places2", tmp_path)
     assert [r.name for r in todo] == ["MISF"]
     assert f"model.net.weights={tmp_path / 'places2_InpaintingModel_gen.pth'}" in todo[0].overrides
 
@@ -219,10 +298,11 @@ def test_released_weights_are_tested_beside_the_paper(tmp_path):
     weights = tmp_path / "weights"
     weights.mkdir()
     torch.save({"iteration": 7, "generator": official_state_dict(keys)}, weights / "places2_InpaintingModel_gen.pth")
-    md = rp.reproduce({"table": "misf_table3", "scale": "released", "weights": str(weights), "datasets": "Places2",
-                       "out_dir": str(tmp_path / "out"), "runs_dir": str(tmp_path / "runs")},
-                      ["data=demo", "data.image_size=32", "data.images_per_bin=1", "data.eval_batch_size=3",
-                       "extras.print_config=false", "metrics.lpips=false", "callbacks.progress_bar.refresh_rate=0"])
+    md = rp.reproduce("misf_table3", "released", ["data=demo", "data.image_size=32", "data.images_per_bin=1",
+                                                  "data.eval_batch_size=3", "extras.print_config=false", "metrics.lpips=false",
+                                                  "callbacks.progress_bar.refresh_rate=0"],
+                      weights=str(weights), datasets=["Places2"], out_dir=str(tmp_path / "out"),
+                      runs_dir=str(tmp_path / "runs")).report
     with md.with_suffix(".csv").open() as handle:
         table = {row["method"]: row for row in csv.DictReader(handle)}
     assert table["MISF"]["status"] == "ok", table["MISF"]["error"]
@@ -232,17 +312,66 @@ def test_released_weights_are_tested_beside_the_paper(tmp_path):
 
 
 def test_dry_run_estimates_the_time_from_a_measured_throughput(tmp_path, capsys):
-    rp.reproduce({"table": "misf_table3", "scale": "demo", "rows": "Img-Filter", "dry_run": "true",
-                  "runs_dir": str(tmp_path / "runs")}, ["data.samples_per_epoch=64", "data.batch_size=2"])
+    rp.reproduce("misf_table3", "demo", ["data.samples_per_epoch=64", "data.batch_size=2"], rows=["Img-Filter"],
+                 dry_run=True, runs_dir=str(tmp_path / "runs"))
     out = capsys.readouterr().out
-    line = next(line for line in out.splitlines() if line.strip().startswith("Img-Filter:"))
+    line = next(line for line in out.splitlines() if "s/batch x" in line)
     per_batch, batches = re.search(r"([0-9.e-]+) s/batch x (\d+) batches = about", line).groups()
     assert float(per_batch) > 0 and int(batches) == 32  # 1 epoch of 64 samples at batch 2 (scale=demo)
     assert not (tmp_path / "runs").exists()  # nothing ran for real
 
 
 def test_report_defaults_to_the_job_folder(tmp_path, capsys):
-    md = rp.reproduce({"table": "jpgnet_table3", "scale": "demo", "rows": "Predictive Filtering", "dry_run": "true",
-                       "estimate": "false", "runs_dir": str(tmp_path / "runs")}, [])
+    md = rp.reproduce("jpgnet_table3", "demo", rows=["Predictive Filtering"], dry_run=True, estimate=False,
+                      runs_dir=str(tmp_path / "runs")).report
     assert md.parent.parent == (tmp_path / "runs/jpgnet_table3/demo").resolve()  # <runs_dir>/<table>/<scale>/<stamp>/
     assert md.name == "jpgnet_table3_demo.md"
+
+
+def test_method_names_are_free_text_from_scoring_to_the_report(tmp_path):
+    """A dotted method name (JPGNet Table 3's "JPGNet-RFRNet-N.F.") is scored, collected and reported."""
+    import torch
+
+    from inpainting.eval.engine import Scorer
+
+    scorer = Scorer([0.0, 0.2, 0.4, 0.6], ["Input", "JPGNet-RFRNet-N.F."], {"lpips": False})
+    image, mask = torch.rand(2, 3, 16, 16), torch.zeros(2, 1, 16, 16)
+    mask[..., 4:8, 4:8] = 1
+    scorer.update({"JPGNet-RFRNet-N.F.": image * 0.9}, image, mask, torch.tensor([0, 0]))
+    assert scorer.compute().table["JPGNet-RFRNet-N.F."]["psnr/0-20%"] > 0
+    spec = rp.load_spec("jpgnet_table3")
+    row = next(r for r in spec.rows if r.name == "JPGNet-RFRNet-N.F.")
+    job = _fake_job(tmp_path / "0", row.experiment, 25.0, status={"status": "ok"}, method=row.name, row=row.id)
+    outcome = rp.collect_job(job, row.id)
+    assert outcome.ok and outcome.values["psnr/0-20%"] == 25.0
+    md, csv_path = report.write_report(spec, {"Places2": {row.id: outcome}}, tmp_path / "t")
+    with csv_path.open() as handle:
+        table = {r["method"]: r for r in csv.DictReader(handle)}
+    assert float(table["JPGNet-RFRNet-N.F."]["psnr/0-20%"]) == 25.0
+    assert rp.collect_job(job, "another row").status == "failed"  # the job names its row: no guessing
+
+
+def test_an_all_na_metric_is_one_line_not_a_table(tmp_path):
+    spec = rp.load_spec("misf_table4")
+    outcomes = {r.id: rp.collect_job(_fake_job(tmp_path / r.id, r.experiment, 20.0, status={"status": "ok"}, method=r.name))
+                for r in spec.rows}
+    md, _ = report.write_report(spec, {None: outcomes}, tmp_path / "t", paper_dataset="CelebA")
+    text = md.read_text()
+    assert "LPIPS (VGG): n/a (weights missing: vgg16-397923af.pth) for every row (no table)." in text
+    assert text.count("weights missing") == 1 and "### PSNR (dB)" in text
+
+
+@pytest.mark.slow
+def test_a_failing_row_fails_the_command_and_stays_in_the_table(tmp_path):
+    """Exit status 1 and the row shown failed, with its error (image size 30: not a multiple of 4)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "inpainting.cli.reproduce", "table=misf_table4", "scale=demo",
+                           "rows=['Sem-Filter(F1)']", "data.image_size=30", f"out_dir={out}", f"runs_dir={tmp_path / 'runs'}"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr[-2000:]
+    text = (out / "misf_table4_demo.md").read_text()
+    assert "| Sem-Filter(F1) | `misf_sem_filter_f1` | **failed** |" in text
+    assert "failed or missing rows: Sem-Filter(F1)" in done.stderr

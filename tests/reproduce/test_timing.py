@@ -1,11 +1,13 @@
 """Module timing (JPGNet Table 4 layout) at a tiny size, directly and through `reproduce table=jpgnet_table4`."""
 from __future__ import annotations
 
+import csv
 import re
 
 import pytest
 
-from inpainting.cli import reproduce, timing
+from inpainting import reproduce
+from inpainting.cli import timing
 
 
 def test_timing_reports_the_four_modules_with_shares_and_the_machine(capsys):
@@ -18,11 +20,19 @@ def test_timing_reports_the_four_modules_with_shares_and_the_machine(capsys):
     assert "Random weights" in text and "torch threads: 1" in text and "CPU:" in text
 
 
-def test_timing_table_through_reproduce_writes_the_markdown(tmp_path, capsys):
-    md = reproduce.reproduce({"table": "jpgnet_table4", "scale": "demo", "out_dir": str(tmp_path)}, ["image_size=32", "repeats=1"])
-    assert md == tmp_path / "jpgnet_table4_demo.md" and "JPGNet total" in md.read_text()
-    with pytest.raises(SystemExit, match="unknown timing option"):
-        reproduce.reproduce({"table": "jpgnet_table4", "scale": "demo", "out_dir": str(tmp_path)}, ["size=32"])
+def test_timing_table_goes_through_the_report_with_the_papers_column(tmp_path):
+    md = reproduce.reproduce("jpgnet_table4", "demo", ["image_size=32", "repeats=1"], out_dir=str(tmp_path)).report
+    assert md == tmp_path / "jpgnet_table4_demo.md"
+    with md.with_suffix(".csv").open() as handle:
+        table = {row["method"]: row for row in csv.DictReader(handle)}
+    assert set(table) == {"JPGNet-StructFlow", "JPGNet-EdgeConnect", "JPGNet-RFRNet"}
+    edge = table["JPGNet-EdgeConnect"]
+    assert float(edge["total_ms/overall/paper"]) == 23.14  # the paper's first block
+    parts = sum(float(edge[f"{p}_ms/overall"]) for p in ("pfunet", "uafnet", "dgnet"))
+    assert float(edge["total_ms/overall"]) == pytest.approx(parts)
+    assert float(edge["dgnet_rate/overall"]) + float(edge["pfunet_rate/overall"]) + float(edge["uafnet_rate/overall"]) == pytest.approx(100)
+    with pytest.raises(reproduce.SpecError, match="unknown timing option"):
+        reproduce.reproduce("jpgnet_table4", "demo", ["size=32"], out_dir=str(tmp_path))
 
 
 def test_sizes_the_kpn_cannot_take_are_refused():

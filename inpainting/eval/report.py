@@ -5,7 +5,7 @@ callback scores it with the evaluation engine (``inpainting.eval.engine``) and, 
 
 * ``tables/test_metrics.md`` (for reading; an n/a cell says why) and ``tables/test_metrics.csv``
   (numbers only: a missing value is an empty cell, the reason is in the markdown and in results.json),
-* ``tables/test_per_image.csv`` (the method's per-image scores),
+* ``tables/test_per_image.csv`` (the method's per-image scores; the other rows' as ``<row>/<metric>`` columns),
 * ``results.json`` (schema 1: ``run_name``, ``checkpoint``, ``bins``, ``counts``,
   ``methods[row][metric][bin]`` = number or null, ``notes[metric]``, ``excluded``: the test masks
   whose hole ratio falls in no bin, as ``[name, ratio]``),

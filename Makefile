@@ -18,7 +18,7 @@ install: $(VENV)/.installed  ## create .venv and install the package with its de
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) tools/tvshim.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev,search,loggers,export]'
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev,search,loggers,export,patchmatch]'
 	$(BIN)/python tools/install_tvshim.py
 	$(BIN)/python -c "import torchvision, lightning, lpips; print('torch', __import__('torch').__version__, '| torchvision', torchvision.__version__, '| lightning', lightning.__version__)"
 	touch $@

@@ -42,10 +42,15 @@ Public API (all pure functions; ``inpaint-reproduce`` and ``inpaint-eval`` call 
     from inpainting.eval.claims import load_claims, scores_from_jobs, evaluate, markdown_section
 
     claims = load_claims(spec.raw)                        # the table spec's ``claims:`` (validated)
-    scores = scores_from_jobs({row.name: outcome.job_dir for row in shown if outcome.ok})
+    # rows that ran an experiment; Input and the classical rows come from the runs' own files
+    scores = scores_from_jobs({row.name: row_out[row.id].job_dir for row in shown if row.experiment and row_out[row.id].ok})
     comparisons = evaluate(claims, scores, paper=load_paper_table(spec.paper_table), paper_dataset="Places2")
     text = markdown_section(claims, comparisons, show_paper=scale_name != "demo")
     write_comparisons_csv(comparisons, out_stem.with_name(out_stem.name + "_claims.csv"))
+
+    # one run compared with its context rows (inpaint-eval): its own per-image file
+    scores = read_per_image(run_dir / PER_IMAGE_CSV, method_name)
+    comparisons = evaluate(pairwise_claims(method_name, ["Telea", "Input"], ["psnr", "ssim", "l1"]), scores)
 """
 from __future__ import annotations
 
@@ -145,6 +150,13 @@ def load_claims(spec: Mapping | str | pathlib.Path) -> list[Claim]:
     if len(set(ids)) != len(ids):
         raise ValueError(f"{where}: duplicate claim ids {sorted({i for i in ids if ids.count(i) > 1})}")
     return claims
+
+
+def pairwise_claims(better: str, worse: Sequence[str], metrics: Sequence[str], text: str | None = None) -> list[Claim]:
+    """Ad-hoc claims for a comparison without a table spec (e.g. ``inpaint-eval`` with comparison rows):
+    ``better`` beats each of ``worse`` on ``metrics`` in every bin, one claim per worse row."""
+    return [Claim(id=f"{better} vs {w}", text=text or f"{better} beats {w}", section="this evaluation",
+                  pairs=((better, w),), metrics=tuple(metrics)) for w in worse]
 
 
 def check_claim_rows(claims: Iterable[Claim], row_names: Iterable[str]) -> None:

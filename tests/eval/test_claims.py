@@ -151,5 +151,8 @@ def test_a_runs_per_image_file_pairs_the_method_with_its_context_rows(tmp_path):
     result = C.evaluate(claims, scores)
     assert [(c.worse, c.metric, c.verdict) for c in result] == [
         ("Telea", "psnr", C.HOLDS), ("Telea", "l1", C.HOLDS), (INPUT_ROW, "psnr", C.HOLDS), (INPUT_ROW, "l1", C.HOLDS)]
+    own = C.read_per_image(tmp_path / "run" / C.PER_IMAGE_CSV, "oracle")  # one run alone, as inpaint-eval reads it
+    adhoc = C.evaluate(C.pairwise_claims("oracle", ["Telea"], ["psnr"]), own)
+    assert [(c.claim, c.verdict, c.n) for c in adhoc] == [("oracle vs Telea", C.HOLDS, 8)]
     path = C.write_comparisons_csv(result, tmp_path / "claims.csv")
     assert path.read_text().splitlines()[0].startswith("claim,better,worse,metric,bin,n,difference,low,high,verdict")

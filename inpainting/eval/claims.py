@@ -9,7 +9,7 @@ One claim is::
       better: MISF                           # a row name of the table (or a context row: Input, Telea, ...)
       worse: [Img-Filter, Sem-Filter]        # each of these is beaten by ``better``
       metrics: [psnr, ssim, l1, lpips]
-      bins: all                              # or a list of bin names, e.g. ["40-60%"]
+      bins: all                              # every bin; or a list, e.g. ["40-60%", "overall"]
       paper_exceptions: []                   # comparisons the paper's own numbers contradict, as
                                              # "<better> > <worse> <metric> <dataset>/<bin>"
 
@@ -333,7 +333,7 @@ def evaluate(claims: Iterable[Claim], scores: Scores, paper=None, paper_dataset:
                 for bin_name in bins:
                     paper_diff = _paper_difference(paper, paper_dataset, better, worse, metric, bin_name)
                     a, b = scores.get(better, {}), scores.get(worse, {})
-                    keys = [k for k in a if k[0] == bin_name and metric in a[k] and metric in b.get(k, {})]
+                    keys = [k for k in a if bin_name in (k[0], OVERALL) and metric in a[k] and metric in b.get(k, {})]
                     missing = [r for r, s in ((better, a), (worse, b)) if not s]
                     base = dict(claim=claim.id, better=better, worse=worse, metric=metric, bin=bin_name,
                                 n=len(keys), paper_difference=paper_diff)

@@ -84,6 +84,9 @@ def test_a_clear_win_holds_a_clear_loss_is_reversed_and_noise_is_not_resolved():
     assert (win.verdict, loss.verdict, noise.verdict) == (C.HOLDS, C.REVERSED, C.UNRESOLVED)
     assert win.low > 0 and win.difference == pytest.approx(1.0, abs=0.4) and loss.high < 0
     assert noise.low < 0 < noise.high and win.n == 40
+    overall = C.load_claims({"claims": [{"id": "o", "text": "t", "section": "s", "better": "A", "worse": ["B"],
+                                         "metrics": ["psnr"], "bins": ["overall"]}]})
+    assert [c.n for c in C.evaluate(overall, synthetic(1.0, bins=("0-20%", "20-40%")))] == [80]  # every bin pooled
 
 
 def test_lower_is_better_metrics_read_the_interval_the_other_way():

@@ -28,7 +28,8 @@ The verdict reads the interval in the metric's direction (PSNR/SSIM higher is be
 
 * ``holds``: the whole interval lies on the claimed side of 0;
 * ``reversed``: the whole interval lies on the other side;
-* ``not resolved``: the interval contains 0 (or fewer than 2 pairs), i.e. not decided at this sample size.
+* ``not resolved``: the interval contains 0 (or fewer than 2 pairs), i.e. not decided at this sample size;
+* ``no scores``: a row has no per-image scores (it did not run); counted apart.
 
 The paper's own difference (better - worse, from ``experiments/paper_tables``) is shown beside ours,
 unless the scale makes it meaningless (``show_paper=False``, e.g. the demo scale).
@@ -68,6 +69,7 @@ RESAMPLES = 10_000
 SEED = 0
 LEVEL = 0.95
 HOLDS, REVERSED, UNRESOLVED = "holds", "reversed", "not resolved"
+MISSING = "no scores"  # a row did not run (or has no per-image file): nothing to decide
 PER_IMAGE_CSV = pathlib.Path("tables") / "test_per_image.csv"
 _INFO_COLUMNS = ("name", "bin", "hole_ratio")
 _CHUNK_CELLS = 2_000_000  # resampled values held at once (16 MB of float64)
@@ -337,10 +339,13 @@ def evaluate(claims: Iterable[Claim], scores: Scores, paper=None, paper_dataset:
                     missing = [r for r, s in ((better, a), (worse, b)) if not s]
                     base = dict(claim=claim.id, better=better, worse=worse, metric=metric, bin=bin_name,
                                 n=len(keys), paper_difference=paper_diff)
+                    if missing:
+                        out.append(Comparison(**base, difference=None, low=None, high=None, verdict=MISSING,
+                                              note=f"no per-image scores of {', '.join(missing)}"))
+                        continue
                     if len(keys) < 2:
-                        note = (f"no per-image scores of {', '.join(missing)}" if missing
-                                else f"{len(keys)} paired image(s) with {metric}")
-                        out.append(Comparison(**base, difference=None, low=None, high=None, verdict=UNRESOLVED, note=note))
+                        out.append(Comparison(**base, difference=None, low=None, high=None, verdict=UNRESOLVED,
+                                              note=f"{len(keys)} paired image(s) with {metric}"))
                         continue
                     d = np.array([a[k][metric] - b[k][metric] for k in keys])
                     low, high = bootstrap_ci(d, resamples, seed)
@@ -352,17 +357,20 @@ def evaluate(claims: Iterable[Claim], scores: Scores, paper=None, paper_dataset:
 # -- reports -----------------------------------------------------------------------------------------
 def counts(verdicts: Iterable[str]) -> dict[str, int]:
     """How many of each verdict."""
-    found = {HOLDS: 0, REVERSED: 0, UNRESOLVED: 0}
+    found = {HOLDS: 0, REVERSED: 0, UNRESOLVED: 0, MISSING: 0}
     for v in verdicts:
         found[v] += 1
     return found
 
 
 def claim_verdict(comparisons: Sequence[Comparison]) -> str:
-    """A claim holds when every comparison holds, is reversed when any is, else it is not resolved."""
+    """A claim holds when every comparison holds, is reversed when any is, has no scores when none has any,
+    else it is not resolved."""
     verdicts = {c.verdict for c in comparisons}
     if REVERSED in verdicts:
         return REVERSED
+    if verdicts == {MISSING}:
+        return MISSING
     return HOLDS if verdicts == {HOLDS} else UNRESOLVED
 
 
@@ -371,9 +379,10 @@ def summary_line(claims: Iterable[Claim], comparisons: Sequence[Comparison]) -> 
     by_claim = [[x for x in comparisons if x.claim == c.id] for c in claims if c.kind == "paired"]
     per_claim = counts(claim_verdict(mine) for mine in by_claim if mine)
     total = counts(c.verdict for c in comparisons)
-    return (f"Claims: {per_claim[HOLDS]} held, {per_claim[REVERSED]} reversed, {per_claim[UNRESOLVED]} not resolved "
-            f"(comparisons per metric and bin: {total[HOLDS]} held, {total[REVERSED]} reversed, "
-            f"{total[UNRESOLVED]} not resolved).")
+    unscored = f", {per_claim[MISSING]} without scores (rows not run)" if per_claim[MISSING] else ""
+    return (f"Claims: {per_claim[HOLDS]} held, {per_claim[REVERSED]} reversed, {per_claim[UNRESOLVED]} not resolved"
+            f"{unscored} (comparisons per metric and bin: {total[HOLDS]} held, {total[REVERSED]} reversed, "
+            f"{total[UNRESOLVED]} not resolved{f', {total[MISSING]} without scores' if total[MISSING] else ''}).")
 
 
 def _number(value: float | None, metric: str, signed: bool = True) -> str:
@@ -406,6 +415,9 @@ def markdown_section(claims: Sequence[Claim], comparisons: Sequence[Comparison],
             continue
         mine = [c for c in comparisons if c.claim == claim.id]
         if not mine:
+            continue
+        if claim_verdict(mine) == MISSING:
+            parts.append(f"**{claim.id}** ({claim.section}): {claim.text}. Verdict: **{MISSING}** ({mine[0].note}).")
             continue
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join(":--" if i < 3 else "--:" for i in range(len(header))) + "|"]
         for c in mine:

@@ -101,7 +101,9 @@ def test_only_pairs_present_in_both_rows_count_and_missing_rows_are_said():
     comparison, = C.evaluate(claim_on("psnr"), scores)
     assert comparison.n == 9
     missing, = C.evaluate(claim_on("psnr"), {"A": scores["A"]})
-    assert missing.verdict == C.UNRESOLVED and "B" in missing.note and missing.low is None
+    assert missing.verdict == C.MISSING and "B" in missing.note and missing.low is None
+    text = C.markdown_section(claim_on("psnr"), [missing])
+    assert "0 not resolved, 1 without scores (rows not run)" in text and "Verdict: **no scores** (no per-image scores of B)" in text
 
 
 def test_the_interval_is_reproducible_and_covers_the_true_mean_about_95_percent_of_the_time():

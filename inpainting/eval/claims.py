@@ -38,7 +38,7 @@ Per-image scores come from a run's ``tables/test_per_image.csv``: columns ``name
 the method's metrics (``psnr, ssim, l1, ...``), then the context rows scored on the same pairs as
 ``<row>/<metric>`` (``Input/psnr``, ``Telea/psnr``, ...).
 
-Public API (all pure functions; ``inpaint-reproduce`` and ``inpaint-eval`` call them)::
+Public API, for the reports of ``inpaint-reproduce`` and ``inpaint-eval``::
 
     from inpainting.eval.claims import load_claims, scores_from_jobs, evaluate, markdown_section
 

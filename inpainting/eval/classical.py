@@ -56,15 +56,21 @@ def biharmonic(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return _per_image(image, mask, lambda known, hole: inpaint_biharmonic(known.astype(np.float64), hole, channel_axis=-1))
 
 
+def _patchmatch_library():
+    """The ``pypatchmatch`` module (optional extra), or an error that says how to install it."""
+    try:
+        import patchmatch
+    except ImportError:
+        raise ImportError("the PatchMatch method needs the pypatchmatch package: pip install 'pfinpaint[patchmatch]'") from None
+    return patchmatch
+
+
 def patch_match(image: torch.Tensor, mask: torch.Tensor, patch_size: int = 3, seed: int = 0) -> torch.Tensor:
     """PatchMatch inpainting (Barnes et al. 2009; the ``pypatchmatch`` wheel): copies patches of
     ``2 * patch_size + 1`` pixels from the known region into the holes, so it keeps real texture where
     Telea and Navier-Stokes blur. Its randomised search starts from ``seed`` for every image (same input,
     same output). Needs the optional extra: ``pip install 'pfinpaint[patchmatch]'``."""
-    try:
-        import patchmatch as library
-    except ImportError:
-        raise ImportError("the PatchMatch method needs the pypatchmatch package: pip install 'pfinpaint[patchmatch]'") from None
+    library = _patchmatch_library()
 
     def fill(known: np.ndarray, hole: np.ndarray) -> np.ndarray:
         library.set_random_seed(seed)
@@ -102,6 +108,8 @@ def classical_rows(methods: Sequence[str], key: str) -> dict[str, str]:
     unknown = sorted(set(methods) - set(CLASSICAL_ROW_NAMES))
     if unknown:
         raise ValueError(f"unknown {key} {unknown}; choose from {sorted(CLASSICAL_ROW_NAMES)}")
+    if "patchmatch" in methods:
+        _patchmatch_library()  # when the run starts, not at its test after training
     return {CLASSICAL_ROW_NAMES[name]: name for name in methods}
 
 
@@ -137,6 +145,8 @@ class ClassicalInpainter(nn.Module):
         super().__init__()
         self.method = method
         self.inpainter = classical_inpainter(method, **options)
+        if method == "patchmatch":
+            _patchmatch_library()  # fail when the model is built, not at its first batch
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"pred": self.inpainter(image, mask)}

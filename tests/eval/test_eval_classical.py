@@ -76,6 +76,18 @@ def test_patchmatch_is_seeded_and_copies_texture_into_the_holes(real_pairs):
     assert ours > empty + 5, f"PatchMatch PSNR {ours:.2f} vs empty holes {empty:.2f}"
 
 
+def test_without_pypatchmatch_a_run_that_needs_it_fails_when_it_starts(monkeypatch):
+    import sys
+
+    from inpainting.eval.classical import ClassicalInpainter, classical_rows
+
+    monkeypatch.setitem(sys.modules, "patchmatch", None)  # as if not installed
+    for build in (lambda: classical_rows(["telea", "patchmatch"], "classical_rows"), lambda: ClassicalInpainter("patchmatch")):
+        with pytest.raises(ImportError, match="pip install 'pfinpaint\\[patchmatch\\]'"):
+            build()
+    assert classical_rows(["telea"], "classical_rows") == {"Telea": "telea"}
+
+
 def test_classical_adapter_is_a_dgnet_with_meta():
     from inpainting.eval.classical import ClassicalInpainter, navier_stokes
 

@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) inpainting/_tvshim.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@# setuptools' editable-install banner (a warning from the build backend) says nothing a user can act on
-	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev,search,loggers,export]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev,search,loggers,export,patchmatch]'
 	$(BIN)/python tools/install_tvshim.py
 	$(BIN)/python -c "import torchvision, lightning, lpips; print('torch', __import__('torch').__version__, '| torchvision', torchvision.__version__, '| lightning', lightning.__version__)"
 	touch $@

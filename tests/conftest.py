@@ -69,10 +69,11 @@ def standin_inception_state():
         patch.setattr(torch, "load", lambda *args, **kwargs: {})  # the constructor insists on loading something
         model = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path="unused")
     state = model.state_dict()
+    draw = torch.Generator().manual_seed(0)  # its own generator: the same weights whichever tests ran before
     for key, value in state.items():
         if key.endswith("conv.weight"):
             fan_in = value[0].numel()
-            state[key] = torch.randn_like(value) * (2 / fan_in) ** 0.5
+            state[key] = torch.randn(value.shape, generator=draw, dtype=value.dtype) * (2 / fan_in) ** 0.5
     return state
 
 

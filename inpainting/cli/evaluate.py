@@ -123,7 +123,7 @@ def _score_saved(cfg: DictConfig, output_dir: pathlib.Path) -> dict:
     results = score_folders(rows, cfg.images, cfg.masks, OmegaConf.to_container(cfg.data.bin_edges),
                             options=options, hole_threshold=cfg.mask_threshold, batch_size=cfg.data.eval_batch_size,
                             device=cfg.get("device", "cpu"))
-    paths = write_report(results, output_dir, cfg.run_name, checkpoint=None, method=method)
+    paths = write_report(results, output_dir, cfg.run_name, checkpoint=None, method=next(iter(rows)))
     print(paths["markdown"].read_text())
     # metrics: the first row's (a sweep's objective); rows: every row's
     per_row = {row: flat_metrics("test", results.table[row]) for row in rows}

@@ -56,6 +56,30 @@ def biharmonic(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return _per_image(image, mask, lambda known, hole: inpaint_biharmonic(known.astype(np.float64), hole, channel_axis=-1))
 
 
+def _patchmatch_library():
+    """The ``pypatchmatch`` module (optional extra), or an error that says how to install it."""
+    try:
+        import patchmatch
+    except ImportError:
+        raise ImportError("the PatchMatch method needs the pypatchmatch package: pip install 'pfinpaint[patchmatch]'") from None
+    return patchmatch
+
+
+def patch_match(image: torch.Tensor, mask: torch.Tensor, patch_size: int = 3, seed: int = 0) -> torch.Tensor:
+    """PatchMatch inpainting (Barnes et al. 2009; the ``pypatchmatch`` wheel): copies patches of
+    ``2 * patch_size + 1`` pixels from the known region into the holes, so it keeps real texture where
+    Telea and Navier-Stokes blur. Its randomised search starts from ``seed`` for every image (same input,
+    same output). Needs the optional extra: ``pip install 'pfinpaint[patchmatch]'``."""
+    library = _patchmatch_library()
+
+    def fill(known: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        library.set_random_seed(seed)
+        u8 = np.ascontiguousarray(np.round(known * 255).astype(np.uint8))
+        return library.inpaint(u8, hole.astype(np.uint8), patch_size=patch_size).astype(np.float32) / 255
+
+    return _per_image(image, mask, fill)
+
+
 def empty_holes(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The "Input" row of the tables: holes left empty (zeros), so the composite is ``image * (1 - mask)``."""
     check_image_mask(image, mask, "classical inpainting")
@@ -67,11 +91,13 @@ CLASSICAL_METHODS: dict[str, Inpainter] = {
     "telea": telea,
     "navier_stokes": navier_stokes,
     "biharmonic": biharmonic,
+    "patchmatch": patch_match,
 }
 
 
 # how each method is called as a row of the test tables
-CLASSICAL_ROW_NAMES = {"telea": "Telea", "navier_stokes": "Navier-Stokes", "biharmonic": "Biharmonic"}
+CLASSICAL_ROW_NAMES = {"telea": "Telea", "navier_stokes": "Navier-Stokes", "biharmonic": "Biharmonic",
+                       "patchmatch": "PatchMatch"}
 # the names that select one as a model (load_model("ns"), inpaint-predict model.source=telea) -> its method
 CLASSICAL_SOURCES = {**{name: name for name in CLASSICAL_ROW_NAMES}, "ns": "navier_stokes"}
 
@@ -82,6 +108,8 @@ def classical_rows(methods: Sequence[str], key: str) -> dict[str, str]:
     unknown = sorted(set(methods) - set(CLASSICAL_ROW_NAMES))
     if unknown:
         raise ValueError(f"unknown {key} {unknown}; choose from {sorted(CLASSICAL_ROW_NAMES)}")
+    if "patchmatch" in methods:
+        _patchmatch_library()  # when the run starts, not at its test after training
     return {CLASSICAL_ROW_NAMES[name]: name for name in methods}
 
 
@@ -99,15 +127,16 @@ CLASSICAL_META = NetMeta(
     mask_polarity="hole",
     value_range=(0.0, 1.0),
     param_count=0,
-    source="OpenCV cv2.inpaint (Telea, Navier-Stokes), scikit-image inpaint_biharmonic",
+    source="OpenCV cv2.inpaint (Telea, Navier-Stokes), scikit-image inpaint_biharmonic, pypatchmatch (PatchMatch)",
 )
 
 
 class ClassicalInpainter(nn.Module):
     """A classical method as an adapter (``forward(image, mask) -> {"pred": ...}``), e.g. JPGNet's DGNet.
 
-    ``method``: a key of ``CLASSICAL_METHODS`` (``telea``, ``navier_stokes``, ``biharmonic``); ``options``
-    are its keyword arguments (``radius``). No parameters, no weights; runs on the CPU per image.
+    ``method``: a key of ``CLASSICAL_METHODS`` (``telea``, ``navier_stokes``, ``biharmonic``, ``patchmatch``);
+    ``options`` are its keyword arguments (``radius``; PatchMatch: ``patch_size``, ``seed``). No parameters, no
+    weights; runs on the CPU per image.
     """
 
     meta = CLASSICAL_META
@@ -116,6 +145,8 @@ class ClassicalInpainter(nn.Module):
         super().__init__()
         self.method = method
         self.inpainter = classical_inpainter(method, **options)
+        if method == "patchmatch":
+            _patchmatch_library()  # fail when the model is built, not at its first batch
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"pred": self.inpainter(image, mask)}

@@ -58,7 +58,7 @@ class EvalResults:
     bins: list[str]  # bin names, without "overall"
     counts: dict[str, int]  # images per bin and "overall"
     table: dict[str, dict[str, Value]]
-    per_image: list[dict[str, object]]  # the method's per-image scores
+    per_image: list[dict[str, object]]  # the method's per-image scores, then ``<row>/<metric>`` of the other rows
 
     @property
     def metrics(self) -> list[str]:
@@ -139,7 +139,7 @@ class Scorer(nn.Module):
 
     def compute(self) -> EvalResults:
         """Every rank's images (a collective call under DDP: every rank must call it)."""
-        table, counts, per_image = {}, {}, []
+        table, counts = {}, {}
         for i, row in enumerate(self.rows):
             computed = self.scores[i].compute()
             values: dict[str, Value] = {k: v.item() for k, v in computed.items() if not k.startswith("count/")}
@@ -149,9 +149,19 @@ class Scorer(nn.Module):
             if self.fid is not None:
                 values.update({f"fid/{b}": v for b, v in self.fid[i].compute().items()})
             table[row] = values
-            if row == self.rows[min(1, len(self.rows) - 1)]:  # rows are Input, the method, then any others
-                per_image = self.scores[i].per_image()
-        return EvalResults(self.bin_names, counts, table, per_image)
+        return EvalResults(self.bin_names, counts, table, self._per_image())
+
+    def _per_image(self) -> list[dict[str, object]]:
+        """The method's per-image rows (rows are Input, the method, then any others), with every other row's
+        scores on the same pairs as ``<row>/<metric>`` columns: what paired statistics (eval.claims) read."""
+        method = min(1, len(self.rows) - 1)
+        per_image = self.scores[method].per_image()
+        for i, row in enumerate(self.rows):
+            theirs = self.scores[i].per_image() if i != method else []
+            if theirs:  # a row never updated (not scored on these pairs) has no columns
+                for mine, other in zip(per_image, theirs, strict=True):
+                    mine.update({f"{row}/{m}": other[m] for m in self.scores[i].metric_names})
+        return per_image
 
     def reset(self) -> None:
         for metric in self.scores:

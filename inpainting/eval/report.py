@@ -5,7 +5,7 @@ callback scores it with the evaluation engine (``inpainting.eval.engine``) and, 
 
 * ``tables/test_metrics.md`` (for reading; an n/a cell says why) and ``tables/test_metrics.csv``
   (numbers only: a missing value is an empty cell, the reason is in the markdown and in results.json),
-* ``tables/test_per_image.csv`` (the method's per-image scores),
+* ``tables/test_per_image.csv`` (the method's per-image scores; the other rows' as ``<row>/<metric>`` columns),
 * ``results.json`` (schema 1: ``run_name``, ``checkpoint``, ``bins``, ``counts``,
   ``methods[row][metric][bin]`` = number or null, ``notes[metric]``, ``excluded``: the test masks
   whose hole ratio falls in no bin, as ``[name, ratio]``; ``method``: the row of ``methods`` that is the
@@ -28,6 +28,7 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from inpainting.eval.engine import INPUT_ROW, EvalResults, MetricOptions, Scorer, batch_bins, save_outputs, score_batch
 from inpainting.eval.metrics import composite
 from inpainting.eval.tables import OVERALL, write_per_image_csv, write_tables
+from inpainting.utils.atomic import write_text
 from inpainting.utils.runs import write_json
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def write_report(results: EvalResults, output_dir: str | pathlib.Path, run_name:
     md, csv_path = write_tables(results.table_rows(), tables / "test_metrics", bins=results.bins, title=title,
                                 notes=notes, numbers_only=True)
     per_image = write_per_image_csv(results.per_image, tables / "test_per_image.csv")
+    if method in results.table and len(results.table) > 1:
+        write_text(md, md.read_text(encoding="utf-8") + "\n" + paired_section(results, method, per_image))
     if checkpoint is not None:
         path = pathlib.Path(checkpoint).resolve()
         checkpoint = str(path.relative_to(output_dir.resolve())) if path.is_relative_to(output_dir.resolve()) else str(path)
@@ -72,6 +75,19 @@ def write_report(results: EvalResults, output_dir: str | pathlib.Path, run_name:
     identity = {"method": method, "experiment": None, "table": None, "row": None} | dict(job or {})
     write_json(results.to_json(run_name, checkpoint, excluded) | identity, json_path)
     return {"markdown": md, "csv": csv_path, "per_image": per_image, "results": json_path}
+
+
+def paired_section(results: EvalResults, method: str, per_image: pathlib.Path) -> str:
+    """``method`` against every other row (Input, classical rows, other prediction folders) on the same test
+    pairs: mean per-image difference, its 95 % bootstrap interval and a verdict (``inpainting.eval.claims``)."""
+    from inpainting.eval import claims
+
+    scored = set(results.per_image[0]) if results.per_image else set()
+    metrics = [m for m in results.metrics if m in scored]  # per-image metrics only (FID is a set statistic)
+    others = [row for row in results.table if row != method]
+    found = claims.pairwise_claims(method, others, metrics)
+    comparisons = claims.evaluate(found, claims.read_per_image(per_image, method))
+    return claims.markdown_section(found, comparisons, show_paper=False, heading="## Paired differences")
 
 
 def per_bin_table(results: EvalResults) -> tuple[list[str], list[list]]:

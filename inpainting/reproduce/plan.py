@@ -31,6 +31,7 @@ class Scale:
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
     keep_checkpoints: str = "all"  # all | tested (the others are deleted once the job succeeded)
+    paper_column: bool = True  # the paper's values and Δ beside ours (off where the scale makes them meaningless)
 
 
 def load_scale(name: str, overrides: Sequence[str] = ()) -> Scale:
@@ -42,7 +43,7 @@ def load_scale(name: str, overrides: Sequence[str] = ()) -> Scale:
         raise ValueError(f"conf/scale/{name}.yaml: scale.keep_checkpoints must be all or tested, got {node.keep_checkpoints!r}")
     return Scale(name, bool(node.get("per_dataset")), bool(node.get("check_data")), bool(node.get("released")),
                  {k: str(v) for k, v in (node.get("env") or {}).items()}, tuple(node.get("notes") or ()),
-                 str(node.get("keep_checkpoints") or "all"))
+                 str(node.get("keep_checkpoints") or "all"), bool(node.get("paper_column", True)))
 
 
 def override_key(override: str) -> str:

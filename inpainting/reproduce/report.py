@@ -1,8 +1,10 @@
-"""The report: per dataset a row-status table, then one table per metric with the paper's value and the
-difference beside ours (``<out_stem>.md``), and the same as numbers (``<out_stem>.csv``)."""
+"""The report: per dataset a row-status table, one table per metric with the paper's value and the
+difference beside ours, and the paper's claims tested with paired statistics (``<out_stem>.md``); the same
+as numbers (``<out_stem>.csv``, claims in ``<out_stem>_claims.csv``)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import pathlib
 from typing import Mapping, Sequence
@@ -10,6 +12,7 @@ from typing import Mapping, Sequence
 from inpainting.eval.engine import INPUT_ROW
 from inpainting.reproduce.collect import Outcome, one_line
 from inpainting.reproduce.spec import Row, TableSpec
+from inpainting.utils.atomic import atomic_path, write_text
 
 MISSING_CELL = "missing"
 CONTEXT_ID = "classical:"  # id prefix of the context rows (Input, classical methods)
@@ -80,10 +83,12 @@ def text_only_metrics(results: Mapping[str, Mapping], metrics: Sequence[str]) ->
 
 def write_report(spec: TableSpec, sections: Mapping[str | None, Mapping[str, Outcome]], out_stem: str | pathlib.Path,
                  notes: Sequence[str] = (), rows: Sequence[Row] | None = None,
-                 paper_dataset: str | None = None) -> tuple[pathlib.Path, pathlib.Path]:
-    """Write ``<out_stem>.md`` (per dataset: row status, one table per metric, paper values and Δ beside) and
-    ``.csv`` (one line per dataset and row). ``sections``: our dataset label -> row outcomes; the paper column
-    compared with each is that dataset's, or ``paper_dataset`` for a section that is not a paper dataset."""
+                 paper_dataset: str | None = None, paper_column: bool = True) -> tuple[pathlib.Path, pathlib.Path]:
+    """Write ``<out_stem>.md`` (per dataset: row status, one table per metric, paper values and Δ beside, the
+    claims section) and ``.csv`` (one line per dataset and row). ``sections``: our dataset label -> row outcomes;
+    the paper column compared with each is that dataset's, or ``paper_dataset`` for a section that is not a paper
+    dataset. ``paper_column=False``: no paper values or Δ (tables and claims)."""
+    from inpainting.eval import claims as claim_stats
     from inpainting.eval.paper_tables import load_paper_table
     from inpainting.eval.tables import METRIC_FORMATS, csv_rows, markdown_table, metrics_in
 
@@ -91,8 +96,10 @@ def write_report(spec: TableSpec, sections: Mapping[str | None, Mapping[str, Out
     paper = load_paper_table(spec.paper_table) if spec.paper_table else None
     rows = list(rows or spec.rows)
     shown = [r for r in rows if r.show]
+    claims = claim_stats.load_claims(spec.raw)
     parts = [f"# {spec.title}", *notes]
     csv_lines: list[list] = []
+    comparisons: list = []
     for label, raw in sections.items():
         outcomes = {r.id: raw.get(r.id) or (Outcome("pending", error=f"pending: {r.pending}") if r.pending else Outcome("missing", error="not run"))
                     for r in rows}
@@ -104,7 +111,7 @@ def write_report(spec: TableSpec, sections: Mapping[str | None, Mapping[str, Out
         results = {r.name: row_out[r.id].values if row_out[r.id].ok else {k: MISSING_CELL for k in metric_keys} for r in section_rows}
         bins = list(dict.fromkeys(k.split("/", 1)[1] for k in metric_keys if not k.endswith("/overall")))
         compare = label if paper is not None and label in paper.columns else paper_dataset
-        paper_values, source = paper_section(paper, compare, section_rows)
+        paper_values, source = paper_section(paper, compare, section_rows) if paper_column else ({}, None)
         metrics = metrics_in(results) if ok else (list(paper.metrics) if paper else [])
         collapsed = text_only_metrics(results, metrics) if ok else {}
         section_notes = [source] if source else []
@@ -115,6 +122,13 @@ def write_report(spec: TableSpec, sections: Mapping[str | None, Mapping[str, Out
             section_notes.append("Failed or missing rows: " + "; ".join(f"**{r.name}** ({row_out[r.id].status}): {one_line(row_out[r.id].error)}" for r in bad))
         tabled = [m for m in metrics if m not in collapsed]
         body = markdown_table(results, bins, tabled, paper_values, None, section_notes)
+        if claims and spec.kind == "metrics":
+            # rows that ran an experiment; Input and the classical rows come from those runs' per-image files
+            scores = claim_stats.scores_from_jobs({r.name: row_out[r.id].job_dir for r in shown
+                                                   if r.experiment and row_out[r.id].ok})
+            found = claim_stats.evaluate(claims, scores, paper, compare)
+            comparisons += [dataclasses.replace(c, dataset=label or "") for c in found]
+            body += "\n\n" + claim_stats.markdown_section(claims, found, show_paper=paper_column)
         parts.append(f"## {label or 'results'}\n\n### Rows\n\n{status_block(section_rows, outcomes, out_stem.parent)}\n\n{body}".replace("\n## ", "\n### "))
         table = csv_rows(results, bins, metrics, paper_values, numbers_only=True)  # why a cell is empty: status, error, the markdown
         header = ["dataset"] + table[0] + ["status", "experiment", "job_dir", "error"]
@@ -127,7 +141,9 @@ def write_report(spec: TableSpec, sections: Mapping[str | None, Mapping[str, Out
                                                      one_line(outcome.error, None) if outcome.error else ""])
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     md_path, csv_path = out_stem.with_suffix(".md"), out_stem.with_suffix(".csv")
-    md_path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+    write_text(md_path, "\n\n".join(parts) + "\n")
+    with atomic_path(csv_path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(csv_lines)
+    if comparisons:
+        claim_stats.write_comparisons_csv(comparisons, out_stem.with_name(f"{out_stem.name}_claims.csv"))
     return md_path, csv_path

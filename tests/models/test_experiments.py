@@ -29,6 +29,9 @@ SMALL = {
                        "model.stage_weights.dgnet.edge_weights={edge}", "model.stage_weights.dgnet.inpaint_weights={inpaint}"], 1),
     "jpgnet_telea": ([*TINY_PFUNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}"], 1),
     "jpgnet_ns": ([*TINY_PFUNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}"], 1),
+    # the classical-generator table: PFUNet trains alongside UAFNet (no stage files); procedural test masks here
+    **{f"jpgnet_classical_{g}": ([*TINY_PFUNET, "model.fusion.width=0.125", "data.eval_masks=null"], 1)
+       for g in ("telea", "ns", "biharmonic", "patchmatch")},
     "jpgnet_uafnet_rfrnet": ([*TINY_PFUNET, "model.fusion.width=0.125", "model.dgnet.generator.iterations=2",
                               "model.stage_weights.pfunet={pfunet}", "model.stage_weights.dgnet.weights={rfrnet}"], 1),
     "jpgnet_uafnet_structureflow": ([*TINY_PFUNET, "model.fusion.width=0.125", "data.image_size=64",

@@ -22,6 +22,7 @@ from inpainting.data.datasets import (
     build_eval_pairs,
     build_paired_eval_pairs,
 )
+from inpainting.data.derived import DerivedCollate, DerivedInputs
 from inpainting.data.io import DataError, set_max_image_pixels
 from inpainting.data.kpn_pipeline import TRAIN_PIPELINES, KPNTrainDataset
 from inpainting.data.mask_files import MaskFiles
@@ -97,6 +98,10 @@ class InpaintingDataModule(L.LightningDataModule):
         structures: optional ``ImageList -> ImageList`` applied to every split's images, whose samples
             then carry a ``structure`` (e.g. :func:`inpainting.data.rtv.rtv_structures`, StructureFlow's
             cached RTV images): it travels through the same crop, resize and flip as the image.
+
+    ``derived``: set by the model when a run starts (``InpaintingModule.setup``): the inputs its network derives
+    from image and mask (Canny edges, a classical result, ...), computed in the DataLoader workers
+    (``inpainting.data.derived``).
     """
 
     def __init__(
@@ -167,6 +172,7 @@ class InpaintingDataModule(L.LightningDataModule):
         self.batch_size_per_device = self.batch_size
         self.eval_batch_size_per_device = self.eval_batch_size
         self.datasets: Dict[str, torch.utils.data.Dataset] = {}
+        self.derived: Optional[DerivedInputs] = None
 
     # ----------------------------------------------------------------------------------------- setup
     def setup(self, stage: Optional[str] = None) -> None:
@@ -215,7 +221,8 @@ class InpaintingDataModule(L.LightningDataModule):
     def _loader(self, dataset, batch_size: int, **kwargs) -> DataLoader:
         return DataLoader(dataset, batch_size=batch_size, num_workers=self.num_workers,
                           pin_memory=self.pin_memory, persistent_workers=self.num_workers > 0,
-                          worker_init_fn=_worker_init, **kwargs)
+                          worker_init_fn=_worker_init,
+                          collate_fn=None if self.derived is None else DerivedCollate(self.derived), **kwargs)
 
     def train_dataloader(self) -> DataLoader:
         dataset = self._dataset("train")

@@ -23,7 +23,6 @@ from inpainting.eval.metrics import BinnedInpaintingMetrics, check_protocol, com
 from inpainting.eval.report import log_summary
 from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
 
-
 # our datamodule leaves on_before_batch_transfer to the module (which knows the network's derived inputs)
 warnings.filterwarnings("ignore", message=".*overridden `on_before_batch_transfer` in `LightningModule` but have passed in a")
 

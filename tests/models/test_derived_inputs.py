@@ -10,10 +10,10 @@ import torch
 from inpainting.data.derived import with_derived
 from inpainting.eval.classical import ClassicalInpainter
 from inpainting.models.base import InpaintingModule
+from inpainting.nets import pfunet
 from inpainting.nets.ctsdg import CTSDGInpainter
 from inpainting.nets.ctsdg.network import Generator
 from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator
-from inpainting.nets import pfunet
 from inpainting.nets.jpgnet import JPGNet, PFUNet
 from tests.cli.helpers import TINY, compose_config
 from tests.host_copies import HostCopyError, guard_training_steps, no_host_copies

@@ -10,8 +10,8 @@ from inpainting.losses import PConvLoss
 from inpainting.models.reconstruction_module import ReconstructionInpaintingModule
 from inpainting.nets.pconv import PConvInpainter, PConvUNet
 from tests.cli.helpers import TINY, compose_config
-from tests.models.helpers import images_and_masks, loader, trainer
 from tests.host_copies import guard_training_steps
+from tests.models.helpers import images_and_masks, loader, trainer
 
 SMALL = {"rfrnet": ["model.net.generator.iterations=2"], "pconv": ["model.net.generator.levels=5"]}  # 32x32 images
 

@@ -104,16 +104,6 @@ def test_uafnet_trains_then_tests_from_its_checkpoint(tmp_path):
     assert summary["global_step"] == 2 and "test/psnr" in summary["metrics"]
 
 
-@pytest.mark.parametrize("experiment", ["misf", "jpgnet_pfunet"])
-def test_bf16_mixed_precision_runs(experiment, tmp_path):
-    # opt-in speed mode (about 2x for MISF on CPUs with bf16 units, see benchmarks/bench_misf.py)
-    overrides, steps = _small(experiment, tmp_path / "stages")
-    cfg = compose_config("train", [f"experiment={experiment}", *TINY, *overrides, "debug=fdr",
-                                   "trainer.precision=bf16-mixed", "trainer.detect_anomaly=false"], tmp_path / "run")
-    summary = train(cfg)
-    assert summary["global_step"] == steps
-
-
 def test_edgeconnect_experiment_tests_without_training(tmp_path):
     cfg = compose_config("train", ["experiment=jpgnet_edgeconnect", *TINY, *_with_files(TINY_EDGECONNECT, tmp_path / "stages"),
                                    "logger=none"], tmp_path / "run")

@@ -151,7 +151,8 @@ class _ShiftFilter(torch.autograd.Function):
         if need_k:  # every tap's product in one pass, written straight into the (B, C*K*K, H, W) gradient
             grad_k = torch.empty_like(kernels)
             grad_k6 = grad_k.view(b, c, kernel_size, kernel_size, h, w)
-            torch.mul(grad_out[:, :, None, None], _windows(xp, kernel_size, dilation, h, w), out=grad_k6)
+            with _loop_threads(grad_k.numel()):
+                torch.mul(grad_out[:, :, None, None], _windows(xp, kernel_size, dilation, h, w), out=grad_k6)
         grad_xp = None
         if need_x:
             grad_xp = torch.zeros_like(xp, dtype=accumulation_dtype(xp, kernels, grad_out))

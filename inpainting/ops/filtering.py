@@ -96,10 +96,11 @@ ELEMENTS_PER_THREAD = 1 << 20
 
 
 @contextlib.contextmanager
-def _loop_threads(numel: int):
+def _loop_threads(tensor: torch.Tensor):
+    """CPU threads for passes over ``tensor``'s elements (see ``ELEMENTS_PER_THREAD``); other devices: unchanged."""
     threads = torch.get_num_threads()
-    wanted = max(1, min(threads, numel // ELEMENTS_PER_THREAD))
-    if wanted == threads:
+    wanted = max(1, min(threads, tensor.numel() // ELEMENTS_PER_THREAD))
+    if tensor.device.type != "cpu" or wanted == threads:
         yield
         return
     torch.set_num_threads(wanted)
@@ -130,7 +131,7 @@ class _ShiftFilter(torch.autograd.Function):
         k5 = _per_tap(kernels, kernel_size)
         b, c, _, h, w = k5.shape
         out = xp.new_zeros(b, c, h, w, dtype=accumulation_dtype(xp, kernels))
-        with _loop_threads(out.numel()):
+        with _loop_threads(out):
             for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
                 out.addcmul_(k5[:, :, t], xp[:, :, dy : dy + h, dx : dx + w])
         ctx.save_for_backward(xp, kernels)
@@ -151,12 +152,12 @@ class _ShiftFilter(torch.autograd.Function):
         if need_k:  # every tap's product in one pass, written straight into the (B, C*K*K, H, W) gradient
             grad_k = torch.empty_like(kernels)
             grad_k6 = grad_k.view(b, c, kernel_size, kernel_size, h, w)
-            with _loop_threads(grad_k.numel()):
+            with _loop_threads(grad_k):
                 torch.mul(grad_out[:, :, None, None], _windows(xp, kernel_size, dilation, h, w), out=grad_k6)
         grad_xp = None
         if need_x:
             grad_xp = torch.zeros_like(xp, dtype=accumulation_dtype(xp, kernels, grad_out))
-            with _loop_threads(grad_out.numel()):
+            with _loop_threads(grad_out):
                 for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
                     grad_xp[:, :, dy : dy + h, dx : dx + w].addcmul_(grad_out, k5[:, :, t])
             grad_xp = grad_xp.to(xp.dtype)

@@ -25,6 +25,7 @@ from inpainting.eval.fid import DEFAULT_MIN_IMAGES, INCEPTION_FEATURE_DIM, try_b
 from inpainting.eval.metrics import BinnedInpaintingMetrics
 from inpainting.eval.perceptual import try_lpips_scorer
 from inpainting.eval.tables import OVERALL
+from inpainting.utils.devices import resolve_device
 
 INPUT_ROW = "Input"
 METRICS = ("psnr", "ssim", "l1", "lpips", "fid")
@@ -164,7 +165,7 @@ def score_batch(scorer: Scorer, method: str, pred: torch.Tensor, batch: Mapping,
 def batch_bins(batch: Mapping) -> torch.Tensor:
     """The batch's hole-ratio bin indices (sets without bins: all in the first)."""
     image, bins = batch["image"], batch.get("bin")
-    bins = torch.zeros(image.shape[0], dtype=torch.long) if bins is None else bins
+    bins = torch.zeros(image.shape[0], dtype=torch.long, device=image.device) if bins is None else bins
     return torch.as_tensor(bins, device=image.device)
 
 
@@ -217,13 +218,14 @@ def _by_stem(folder: pathlib.Path) -> dict[str, pathlib.Path]:
 
 def score_folders(predictions: str | pathlib.Path, images: str | pathlib.Path, masks: str | pathlib.Path,
                   bin_edges: Sequence[float], method: str, options: MetricOptions | Mapping | None = None,
-                  hole_threshold: int = 127, batch_size: int = 8, device: str | torch.device = "cpu") -> EvalResults:
+                  hole_threshold: int = 127, batch_size: int = 8, device: str | torch.device = "auto") -> EvalResults:
     """Score saved outputs: every ``predictions/<name>.*`` with ``images/<name>.*`` and ``masks/<name>.*``
     (or ``masks/<name>_mask.*``, the MISF/Dunhuang naming).
 
     Names are paths relative to each folder without suffix. Masks are white = hole (pixel > ``hole_threshold``);
     the bin is the measured hole ratio's. A prediction without its image or mask, or of another size, is an
     error; a mask whose ratio lies in no bin is an error too (the tables would silently drop it).
+    ``device``: ``auto`` (CUDA when present), ``cpu``, ``cuda:1``, ...
     """
     from inpainting.data.io import MASK_SUFFIX, DataError, load_image, load_mask_file
     from inpainting.data.masks import MaskPolarity
@@ -239,6 +241,7 @@ def score_folders(predictions: str | pathlib.Path, images: str | pathlib.Path, m
         if missing:
             raise FileNotFoundError(f"{folders[part]}: no file for {len(missing)} predictions, e.g. {missing[:3]}")
     edges = check_edges(bin_edges)
+    device = resolve_device(device)
     scorer = Scorer(edges, [INPUT_ROW, method], options).to(device)
     polarity = MaskPolarity(threshold=hole_threshold)
     names = sorted(files["predictions"])

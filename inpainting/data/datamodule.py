@@ -16,6 +16,7 @@ from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.data.datasets import (
     EpochSampler,
     EvalDataset,
+    PaddingIndex,
     ProceduralEvalMasks,
     TrainDataset,
     TrainMaskSource,
@@ -48,16 +49,23 @@ class ShardedEvalSampler(DistributedSampler):
     Lightning's own ``DistributedSampler`` pads the last round with repeated items so that all ranks
     get the same count; repeated pairs would bias the binned val/test means. Being a
     ``DistributedSampler``, Lightning leaves this one in place.
+
+    A rank left without pairs (fewer pairs than ranks) gets one ``PaddingIndex``, a sample nobody scores:
+    Lightning skips the epoch, hooks included, of a rank with no batch, and the others would then wait
+    for it in the metrics' collectives forever (NCCL has no timeout worth waiting for).
     """
 
     def __init__(self, dataset, num_replicas: int, rank: int) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False, drop_last=False)
 
+    def _own(self) -> range:
+        return range(self.rank, len(self.dataset), self.num_replicas)
+
     def __iter__(self):
-        return iter(range(self.rank, len(self.dataset), self.num_replicas))
+        return iter(self._own() or [PaddingIndex(0)])
 
     def __len__(self) -> int:
-        return len(range(self.rank, len(self.dataset), self.num_replicas))
+        return max(1, len(self._own()))
 
 
 class InpaintingDataModule(L.LightningDataModule):

@@ -132,6 +132,11 @@ class Scorer(nn.Module):
                 real = self.fid[row].real_features(image) if real is None else real  # one ground-truth pass
                 self.fid[row].update(pred, image, mask, bins, real_features=real)
 
+    def join_without_images(self) -> None:
+        """A rank without evaluation pairs of its own (a padding batch) still takes part in ``compute``."""
+        for metric in self.scores.values():
+            metric.join_without_images()
+
     def compute(self) -> EvalResults:
         """Every rank's images (a collective call under DDP: every rank must call it)."""
         table, counts, per_image = {}, {}, []

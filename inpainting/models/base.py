@@ -17,6 +17,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
+from inpainting.data.datasets import is_padding
 from inpainting.data.derived import derived_of, net_inputs, with_derived
 from inpainting.eval.engine import batch_bins
 from inpainting.eval.metrics import BinnedInpaintingMetrics, check_protocol, composite
@@ -94,6 +95,9 @@ class InpaintingModule(L.LightningModule):
         return self.forward_batch(batch)["pred"], batch["image"]
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
+        if is_padding(batch):  # a rank without pairs of its own: it only joins the epoch-end collectives
+            self.val_metrics.join_without_images()
+            return
         pred, target = self.evaluation_pair(batch)
         self.val_metrics.update(pred, target, batch["mask"], batch_bins(batch))
 

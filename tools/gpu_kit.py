@@ -26,8 +26,9 @@ import re
 import subprocess
 import sys
 import tempfile
-import tomllib
 import zipfile
+
+import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 KIT = ROOT / ".gpu-kit"
@@ -189,12 +190,34 @@ def install() -> None:
     print(KIT / "site")
 
 
+MISF_REPO = "https://github.com/tsingqguo/misf"
+MISF_PARTS = ("src", "kpn", "checkpoints/config.yml")  # the authors' code bench_gpu.py times, without weights
+
+
+def fetch_misf() -> None:
+    """The authors' MISF code into .gpu-kit/misf (bench_gpu.py times their generator beside ours)."""
+    target = KIT / "misf"
+    if (target / "src" / "networks.py").is_file():
+        print(f"authors' MISF code: {target} (present)")
+        return
+    clone = subprocess.run(["git", "clone", "--quiet", "--depth", "1", MISF_REPO, str(target)], capture_output=True,
+                           text=True, timeout=120)
+    if clone.returncode == 0:
+        print(f"authors' MISF code: cloned {MISF_REPO} into {target}")
+        return
+    print(f"authors' MISF code not fetched ({clone.stderr.strip().splitlines()[-1] if clone.stderr else 'git failed'}); "
+          f"bench_gpu.py will say 'not measured'. Put a checkout there yourself: `git clone {MISF_REPO} {target}`, or "
+          f"from a bare mirror: `mkdir -p {target} && git --git-dir <mirror> archive HEAD {' '.join(MISF_PARTS)} | "
+          f"tar -x -C {target}`")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("download", "check", "install"))
+    parser.add_argument("command", choices=("download", "check", "install", "fetch-misf"))
     parser.add_argument("--torch", default="2.13.0", help="the GPU image's torch release (torchvision is paired with it)")
     args = parser.parse_args(argv)
-    {"download": lambda: download(args.torch), "check": check, "install": install}[args.command]()
+    {"download": lambda: download(args.torch), "check": check, "install": install,
+     "fetch-misf": fetch_misf}[args.command]()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_filter import sync, time_step  # noqa: E402
 from bench_misf import official_generator  # noqa: E402
 
 from inpainting.nets import MISFGenerator  # noqa: E402
@@ -37,27 +38,15 @@ from inpainting.utils.devices import resolve_device  # noqa: E402
 
 # device type -> sizes: MISF step (batch, side), filtering (batch, channels, side), timing side, loader (side, batches)
 # loader: (side, batches, batch size or None for the experiment's own)
-SIZES = {"cuda": {"misf": (8, 256), "filter": (8, 64, 128), "timing": 256, "loader": (256, 20, None), "repeats": 20},
-         "cpu": {"misf": (1, 32), "filter": (2, 8, 64), "timing": 32, "loader": (32, 1, 2), "repeats": 1}}
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+SIZES = {"cuda": {"misf": (8, 256), "filter": (8, 64, 128), "timing": 256, "loader": (256, 20, None), "workers": 8, "repeats": 20},
+         "cpu": {"misf": (1, 32), "filter": (2, 8, 64), "timing": 32, "loader": (32, 1, 2), "workers": 0, "repeats": 1}}
 
 
 def timed(step, device: torch.device, repeats: int, warmup: int = 1) -> float:
     """Median seconds of ``step()`` after ``warmup`` calls."""
     for _ in range(warmup):
         step()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        step()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(time_step(step, str(device), repeats))
 
 
 def misf_step(generator, image, mask, official: bool = False, bf16: bool = False):
@@ -140,6 +129,7 @@ def bench_loader(device: torch.device, size: dict, experiment: str, overrides: l
 
     side, batches, batch_size = size["loader"]
     cfg = compose("train", [f"experiment={experiment}", "scale=demo", f"data.image_size={side}", *overrides,
+                            f"data.num_workers={size['workers']}",
                             *([f"data.batch_size={batch_size}"] if batch_size else [])])
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
@@ -151,12 +141,24 @@ def bench_loader(device: torch.device, size: dict, experiment: str, overrides: l
         if i + 1 == batches:
             break
     loader_rate = seen / (time.perf_counter() - start)
+    class Clock(L.Callback):  # from the second batch's start (after warm-up) to the last batch's end
+        marks: list = []
+
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            if batch_idx == min(1, batches - 1):
+                self.marks.append(time.perf_counter())
+
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            sync(str(device))
+            if batch_idx == batches - 1:
+                self.marks.append(time.perf_counter())
+
     trainer = L.Trainer(accelerator="gpu" if device.type == "cuda" else "cpu", devices=1, max_steps=-1,
-                        limit_train_batches=batches, max_epochs=1, limit_val_batches=0, logger=False,
+                        limit_train_batches=batches, max_epochs=1, limit_val_batches=0, logger=False, callbacks=[Clock()],
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
-    start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule)
-    train_rate = batches * datamodule.batch_size_per_device / (time.perf_counter() - start)
+    start, end = Clock.marks
+    train_rate = max(1, batches - 1) * datamodule.batch_size_per_device / (end - start)
     return {"batch": datamodule.batch_size_per_device, "side": side, "workers": datamodule.num_workers,
             "training images/s": train_rate, "loader alone images/s": loader_rate,
             "loader is the bottleneck": loader_rate < 1.2 * train_rate}

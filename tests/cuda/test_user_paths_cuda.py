@@ -1,8 +1,6 @@
 """inpaint-predict, inpaint-export and the Python API on CUDA (device auto): the same results as on the CPU."""
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from inpainting import load_model
 from inpainting.cli.export import export_model
@@ -29,20 +27,13 @@ def test_api_defaults_to_cuda_and_matches_cpu(pfunet_run):
 
 def test_predict_runs_on_cuda(pfunet_run, tmp_path):
     from inpainting.cli.predict import predict
+    from tests.reproduce.test_predict import _cfg, _write_pair
 
-    images, masks = tmp_path / "images", tmp_path / "masks"
-    images.mkdir()
-    masks.mkdir()
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)).save(images / "a.png")
-    hole = np.zeros((32, 48), np.uint8)
-    hole[8:20, 10:30] = 255
-    Image.fromarray(hole).save(masks / "a.png")
-    cfg = compose_config("predict", [f"model.source={pfunet_run}", f"images={images}", f"masks={masks}",
-                                     f"output_dir={tmp_path / 'out'}"], tmp_path / "predict")
+    image, mask = _write_pair(tmp_path / "in", "a", 48, 32)
+    cfg = _cfg(image, mask, tmp_path / "out", pfunet_run)
     assert cfg.device == "auto"
-    predict(cfg)
-    assert any((tmp_path / "out").iterdir())
+    (out,) = predict(cfg)
+    assert out.is_file()
 
 
 def test_export_from_a_cuda_default_traces_on_the_cpu(pfunet_run, tmp_path):

@@ -110,3 +110,13 @@ def test_datamodule_workers_compute_the_derived_inputs(tmp_path):
         expected = with_derived({"image": batch["image"], "mask": batch["mask"]}, net.derived)
         for key in net.derived.keys:
             assert torch.equal(batch[key], expected[key]), key
+
+
+def test_jpgnet_frozen_edgeconnect_gets_the_test_path_edges_only():
+    image, mask = images_and_masks(2, seed=4)
+    torch.manual_seed(0)
+    net = JPGNet(PFUNet(pfunet(width=0.125)), _edgeconnect("edge_inpaint")).train()
+    derived = net.derived(image, mask)
+    assert set(derived) == {"gray", "canny_known"} == set(net.derived.keys)
+    with torch.no_grad():
+        _assert_same(net(image, mask), net(image, mask, **derived))

@@ -135,8 +135,15 @@ class EdgeInputs:
     ``edge_inpaint`` stage, ``canny_known`` (Canny of the known pixels only: the released test path)."""
 
     def __init__(self, sigma: float, stage: str):
-        self.sigma = sigma
+        self.sigma, self.stage = sigma, stage
         self.keys = ("gray", "canny", "canny_known") if stage == "edge_inpaint" else ("gray", "canny")
+
+    def for_frozen(self) -> "EdgeInputs":
+        """What a network kept in eval mode reads (JPGNet's frozen DGNet): the test path's maps only."""
+        frozen = EdgeInputs(self.sigma, self.stage)
+        if self.stage == "edge_inpaint":
+            frozen.keys = ("gray", "canny_known")
+        return frozen
 
     def __call__(self, image: torch.Tensor, mask: torch.Tensor, keys: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:
         gray = rgb_to_gray(image)

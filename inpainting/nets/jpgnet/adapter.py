@@ -113,8 +113,10 @@ class JPGNet(nn.Module):
 
     @property
     def derived(self):
-        """The DGNet's derived inputs (Canny edges, a classical result; :mod:`inpainting.data.derived`)."""
-        return getattr(self.dgnet, "derived", None)
+        """The DGNet's derived inputs (Canny edges, a classical result; :mod:`inpainting.data.derived`), those of
+        its eval mode (it is frozen)."""
+        derived = getattr(self.dgnet, "derived", None)
+        return derived.for_frozen() if hasattr(derived, "for_frozen") else derived
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, **dgnet_inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         """``dgnet_inputs``: the batch's derived inputs of the DGNet, passed on to it."""

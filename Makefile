@@ -8,7 +8,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 export WANDB_MODE ?= offline
 export HYDRA_FULL_ERROR := 1
 
-.PHONY: help install demo test test-full bench reproduce clean
+.PHONY: help install demo test test-full bench reproduce gpu-kit gpu-check clean
 
 help:  ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,18 @@ TABLE ?= misf_table3
 SCALE ?= demo
 reproduce: install  ## one paper table: make reproduce TABLE=misf_table3 SCALE=demo|small|full|released [WEIGHTS=<dir>] [ARGS="paths.data_dir=/data"]
 	$(BIN)/inpaint-reproduce table=$(TABLE) scale=$(SCALE) out_dir=experiments/results $(if $(WEIGHTS),weights=$(WEIGHTS)) $(ARGS)
+
+# GPU machines without a package index (docs/gpu.md): build the kit where there is one, carry .gpu-kit/ along
+GPU_TORCH ?= 2.13.0
+gpu-kit: install  ## wheels (Python 3.12 manylinux) of what a GPU image lacks, in .gpu-kit/, checked to resolve offline; the authors' MISF code
+	$(BIN)/python tools/gpu_kit.py download --torch $(GPU_TORCH)
+	$(BIN)/python tools/gpu_kit.py check
+	$(BIN)/python tools/gpu_kit.py fetch-misf
+
+# no `install` prerequisite: the GPU machine has no index; its own python (or this tree's .venv when present)
+GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+gpu-check:  ## on a GPU machine: install .gpu-kit (--target), CUDA tests, bench_gpu.py; report in gpu-check/ (md + json)
+	$(GPU_PYTHON) tools/gpu_check.py --out gpu-check
 
 clean:  ## remove run outputs (not the venv)
 	rm -rf outputs multirun logs

@@ -14,7 +14,13 @@ are allocated beforehand, so they are not counted):
 ``extra`` = peak rise minus the bytes the op must return (``fwd``: the output; ``fwd+bwd``: output,
 image gradient and kernel gradient): the working memory the implementation adds.
 
-Usage: ``python benchmarks/bench_filter.py [--device cpu|cuda] [--threads 2] [--repeats 10]``
+``--threads 1,2`` times each row at every listed thread count and prints their ratios side by side;
+``--busy-core`` keeps one core busy (``yes > /dev/null``) for the run's length, as on a machine shared with
+other jobs (each pass over the taps ends in an OpenMP barrier that waits for a descheduled worker; see
+``ELEMENTS_PER_THREAD`` in ``inpainting/ops/filtering.py``).
+
+Usage: ``python benchmarks/bench_filter.py [--device cpu|cuda] [--threads 1,2] [--busy-core] [--case "C=3 256x256"]
+[--repeats 10]``
 """
 from __future__ import annotations
 
@@ -150,9 +156,9 @@ def run_worker(args) -> dict:
 # ----------------------------------------------------------------------------------------- driver side
 
 
-def spawn(args, kind: str, case: str, impl: str, mode: str) -> dict:
+def spawn(args, kind: str, case: str, impl: str, mode: str, threads: int) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--case", case, "--impl", impl,
-           "--mode", mode, "--device", args.device, "--threads", str(args.threads), "--repeats", str(args.repeats)]
+           "--mode", mode, "--device", args.device, "--threads", str(threads), "--repeats", str(args.repeats)]
     env = dict(os.environ, **(RSS_ENV if kind == "rss" else {}))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -184,7 +190,8 @@ def describe_machine(args) -> str:
     if args.device.startswith("cuda"):
         where = f"GPU {torch.cuda.get_device_name(args.device)}"
     else:
-        where = f"CPU {cpu_model()}, {len(os.sched_getaffinity(0))} usable cores, {args.threads} torch threads"
+        where = (f"CPU {cpu_model()}, {len(os.sched_getaffinity(0))} usable cores, torch threads {args.threads}"
+                 + (", one core kept busy (yes > /dev/null)" if args.busy_core else ""))
     return f"{where} | torch {torch.__version__} | Python {platform.python_version()} | {load_average()}"
 
 
@@ -200,18 +207,32 @@ def mib(nbytes: float) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads per measurement")
+    parser.add_argument("--threads", default="2", help="torch CPU threads per measurement; a list (1,2) times each")
+    parser.add_argument("--busy-core", action="store_true", help="keep one core busy with `yes` during the run")
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (median and min reported)")
     parser.add_argument("--worker", choices=("time", "rss"), help=argparse.SUPPRESS)
-    parser.add_argument("--case", choices=tuple(CASES), help=argparse.SUPPRESS)
+    parser.add_argument("--case", choices=tuple(CASES), help="one case only (default: all)")
     parser.add_argument("--impl", choices=IMPLS, help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
+        args.threads = int(args.threads)
         print(json.dumps(run_worker(args)))
         return
+    busy = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) if args.busy_core else None
+    try:
+        drive(args)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+
+
+def drive(args) -> None:
+    thread_counts = [int(t) for t in str(args.threads).split(",")]
+    cases = {args.case: CASES[args.case]} if args.case else CASES
     if args.device.startswith("cuda") and not torch.cuda.is_available():
-        parser.error(f"--device {args.device} requested but CUDA is not available")
+        raise SystemExit(f"--device {args.device} requested but CUDA is not available")
     with_rss = not args.device.startswith("cuda") and rss_available()
 
     print(describe_machine(args))
@@ -224,37 +245,44 @@ def main(argv=None) -> None:
     if not with_rss and not args.device.startswith("cuda"):
         print("  (rss column skipped: /proc/self/clear_refs is not writable here)")
 
-    header = f"{'case':<13} {'mode':<8} {'impl':<7} {'median ms':>10} {'min ms':>8} {'required':>9} " \
-             f"{'alloc':>8} {'extra':>8}" + (f" {'rss':>8} {'extra':>8}" if with_rss else "")
+    timing = "".join(f" {f'{t}T median':>10} {f'{t}T min':>8}" for t in thread_counts)
+    header = f"{'case':<13} {'mode':<8} {'impl':<7}{timing} {'required':>9} {'alloc':>8} {'extra':>8}" \
+             + (f" {'rss':>8} {'extra':>8}" if with_rss else "")
     results = {}
-    for case, (batch, channels, size) in CASES.items():
+    for case, (batch, channels, size) in cases.items():
         x_bytes = batch * channels * size * size * 4
         print(f"\n{case}: B={batch}; image {x_bytes / MIB:.1f} MiB, kernels {KERNEL_SIZE**2 * x_bytes / MIB:.1f} MiB")
         print(header)
         for mode in MODES:
             for impl in IMPLS:
-                r = spawn(args, "time", case, impl, mode)
+                r = {"times": {}}
+                for threads in thread_counts:
+                    timed = spawn(args, "time", case, impl, mode, threads)
+                    r["times"][threads] = timed.pop("times")
+                    r.update(timed)
                 if with_rss:
-                    r.update(spawn(args, "rss", case, impl, mode))
+                    r.update(spawn(args, "rss", case, impl, mode, thread_counts[0]))
                 results[case, mode, impl] = r
-                row = (f"{case:<13} {mode:<8} {impl:<7} {1e3 * statistics.median(r['times']):10.2f} "
-                       f"{1e3 * min(r['times']):8.2f} {mib(r['required']):>9} {mib(r['alloc'])} "
-                       f"{mib(r['alloc'] - r['required'])}")
+                row = f"{case:<13} {mode:<8} {impl:<7}"
+                for threads in thread_counts:
+                    row += f" {1e3 * statistics.median(r['times'][threads]):10.2f} {1e3 * min(r['times'][threads]):8.2f}"
+                row += f" {mib(r['required']):>9} {mib(r['alloc'])} {mib(r['alloc'] - r['required'])}"
                 if with_rss:
                     row += f" {mib(r['rss'])} {mib(r['rss'] - r['required'])}"
                 print(row, flush=True)
 
-    print("\nshift (fast) vs unfold (reference):")
-    for case in CASES:
+    print("\nshift (fast) vs unfold (reference), reference time / fast time (> 1: the fast op is faster):")
+    for case in cases:
         for mode in MODES:
             fast, ref = results[case, mode, "shift"], results[case, mode, "unfold"]
             line = f"  {case:<13} {mode:<8}"
-            for stat in (statistics.median, min):  # min: robust to other processes sharing the cores
-                t_fast, t_ref = stat(fast["times"]), stat(ref["times"])
-                line += f" | {stat.__name__} time fast/ref {t_fast / t_ref:5.2f} ({t_ref / t_fast:5.2f}x faster)"
+            for threads in thread_counts:
+                for stat in (statistics.median, min):  # min: robust to other processes sharing the cores
+                    t_fast, t_ref = stat(fast["times"][threads]), stat(ref["times"][threads])
+                    line += f" | {threads}T {stat.__name__} {t_ref / t_fast:5.2f}x"
             for key in ("alloc", "rss") if with_rss else ("alloc",):
                 e_fast, e_ref = fast[key] - fast["required"], ref[key] - ref["required"]
-                line += f" | extra {key} fast/ref {e_fast / e_ref:5.3f} ({e_ref / max(e_fast, 1):4.1f}x less)"
+                line += f" | extra {key} {e_ref / max(e_fast, 1):4.1f}x less"
             print(line)
     print(f"after the run: {load_average()}")
     print(f"targets: fwd+bwd speed-up >= {TARGET_SPEEDUP}x, extra memory at C=256 >= {TARGET_MEMORY_REDUCTION}x less")

@@ -76,6 +76,19 @@ def discriminator_step(dis: PatchDiscriminator, image):
     return step
 
 
+class _AuthorsConfig(SimpleNamespace):
+    """What the authors' ``Config`` answers (their src/config.py ``__getattr__``): the YAML's value, else their
+    ``DEFAULT_CONFIG``'s, else None, so that keys their YAML lacks (``FILTER_TYPE``) read as None. (Their class
+    itself reads the YAML with ``yaml.load`` without a Loader, which PyYAML 6 rejects.)"""
+
+    def __init__(self, values: dict, defaults: dict):
+        super().__init__(**{**{k: v for k, v in defaults.items() if v is not None},
+                            **{k: v for k, v in (values or {}).items() if v is not None}})
+
+    def __getattr__(self, name: str):  # only for names not set above
+        return None
+
+
 def official_generator(repo: pathlib.Path) -> torch.nn.Module:
     """The authors' ``InpaintGenerator`` from a MISF checkout, built with its ``checkpoints/config.yml``."""
     import yaml
@@ -85,9 +98,10 @@ def official_generator(repo: pathlib.Path) -> torch.nn.Module:
         raise SystemExit(f"--official-repo {repo}: no {config_file} (expected a github.com/tsingqguo/misf checkout)")
     sys.path[:0] = [str(repo), str(repo / "src")]
     try:
+        from config import DEFAULT_CONFIG  # the authors' src/config.py
         from networks import InpaintGenerator  # the authors' src/networks.py
 
-        return InpaintGenerator(SimpleNamespace(**yaml.safe_load(config_file.read_text())))
+        return InpaintGenerator(_AuthorsConfig(yaml.safe_load(config_file.read_text()), DEFAULT_CONFIG))
     except Exception as error:  # their code, their requirements: say what failed
         raise SystemExit(f"--official-repo {repo}: cannot build the official InpaintGenerator ({type(error).__name__}: {error})")
 

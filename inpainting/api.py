@@ -26,6 +26,7 @@ from inpainting.data.io import load_image, load_mask_file
 from inpainting.data.masks import MaskPolarity, fit_mask_to_image
 from inpainting.data.transforms import image_to_tensor, mask_to_tensor
 from inpainting.eval.classical import CLASSICAL_SOURCES, classical_inpainter
+from inpainting.utils.devices import resolve_device
 
 OFFICIAL_KINDS = ("misf", "pfunet")
 
@@ -63,7 +64,7 @@ def _composited(net: torch.nn.Module) -> InpaintFn:
     return run
 
 
-def load_run_module(source: str | pathlib.Path, device: torch.device | str = "cpu"):
+def load_run_module(source: str | pathlib.Path, device: torch.device | str = "auto"):
     """The LightningModule of a run folder or ``.ckpt`` of ours, rebuilt from the run's
     ``config_resolved.yaml`` (best checkpoint first), with its weights, in eval mode; and the file."""
     from inpainting.nets.checkpoints import CheckpointError
@@ -80,7 +81,7 @@ def load_run_module(source: str | pathlib.Path, device: torch.device | str = "cp
     except CheckpointError as error:
         raise CheckpointError(f"the run's config and checkpoint disagree: the model built from its "
                               f"config_resolved.yaml does not fit {ckpt}: {error}") from error
-    return model.eval().to(device), ckpt
+    return model.eval().to(resolve_device(device)), ckpt
 
 
 def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
@@ -104,9 +105,9 @@ def _official_model(source: pathlib.Path, kind: str, device: torch.device) -> Pr
 
 
 def build_predictor(source: str | pathlib.Path, official: str | None = None,
-                    device: torch.device | str = "cpu") -> Predictor:
+                    device: torch.device | str = "auto") -> Predictor:
     """A run folder / ``.ckpt`` of ours, an authors' file (``official``: misf | pfunet), or a classical method."""
-    device = torch.device(device)
+    device = resolve_device(device)
     source = str(source)
     if source.lower() in CLASSICAL_SOURCES:
         from inpainting.eval.metrics import composite
@@ -157,10 +158,10 @@ def to_pil(result: torch.Tensor) -> Image.Image:
 class Inpainter:
     """A loaded model: ``inpainter(image, mask)`` with PIL images or tensors (see the module doc)."""
 
-    def __init__(self, predictor: Predictor, device: torch.device | str = "cpu", pad_mode: str = "reflect",
+    def __init__(self, predictor: Predictor, device: torch.device | str = "auto", pad_mode: str = "reflect",
                  multiple: int | None = None):
         self.predictor = predictor
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.pad_mode = pad_mode
         self.multiple = int(multiple or predictor.multiple)
 
@@ -204,7 +205,7 @@ class Inpainter:
         raise TypeError(f"image must be a PIL image or a torch tensor, got {type(image).__name__}")
 
 
-def load_model(source: str | pathlib.Path, official: str | None = None, device: str | torch.device = "cpu",
+def load_model(source: str | pathlib.Path, official: str | None = None, device: str | torch.device = "auto",
                pad_mode: str = "reflect") -> Inpainter:
     """Load a run folder or ``.ckpt`` of ours, an authors' weights file (``official="misf"|"pfunet"``)
     or a classical method (``"telea"``, ``"ns"``, ``"biharmonic"``) as an :class:`Inpainter`."""

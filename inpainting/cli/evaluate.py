@@ -122,7 +122,7 @@ def _score_saved(cfg: DictConfig, output_dir: pathlib.Path) -> dict:
     options = hydra.utils.instantiate(cfg.metrics)
     results = score_folders(rows, cfg.images, cfg.masks, OmegaConf.to_container(cfg.data.bin_edges),
                             options=options, hole_threshold=cfg.mask_threshold, batch_size=cfg.data.eval_batch_size,
-                            device=cfg.get("device", "cpu"))
+                            device=cfg.get("device", "auto"))
     paths = write_report(results, output_dir, cfg.run_name, checkpoint=None, method=next(iter(rows)))
     print(paths["markdown"].read_text())
     # metrics: the first row's (a sweep's objective); rows: every row's

@@ -87,7 +87,7 @@ def export_model(source: str, output_dir: str | pathlib.Path, official: str | No
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ValueError(f"formats {unknown}: choose from {list(FORMATS)}")
-    inpainter = load_model(source, official=official)
+    inpainter = load_model(source, official=official, device="cpu")  # traced on the CPU: files that load anywhere
     if inpainter.net is None:
         raise ValueError(f"{source}: a classical method has no network to export")
     if height % inpainter.multiple or width % inpainter.multiple:

@@ -127,7 +127,7 @@ def encode_png(image: Image.Image) -> str:
 class WebDemo:
     """Named models (loaded on first use) and the request function behind the page."""
 
-    def __init__(self, models: dict[str, str] | None = None, official: dict[str, str] | None = None, device: str = "cpu"):
+    def __init__(self, models: dict[str, str] | None = None, official: dict[str, str] | None = None, device: str = "auto"):
         self.sources = {name: name for name in ("telea", "ns", "biharmonic")}
         self.sources.update(models or {})
         self.official = dict(official or {})
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="a run folder / .ckpt of ours or an authors' file, shown as NAME (repeatable)")
     parser.add_argument("--official", action="append", default=[], metavar="NAME=KIND",
                         help=f"read model NAME as an authors' file of this kind ({', '.join(OFFICIAL_KINDS)})")
-    parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:1 ...")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present) | cpu | cuda | cuda:1 ...")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     args = parser.parse_args(argv)

@@ -16,12 +16,14 @@ from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.data.datasets import (
     EpochSampler,
     EvalDataset,
+    PaddingIndex,
     ProceduralEvalMasks,
     TrainDataset,
     TrainMaskSource,
     build_eval_pairs,
     build_paired_eval_pairs,
 )
+from inpainting.data.derived import DerivedCollate, DerivedInputs
 from inpainting.data.io import DataError, set_max_image_pixels
 from inpainting.data.kpn_pipeline import TRAIN_PIPELINES, KPNTrainDataset
 from inpainting.data.mask_files import MaskFiles
@@ -48,16 +50,23 @@ class ShardedEvalSampler(DistributedSampler):
     Lightning's own ``DistributedSampler`` pads the last round with repeated items so that all ranks
     get the same count; repeated pairs would bias the binned val/test means. Being a
     ``DistributedSampler``, Lightning leaves this one in place.
+
+    A rank left without pairs (fewer pairs than ranks) gets one ``PaddingIndex``, a sample nobody scores:
+    Lightning skips the epoch, hooks included, of a rank with no batch, and the others would then wait
+    for it in the metrics' collectives forever (NCCL has no timeout worth waiting for).
     """
 
     def __init__(self, dataset, num_replicas: int, rank: int) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False, drop_last=False)
 
+    def _own(self) -> range:
+        return range(self.rank, len(self.dataset), self.num_replicas)
+
     def __iter__(self):
-        return iter(range(self.rank, len(self.dataset), self.num_replicas))
+        return iter(self._own() or [PaddingIndex(0)])
 
     def __len__(self) -> int:
-        return len(range(self.rank, len(self.dataset), self.num_replicas))
+        return max(1, len(self._own()))
 
 
 class InpaintingDataModule(L.LightningDataModule):
@@ -98,6 +107,10 @@ class InpaintingDataModule(L.LightningDataModule):
         structures: optional ``ImageList -> ImageList`` applied to every split's images, whose samples
             then carry a ``structure`` (e.g. :func:`inpainting.data.rtv.rtv_structures`, StructureFlow's
             cached RTV images): it travels through the same crop, resize and flip as the image.
+
+    ``derived``: set by the model when a run starts (``InpaintingModule.setup``): the inputs its network derives
+    from image and mask (Canny edges, a classical result, ...), computed in the DataLoader workers
+    (``inpainting.data.derived``).
     """
 
     def __init__(
@@ -168,6 +181,7 @@ class InpaintingDataModule(L.LightningDataModule):
         self.batch_size_per_device = self.batch_size
         self.eval_batch_size_per_device = self.eval_batch_size
         self.datasets: Dict[str, torch.utils.data.Dataset] = {}
+        self.derived: Optional[DerivedInputs] = None
 
     # ----------------------------------------------------------------------------------------- setup
     def setup(self, stage: Optional[str] = None) -> None:
@@ -216,7 +230,8 @@ class InpaintingDataModule(L.LightningDataModule):
     def _loader(self, dataset, batch_size: int, **kwargs) -> DataLoader:
         return DataLoader(dataset, batch_size=batch_size, num_workers=self.num_workers,
                           pin_memory=self.pin_memory, persistent_workers=self.num_workers > 0,
-                          worker_init_fn=_worker_init, **kwargs)
+                          worker_init_fn=_worker_init,
+                          collate_fn=None if self.derived is None else DerivedCollate(self.derived), **kwargs)
 
     def train_dataloader(self) -> DataLoader:
         dataset = self._dataset("train")

@@ -196,6 +196,16 @@ def build_paired_eval_pairs(images: ImageList, mask_paths: Sequence, ratios: Dic
 EvalMaskSource = Callable[[EvalPair, int, int, np.random.Generator], np.ndarray]
 
 
+class PaddingIndex(int):
+    """An evaluation index that a rank with no pair of its own loads (see ``ShardedEvalSampler``): its sample
+    carries ``padding`` and nobody scores it; it only makes that rank run the epoch and join its collectives."""
+
+
+def is_padding(batch: Dict[str, object]) -> bool:
+    """A batch of padding samples (a rank has either pairs of its own or one padding sample)."""
+    return "padding" in batch
+
+
 class EvalDataset(Dataset):
     """Fixed (image, mask) pairs with their measured hole ratio and bin.
 
@@ -227,8 +237,8 @@ class EvalDataset(Dataset):
 
     def __getitem__(self, index: int) -> Dict[str, object]:
         image, mask, ratio, pair = self.sample_arrays(index)
-        return {**_image_entries(image), "mask": mask_to_tensor(mask),
-                "ratio": ratio, "bin": pair.bin, "name": pair.name}
+        sample = {**_image_entries(image), "mask": mask_to_tensor(mask), "ratio": ratio, "bin": pair.bin, "name": pair.name}
+        return {**sample, "padding": True} if isinstance(index, PaddingIndex) else sample
 
 
 class ProceduralEvalMasks:

@@ -7,6 +7,7 @@ are zeroed before a baseline sees them, so no ground truth can leak into a score
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable, Sequence
 
 import cv2
@@ -118,7 +119,7 @@ def classical_inpainter(name: str, **kwargs) -> Inpainter:
     if name not in CLASSICAL_METHODS:
         raise ValueError(f"unknown classical inpainter {name!r}; choose from {sorted(CLASSICAL_METHODS)}")
     method = CLASSICAL_METHODS[name]
-    return (lambda image, mask: method(image, mask, **kwargs)) if kwargs else method
+    return functools.partial(method, **kwargs) if kwargs else method  # picklable: DataLoader workers call it
 
 
 CLASSICAL_META = NetMeta(
@@ -131,12 +132,25 @@ CLASSICAL_META = NetMeta(
 )
 
 
+class ClassicalInputs:
+    """A classical method's result as a derived input (:mod:`inpainting.data.derived`): computed per image on the
+    CPU in the data workers, so JPGNet with a classical DGNet trains without a device -> host round trip."""
+
+    keys = ("classical",)
+
+    def __init__(self, inpainter: Inpainter):
+        self.inpainter = inpainter
+
+    def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"classical": self.inpainter(image, mask)}
+
+
 class ClassicalInpainter(nn.Module):
     """A classical method as an adapter (``forward(image, mask) -> {"pred": ...}``), e.g. JPGNet's DGNet.
 
     ``method``: a key of ``CLASSICAL_METHODS`` (``telea``, ``navier_stokes``, ``biharmonic``, ``patchmatch``);
     ``options`` are its keyword arguments (``radius``; PatchMatch: ``patch_size``, ``seed``). No parameters, no
-    weights; runs on the CPU per image.
+    weights; runs on the CPU per image, in the data workers when the batch carries its result (``classical``).
     """
 
     meta = CLASSICAL_META
@@ -147,9 +161,11 @@ class ClassicalInpainter(nn.Module):
         self.inpainter = classical_inpainter(method, **options)
         if method == "patchmatch":
             _patchmatch_library()  # fail when the model is built, not at its first batch
+        self.derived = ClassicalInputs(self.inpainter)
 
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"pred": self.inpainter(image, mask)}
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, classical: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``classical``: the batch's result of this method (:class:`ClassicalInputs`; computed here when absent)."""
+        return {"pred": self.inpainter(image, mask) if classical is None else classical}
 
     def extra_repr(self) -> str:
         return f"method={self.method!r}"

@@ -26,6 +26,7 @@ from inpainting.eval.metrics import BinnedInpaintingMetrics
 from inpainting.eval.perceptual import try_lpips_scorer
 from inpainting.eval.tables import OVERALL
 from inpainting.utils.atomic import atomic_path
+from inpainting.utils.devices import resolve_device
 
 INPUT_ROW = "Input"
 METRICS = ("psnr", "ssim", "l1", "lpips", "fid")
@@ -137,6 +138,11 @@ class Scorer(nn.Module):
                 real = self.fid[i].real_features(image) if real is None else real  # one ground-truth pass
                 self.fid[i].update(pred, image, mask, bins, real_features=real)
 
+    def join_without_images(self) -> None:
+        """A rank without evaluation pairs of its own (a padding batch) still takes part in ``compute``."""
+        for metric in self.scores:
+            metric.join_without_images()
+
     def compute(self) -> EvalResults:
         """Every rank's images (a collective call under DDP: every rank must call it)."""
         table, counts = {}, {}
@@ -180,7 +186,7 @@ def score_batch(scorer: Scorer, method: str, pred: torch.Tensor, batch: Mapping,
 def batch_bins(batch: Mapping) -> torch.Tensor:
     """The batch's hole-ratio bin indices (sets without bins: all in the first)."""
     image, bins = batch["image"], batch.get("bin")
-    bins = torch.zeros(image.shape[0], dtype=torch.long) if bins is None else bins
+    bins = torch.zeros(image.shape[0], dtype=torch.long, device=image.device) if bins is None else bins
     return torch.as_tensor(bins, device=image.device)
 
 
@@ -237,7 +243,7 @@ def _by_stem(folder: pathlib.Path) -> dict[str, pathlib.Path]:
 def score_folders(predictions: str | pathlib.Path | Mapping[str, str | pathlib.Path], images: str | pathlib.Path,
                   masks: str | pathlib.Path, bin_edges: Sequence[float], method: str | None = None,
                   options: MetricOptions | Mapping | None = None, hole_threshold: int = 127, batch_size: int = 8,
-                  device: str | torch.device = "cpu") -> EvalResults:
+                  device: str | torch.device = "auto") -> EvalResults:
     """Score saved outputs: every ``predictions/<name>.*`` with ``images/<name>.*`` and ``masks/<name>.*``
     (or ``masks/<name>_mask.*``, the MISF/Dunhuang naming).
 
@@ -247,6 +253,7 @@ def score_folders(predictions: str | pathlib.Path | Mapping[str, str | pathlib.P
     the bin is the measured hole ratio's. A prediction without its image or mask, or of another size than
     its image, is an error; a mask of another size is resized to the image (the rule of inpaint-predict);
     a mask whose ratio lies in no bin is an error too (the tables would silently drop it).
+    ``device``: ``auto`` (CUDA when present), ``cpu``, ``cuda:1``, ...
     """
     from inpainting.data.io import MASK_SUFFIX, DataError, load_image, load_mask_file
     from inpainting.data.masks import MaskPolarity, fit_mask_to_image
@@ -271,6 +278,7 @@ def score_folders(predictions: str | pathlib.Path | Mapping[str, str | pathlib.P
         if missing:
             raise FileNotFoundError(f"{folders[part]}: no file for {len(missing)} predictions, e.g. {missing[:3]}")
     edges = check_edges(bin_edges)
+    device = resolve_device(device)
     scorer = Scorer(edges, [INPUT_ROW, *pred_files], options).to(device)
     polarity = MaskPolarity(threshold=hole_threshold)
     for start in range(0, len(names), batch_size):

@@ -221,10 +221,18 @@ class BinnedInpaintingMetrics(Metric):
                 scores[name] = scorer(comp, image).reshape(-1)
         for name in self.metric_names:
             getattr(self, name).append(scores[name].to(torch.float64))
-        self.ratio.append(hole_ratio(mask))
-        self.bin.append(bins)
+        self.ratio.append(hole_ratio(mask).to(torch.float64))  # fixed dtypes: see join_without_images
+        self.bin.append(bins.long())
         first = len(self._names)
         self._names.extend(names if names is not None else [f"#{first + i}" for i in range(image.shape[0])])
+
+    def join_without_images(self) -> None:
+        """For a rank without images of its own (a padding batch): empty entries of the states' dtypes, so that its
+        ``compute`` gathers as the other ranks' do (torchmetrics fills a never-updated state with its default
+        float32, which no float64 or int64 gather accepts: the ranks would mismatch or hang)."""
+        for name in (*self.metric_names, "ratio"):
+            getattr(self, name).append(torch.zeros(0, dtype=torch.float64, device=self.device))
+        self.bin.append(torch.zeros(0, dtype=torch.long, device=self.device))
 
     def _gathered(self, name: str) -> torch.Tensor:
         return concatenated_state(getattr(self, name), torch.float64, self.device)

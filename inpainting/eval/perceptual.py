@@ -80,18 +80,21 @@ class LpipsScorer:
     """Per-image LPIPS(VGG) of float [0,1] image pairs, mapped to [-1,1] as the papers do; no quantisation.
 
     A plain object rather than an ``nn.Module`` on purpose: attached to a metric inside a
-    LightningModule, it must not put 58 MB of frozen VGG into every checkpoint. The network follows
-    the inputs' device on first use.
+    LightningModule, it must not put 58 MB of frozen VGG into every checkpoint. The network moves to the
+    inputs' device on first use (once per device, not per call).
     """
 
     def __init__(self, weights_path: str | Path | None = None):
         self.model = build_lpips_vgg(weights_path)
+        self.device = torch.device("cpu")
 
     @torch.no_grad()
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """LPIPS per image, shape (B,), for ``pred``/``target`` (B,3,H,W) in [0,1]."""
         check_image_pair(pred, target, "LPIPS", channels=3)
-        self.model.to(pred.device)
+        if pred.device != self.device:
+            self.model.to(pred.device)
+            self.device = pred.device
         return self.model(pred.float() * 2 - 1, target.float() * 2 - 1).flatten().to(torch.float64)
 
 

@@ -25,6 +25,7 @@ import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
+from inpainting.data.datasets import is_padding
 from inpainting.eval.engine import INPUT_ROW, EvalResults, MetricOptions, Scorer, batch_bins, save_outputs, score_batch
 from inpainting.eval.metrics import composite
 from inpainting.eval.tables import OVERALL, write_per_image_csv, write_tables
@@ -171,6 +172,9 @@ class TestReport(L.Callback):
         self.scorer.to(pl_module.device).reset()
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if is_padding(batch):  # a rank without pairs of its own: it only joins the epoch-end collectives
+            self.scorer.join_without_images()
+            return
         if not isinstance(outputs, Mapping) or "pred" not in outputs:
             raise TypeError(f"{type(pl_module).__name__}.test_step must return {{'pred': ..., 'target': ...}}, got {type(outputs).__name__}")
         target = outputs.get("target", batch["image"])

@@ -14,8 +14,6 @@ metric SSIM of the evaluation protocol (that one is skimage's 7x7 uniform window
 """
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -35,10 +33,11 @@ def gaussian_window(channels: int, window_size: int = WINDOW_SIZE, sigma: float 
     Built in float32 whatever ``dtype`` is (as the official code), then cast to ``dtype``.
     """
     centre = window_size // 2
-    taps = torch.tensor([math.exp(-((i - centre) ** 2) / float(2 * sigma**2)) for i in range(window_size)],
-                        dtype=torch.float32)
+    # made on the device (no host -> device copy per step); exp in float64 like the official Python math.exp
+    offsets = torch.arange(window_size, dtype=torch.float64, device=device) - centre
+    taps = torch.exp(-(offsets**2) / float(2 * sigma**2)).to(torch.float32)
     taps = (taps / taps.sum()).unsqueeze(1)
-    window = taps.mm(taps.t()).to(dtype=dtype, device=device)
+    window = taps.mm(taps.t()).to(dtype=dtype)
     return window.expand(channels, 1, window_size, window_size).contiguous()
 
 

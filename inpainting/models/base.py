@@ -8,6 +8,7 @@ prediction; the ``TestReport`` callback (``inpainting.eval.report``) scores and 
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Sequence
 
 import lightning as L
@@ -16,10 +17,15 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
+from inpainting.data.datasets import is_padding
+from inpainting.data.derived import derived_of, net_inputs, with_derived
 from inpainting.eval.engine import batch_bins
 from inpainting.eval.metrics import BinnedInpaintingMetrics, check_finite, check_protocol, composite
 from inpainting.eval.report import log_summary
 from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
+
+# our datamodule leaves on_before_batch_transfer to the module (which knows the network's derived inputs)
+warnings.filterwarnings("ignore", message=".*overridden `on_before_batch_transfer` in `LightningModule` but have passed in a")
 
 
 def _plain(value: Any) -> Any:
@@ -68,8 +74,27 @@ class InpaintingModule(L.LightningModule):
         self.val_metrics = BinnedInpaintingMetrics(bin_names(check_edges(bin_edges)), protocol=check_protocol(metric_protocol))
 
     # -- conventions --------------------------------------------------------------------------
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.net(image, mask)
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, **derived: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.net(image, mask, **derived)
+
+    def forward_batch(self, batch: dict) -> dict[str, torch.Tensor]:
+        """``forward`` on a batch, with the derived inputs it carries (``inpainting.data.derived``)."""
+        return self(batch["image"], batch["mask"], **net_inputs(batch, derived_of(self.net)))
+
+    def with_derived(self, batch: dict) -> dict:
+        """The batch with its derived inputs: as it is when it came through ``on_before_batch_transfer``."""
+        return with_derived(batch, derived_of(self.net))
+
+    # -- derived inputs: computed on the CPU, into the batch (no host round trip in a step) ----------------
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if hasattr(datamodule, "derived"):  # computed in its DataLoader workers
+            datamodule.derived = derived_of(self.net)
+
+    def on_before_batch_transfer(self, batch, dataloader_idx: int):
+        """Fill the derived inputs a batch lacks (a DataLoader of one's own), still on the CPU."""
+        return self.with_derived(batch) if isinstance(batch, dict) and "mask" in batch else batch
 
     @torch.no_grad()
     def inpaint(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -79,9 +104,12 @@ class InpaintingModule(L.LightningModule):
     # -- validation and test --------------------------------------------------------------------
     def evaluation_pair(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """(prediction, target) that val/test score; a stage predicting something else (edges) overrides it."""
-        return self(batch["image"], batch["mask"])["pred"], batch["image"]
+        return self.forward_batch(batch)["pred"], batch["image"]
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
+        if is_padding(batch):  # a rank without pairs of its own: it only joins the epoch-end collectives
+            self.val_metrics.join_without_images()
+            return
         pred, target = self.evaluation_pair(batch)
         self._check_finite(pred, "validation output", batch, batch_idx)
         self.val_metrics.update(pred, target, batch["mask"], batch_bins(batch))

@@ -55,11 +55,11 @@ def panel_columns(outputs: dict, image: torch.Tensor, mask: torch.Tensor) -> dic
 
 
 def colourise(x: torch.Tensor, cmap: str = COLOUR_MAP) -> torch.Tensor:
-    """(B,1,H,W) in [0,1] -> (B,3,H,W) through a matplotlib colour map."""
+    """(B,1,H,W) in [0,1] -> (B,3,H,W) through a matplotlib colour map, on ``x``'s device."""
     from matplotlib import colormaps
 
-    rgba = colormaps[cmap](x[:, 0].clamp(0, 1).numpy())
-    return torch.from_numpy(rgba[..., :3]).permute(0, 3, 1, 2).float()
+    rgba = colormaps[cmap](x[:, 0].clamp(0, 1).detach().cpu().numpy())
+    return torch.from_numpy(rgba[..., :3]).permute(0, 3, 1, 2).float().to(x.device)
 
 
 def _colour_bar(width: int, name: str, font: ImageFont.ImageFont) -> Image.Image:

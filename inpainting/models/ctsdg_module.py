@@ -8,7 +8,8 @@ One iteration per batch, as the authors do it:
 2. D step: ``D(I, gray, Canny(I))`` and ``D(O.detach(), gray)``; D loss backward, D step.
 
 Unlike MISF's order (quirk M9) no G gradient reaches D's step. The Canny edges and the gray image
-come from the adapter (full image, unmasked, as the official D and losses use them). Iterations,
+come with the batch (``StructureInputs``, computed in the data workers; full image, unmasked, as the official
+D and losses use them). Iterations,
 ``max_iterations`` and checkpoints behave as in :class:`~inpainting.models.gan_module.GANInpaintingModule`.
 
 Fine-tuning (``finetune=True``): the generator's BatchNorm layers stay in eval mode (official
@@ -46,11 +47,12 @@ class CTSDGModule(GANInpaintingModule):
 
     def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         g_opt, d_opt = self.optimizers()
+        batch = self.with_derived(batch)
         image, mask = batch["image"], batch["mask"]
-        out = self(image, mask)
+        out = self.forward_batch(batch)
         # CTSDG's scale: images in [-1, 1], mask 1 = valid
         target, output, valid = image * 2 - 1, out["pred"] * 2 - 1, 1 - mask
-        edge, gray = out["edge"], out["gray"]
+        edge, gray = batch["edge"], batch["gray"]  # the batch's (inpainting.data.derived), not the network's
 
         self.discriminator.requires_grad_(False)
         fake_scores, fake_edge = self.discriminator(output, gray)

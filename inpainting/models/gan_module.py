@@ -82,7 +82,7 @@ class GANInpaintingModule(InpaintingModule):
     def adversarial_losses(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """``(generator_loss, discriminator_loss, terms to log)`` for a batch, D called as officially."""
         image, mask = batch["image"], batch["mask"]
-        pred = self(image, mask)["pred"]
+        pred = self.forward_batch(batch)["pred"]
         real_scores, _ = self.discriminator(image)
         fake_scores, _ = self.discriminator(pred.detach())
         d_loss = self.loss.discriminator_loss(real_scores, fake_scores)
@@ -169,9 +169,10 @@ class EdgeGANModule(GANInpaintingModule):
         self.feature_matching_weight = feature_matching_weight
 
     def adversarial_losses(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        out = self(batch["image"], batch["mask"])
-        gray, edges = out["gray"], out["edges"]
-        real_scores, real_features = self.discriminator(torch.cat([gray, out["canny"]], 1))
+        batch = self.with_derived(batch)
+        out = self.forward_batch(batch)
+        gray, edges = batch["gray"], out["edges"]  # the batch's (inpainting.data.derived), not the network's
+        real_scores, real_features = self.discriminator(torch.cat([gray, batch["canny"]], 1))
         fake_scores, _ = self.discriminator(torch.cat([gray, edges.detach()], 1))
         d_loss = self.loss.discriminator_loss(real_scores, fake_scores)
         g_scores, g_features = self.discriminator(torch.cat([gray, edges], 1))
@@ -183,5 +184,5 @@ class EdgeGANModule(GANInpaintingModule):
         return g_loss, d_loss, parts
 
     def evaluation_pair(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self(batch["image"], batch["mask"])
+        out = self.forward_batch(batch)
         return out["pred"], out["canny"].expand(-1, 3, -1, -1)

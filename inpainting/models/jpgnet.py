@@ -99,7 +99,7 @@ class JPGNetModule(_StageFiles, InpaintingModule):
         if self.loss is None:
             raise RuntimeError(f"{self.method_name} has nothing to train (no loss): run it with train=false")
         image, mask = batch["image"], batch["mask"]
-        out = self(image, mask)
+        out = self.forward_batch(batch)
         total, parts = self._scored(out["pred"], image, mask)
         if self.net.train_pfunet:
             pfunet_loss, _ = self._scored(out["pfunet_pred"], image, mask)

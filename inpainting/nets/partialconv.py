@@ -32,7 +32,10 @@ class PartialConv2d(nn.Conv2d):
 
     def update_mask(self, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(updated mask clamped to [0,1], rescaling ratio zeroed where nothing was valid)."""
-        with torch.no_grad():
+        # float32 under autocast: float16 would round the 1e-8 below to 0 (holes: 0 * inf = NaN) and
+        # bfloat16 counts integers exactly only up to 256 (multi-channel windows reach C_in*k*k)
+        with torch.no_grad(), torch.autocast(mask.device.type, enabled=False):
+            mask = mask.float()
             # NVIDIA convolves the mask with a ones kernel (out, in, k, k) in multi-channel mode; every
             # output channel of that is the window sum over all input channels, so one channel-summed
             # convolution gives the same counts (exactly, for binary masks) at 1/(C_out*C_in) of the cost

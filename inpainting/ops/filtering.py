@@ -17,6 +17,8 @@ Two implementations give the same values:
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
@@ -25,7 +27,8 @@ IMPLEMENTATIONS = ("shift", "unfold")
 PADDINGS = ("zeros", "replicate")
 
 
-def _check_inputs(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int, padding: str) -> None:
+def _check_inputs(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilation: int, padding: str,
+                  same_dtype: bool = True) -> None:
     if padding not in PADDINGS:
         raise ValueError(f"unknown padding {padding!r}; choose one of {PADDINGS}")
     if kernel_size < 1 or kernel_size % 2 == 0:
@@ -45,10 +48,10 @@ def _check_inputs(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dila
             f"kernels must have shape (B, C*K*K, H, W) = {expected} for an image of shape "
             f"{tuple(x.shape)} and K={kernel_size}; got {tuple(kernels.shape)}"
         )
-    if x.dtype != kernels.dtype or x.device != kernels.device:
+    if (same_dtype and x.dtype != kernels.dtype) or x.device != kernels.device:
         raise ValueError(
-            f"image and kernels must share dtype and device; got {x.dtype}/{x.device} and "
-            f"{kernels.dtype}/{kernels.device}"
+            f"image and kernels must share dtype and device (dtypes may differ under autocast); got "
+            f"{x.dtype}/{x.device} and {kernels.dtype}/{kernels.device}"
         )
 
 
@@ -75,37 +78,89 @@ def filter_unfold(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dila
     return (patches.view_as(k5) * k5).sum(2)
 
 
+def accumulation_dtype(*tensors: torch.Tensor) -> torch.dtype:
+    """float32 for half and bfloat16 inputs (the sums of K*K products of raw, unnormalised kernels overflow float16
+    and lose bits in bfloat16), the inputs' own type otherwise (float64 stays float64)."""
+    dtype = tensors[0].dtype
+    for tensor in tensors[1:]:
+        dtype = torch.promote_types(dtype, tensor.dtype)
+    return torch.promote_types(dtype, torch.float32)
+
+
+# Below this many elements per thread one thread runs the per-tap loops: each tap is one elementwise pass, and
+# each pass with several OpenMP threads ends in a barrier that waits for the slowest thread. On a machine whose
+# cores are shared (a busy core, other jobs) a descheduled worker stalls every one of the ~27 passes of a step
+# for a scheduler slice, and small passes lose more to the stalls than they gain from the second thread
+# (measured: benchmarks/bench_filter.py --busy-core).
+ELEMENTS_PER_THREAD = 1 << 20
+
+
+@contextlib.contextmanager
+def _loop_threads(tensor: torch.Tensor):
+    """CPU threads for passes over ``tensor``'s elements (see ``ELEMENTS_PER_THREAD``); other devices: unchanged."""
+    threads = torch.get_num_threads()
+    wanted = max(1, min(threads, tensor.numel() // ELEMENTS_PER_THREAD))
+    if tensor.device.type != "cpu" or wanted == threads:
+        yield
+        return
+    torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _windows(xp: torch.Tensor, kernel_size: int, dilation: int, h: int, w: int) -> torch.Tensor:
+    """(B, C, K, K, H, W) view of the padded input: ``[.., i, j, y, x] = xp[.., y + r*i, x + r*j]`` (no copy)."""
+    b, c = xp.shape[:2]
+    sb, sc, sh, sw = xp.stride()
+    return xp.as_strided((b, c, kernel_size, kernel_size, h, w), (sb, sc, dilation * sh, dilation * sw, sh, sw))
+
+
 class _ShiftFilter(torch.autograd.Function):
-    """Filters an already padded input; autograd takes the gradient through the padding (any mode)."""
+    """Filters an already padded input; autograd takes the gradient through the padding (any mode).
+
+    Mixed precision: the output is summed in :func:`accumulation_dtype` (float32 for float16/bfloat16 inputs),
+    as are the image gradient's K*K contributions; the kernel gradient, one product per tap, takes the kernels'
+    dtype. ``custom_fwd``/``custom_bwd`` run the backward under the forward's autocast state.
+    """
 
     @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda")
     def forward(ctx, xp, kernels, kernel_size, dilation):
         k5 = _per_tap(kernels, kernel_size)
         b, c, _, h, w = k5.shape
-        out = xp.new_zeros(b, c, h, w)
-        for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
-            out.addcmul_(k5[:, :, t], xp[:, :, dy : dy + h, dx : dx + w])
+        out = xp.new_zeros(b, c, h, w, dtype=accumulation_dtype(xp, kernels))
+        with _loop_threads(out):
+            for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
+                out.addcmul_(k5[:, :, t], xp[:, :, dy : dy + h, dx : dx + w])
         ctx.save_for_backward(xp, kernels)
         ctx.geometry = (kernel_size, dilation)
         return out
 
     @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
     @once_differentiable
     def backward(ctx, grad_out):
         xp, kernels = ctx.saved_tensors
         kernel_size, dilation = ctx.geometry
         k5 = _per_tap(kernels, kernel_size)
-        h, w = k5.shape[-2:]
+        b, c, _, h, w = k5.shape
         need_x, need_k = ctx.needs_input_grad[:2]
-        grad_xp = torch.zeros_like(xp) if need_x else None
-        grad_k5 = torch.empty_like(k5) if need_k else None
         grad_out = grad_out.contiguous()
-        for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
-            if need_k:
-                torch.mul(grad_out, xp[:, :, dy : dy + h, dx : dx + w], out=grad_k5[:, :, t])
-            if need_x:
-                grad_xp[:, :, dy : dy + h, dx : dx + w].addcmul_(grad_out, k5[:, :, t])
-        grad_k = grad_k5.view_as(kernels) if need_k else None
+        grad_k = None
+        if need_k:  # every tap's product in one pass, written straight into the (B, C*K*K, H, W) gradient
+            grad_k = torch.empty_like(kernels)
+            grad_k6 = grad_k.view(b, c, kernel_size, kernel_size, h, w)
+            with _loop_threads(grad_k):
+                torch.mul(grad_out[:, :, None, None], _windows(xp, kernel_size, dilation, h, w), out=grad_k6)
+        grad_xp = None
+        if need_x:
+            grad_xp = torch.zeros_like(xp, dtype=accumulation_dtype(xp, kernels, grad_out))
+            with _loop_threads(grad_out):
+                for t, (dy, dx) in enumerate(_tap_offsets(kernel_size, dilation)):
+                    grad_xp[:, :, dy : dy + h, dx : dx + w].addcmul_(grad_out, k5[:, :, t])
+            grad_xp = grad_xp.to(xp.dtype)
         return grad_xp, grad_k, None, None
 
 
@@ -127,12 +182,15 @@ def predictive_filter(
 
     Kernel channel ``c*K*K + t`` holds tap ``t = K*row + col`` (row-major, like ``F.unfold``) for
     channel ``c`` of ``x``. ``padding``: ``"zeros"`` (official) or ``"replicate"``.
+
+    Under autocast (``16-mixed``, ``bf16-mixed``) image and kernels may differ in dtype (a convolution hands
+    over float16/bfloat16 kernels) and the result is float32: the sum of K*K products is accumulated in float32
+    (see :func:`accumulation_dtype`).
     """
-    if x.dtype != kernels.dtype and torch.is_autocast_enabled(x.device.type):
-        # mixed precision: convolutions hand over low-precision kernels; filter in the wider type
-        dtype = torch.promote_types(x.dtype, kernels.dtype)
-        x, kernels = x.to(dtype), kernels.to(dtype)
-    _check_inputs(x, kernels, kernel_size, dilation, padding)
+    mixed = torch.is_autocast_enabled(x.device.type)
+    if impl == "unfold" and mixed:  # the reference: filter in float32 under mixed precision
+        x, kernels = x.to(accumulation_dtype(x, kernels)), kernels.to(accumulation_dtype(x, kernels))
+    _check_inputs(x, kernels, kernel_size, dilation, padding, same_dtype=not mixed)
     if impl == "shift":
         return filter_shift(x, kernels, kernel_size, dilation, padding)
     if impl == "unfold":

@@ -317,6 +317,30 @@ def make_bench(ws, command):
     assert "fast" in done.stdout and "x" in done.stdout
 
 
+@case("make gpu-kit")
+def make_gpu_kit(ws, command):
+    """dry run (downloads wheels from the package index): resolve and download, the offline resolution check, the
+    authors' MISF code."""
+    recipe = make_recipe(expand(command))
+    assert [line.split()[1:3] for line in recipe[-3:]] == [["tools/gpu_kit.py", "download"], ["tools/gpu_kit.py", "check"],
+                                                         ["tools/gpu_kit.py", "fetch-misf"]]
+
+
+@case("make gpu-check", slow=True)
+def make_gpu_check(ws, command):
+    """ran (the script ``make -n`` shows): without a GPU it says so, skips the CUDA tests with that reason, runs
+    bench_gpu.py at its CPU size and exits 0, writing the markdown and JSON report."""
+    argv = shlex.split(make_recipe(expand(command))[-1])
+    assert argv[1:] == ["tools/gpu_check.py", "--out", "gpu-check"]
+    out = ws.folder(command) / "gpu-check"
+    subprocess.run([sys.executable, str(REPO_ROOT / argv[1]), "--out", str(out)], check=True, cwd=REPO_ROOT, timeout=300)
+    report = json.loads((out / "gpu-check.json").read_text())
+    if not torch.cuda.is_available():
+        assert report["cuda tests"]["passed"] == 0 and not report["cuda tests"]["failed"]
+        assert list(report["cuda tests"]["skipped"]) == ["no CUDA GPU here (torch.cuda.is_available() is False)"]
+    assert report["bench_gpu"]["filtering_op"]["unfold / shift"] > 0 and (out / "gpu-check.md").is_file()
+
+
 @case("python3 -m venv .venv", slow=True)
 def make_venv(ws, command):
     """ran: the virtual environment of the CUDA instructions."""

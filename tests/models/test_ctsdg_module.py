@@ -10,6 +10,7 @@ from inpainting.losses.ctsdg import CTSDGLoss
 from inpainting.losses.vgg16 import VGG16PoolFeatures
 from inpainting.utils.weights import WeightsMissingError
 from tests.cli.helpers import TINY, compose_config
+from tests.host_copies import guard_training_steps
 
 # CTSDG needs H, W multiples of 128; an 8-wide generator keeps one 128x128 batch at about a second
 # (batch 2: at 128 the bottleneck is 1x1 and training-mode BatchNorm needs two values per channel)
@@ -51,11 +52,12 @@ def test_loss_terms_follow_the_official_definitions(standin_vgg16):
     assert CTSDGLoss({"perceptual": 0, "style": 0}).vgg is None  # no VGG16 file needed
 
 
-def test_ctsdg_experiment_trains_one_batch(tmp_path):
+def test_ctsdg_experiment_trains_one_batch(tmp_path, monkeypatch):
     cfg = compose_config("train", ["experiment=ctsdg", *TINY, *SMALL, *NO_VGG, "debug=fdr"], tmp_path / "run")
     assert cfg.model.net.structure_from == "wrap" and cfg.model.optimizer.lr == 2e-4
+    guarded = guard_training_steps(monkeypatch)  # Canny and gray come with the batch: no host copy in the step
     summary = train(cfg)
-    assert summary["global_step"] == 2  # one G step + one D step
+    assert summary["global_step"] == 2 and guarded == [0]  # one G step + one D step
 
 
 def test_finetune_experiment_freezes_batch_norm(tmp_path):

@@ -10,13 +10,14 @@ from inpainting.losses import PConvLoss
 from inpainting.models.reconstruction_module import ReconstructionInpaintingModule
 from inpainting.nets.pconv import PConvInpainter, PConvUNet
 from tests.cli.helpers import TINY, compose_config
+from tests.host_copies import guard_training_steps
 from tests.models.helpers import images_and_masks, loader, trainer
 
 SMALL = {"rfrnet": ["model.net.generator.iterations=2"], "pconv": ["model.net.generator.levels=5"]}  # 32x32 images
 
 
 @pytest.mark.parametrize("experiment", ["rfrnet", "rfrnet_finetune", "pconv", "pconv_finetune"])
-def test_experiment_trains_one_batch(experiment, standin_vgg16, tmp_path):
+def test_experiment_trains_one_batch(experiment, standin_vgg16, tmp_path, monkeypatch):
     family = experiment.split("_")[0]
     cfg = compose_config("train", [f"experiment={experiment}", *TINY, *SMALL[family], "data.batch_size=2", "debug=fdr"],
                          tmp_path / "run")
@@ -25,8 +26,9 @@ def test_experiment_trains_one_batch(experiment, standin_vgg16, tmp_path):
     assert cfg.model.loss.weights.hole == 6.0 and cfg.model.loss.weights.style == 120.0
     assert cfg.model.loss.tv_region == ("hole" if family == "rfrnet" else "dilated_hole")
     assert (cfg.model.frozen_batchnorm is not None) == finetune
+    guarded = guard_training_steps(monkeypatch)  # no host copy in the step
     summary = train(cfg)  # the VGG16 terms run on the stand-in hub file
-    assert summary["global_step"] == 1
+    assert summary["global_step"] == 1 and guarded == [0]
     assert torch.isfinite(torch.tensor(summary["metrics"]["train/loss_step"]))
 
 

@@ -9,6 +9,7 @@ from inpainting.losses.structureflow import SamplingCorrectnessLoss, StructureFl
 from inpainting.losses.vgg import VGG19_WEIGHTS_FILE, VGG19Features
 from inpainting.nets.structureflow import FlowGenerator, StructureFlowInpainter, StructureGenerator
 from tests.cli.helpers import TINY, compose_config
+from tests.host_copies import guard_training_steps
 
 SMALL = dict(dim=8, n_res=1)
 TINY_SF = [*TINY, "data.image_size=64", "data.batch_size=2", "data.eval_batch_size=2", "model.discriminator.dim=8"]
@@ -107,7 +108,7 @@ def _tiny_nets():
     return [f"model.net.{name}.{k}={v}" for name in ("structure_generator", "flow_generator") for k, v in SMALL.items()]
 
 
-def test_structure_experiment_trains_one_batch_on_cached_rtv(tmp_path):
+def test_structure_experiment_trains_one_batch_on_cached_rtv(tmp_path, monkeypatch):
     from hydra.core.global_hydra import GlobalHydra
 
     from inpainting.cli.rtv import main as rtv_main
@@ -127,12 +128,13 @@ def test_structure_experiment_trains_one_batch_on_cached_rtv(tmp_path):
         train(cfg)
     GlobalHydra.instance().clear()
     assert rtv_main([*overrides, "--splits", "train"]) == 0
+    guarded = guard_training_steps(monkeypatch)  # the cached RTV structures: no host copy in the step
     summary = train(compose_config("train", [*overrides, "debug=fdr"], tmp_path / "run2"))
-    assert summary["global_step"] == 2
+    assert summary["global_step"] == 2 and guarded == [0]
 
 
 @pytest.mark.parametrize("experiment", ["structureflow_flow", "structureflow_joint"])
-def test_flow_and_joint_experiments_train_one_batch(experiment, tmp_path, vgg_file):
+def test_flow_and_joint_experiments_train_one_batch(experiment, tmp_path, vgg_file, monkeypatch):
     overrides = ["model.net.structure=image", "data.structures=null", f"model.loss.vgg_weights_path={vgg_file}"]
     nets = _tiny_nets()
     if experiment == "structureflow_joint":
@@ -142,8 +144,9 @@ def test_flow_and_joint_experiments_train_one_batch(experiment, tmp_path, vgg_fi
     else:
         nets = [o for o in nets if "structure_generator" not in o]
     cfg = compose_config("train", [f"experiment={experiment}", *TINY_SF, *nets, *overrides, "debug=fdr"], tmp_path / "run")
+    guarded = guard_training_steps(monkeypatch)  # no host copy in the step
     summary = train(cfg)
-    assert summary["global_step"] == 2
+    assert summary["global_step"] == 2 and guarded == [0]
 
 
 def test_joint_stage_without_structure_weights_fails_clearly(tmp_path):

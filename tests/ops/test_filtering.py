@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from inpainting.ops import IMPLEMENTATIONS, PADDINGS, predictive_filter
+from inpainting.ops.filtering import filter_unfold
 
 DILATIONS = (1, 2, 3, 4)
 
@@ -256,3 +257,26 @@ def test_mixed_precision_under_autocast_filters_in_the_wider_type():
     assert torch.allclose(out, expected, atol=0.05)
     with pytest.raises(ValueError, match="dtype"):  # outside autocast a mismatch is still an error
         predictive_filter(x, kernels.to(torch.bfloat16))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("image_dtype", ["low", "float32"])
+def test_mixed_precision_sums_in_float32(dtype, image_dtype):
+    """Under autocast (16-mixed, bf16-mixed) raw kernels whose products overflow float16 still filter exactly:
+    the K*K products of low-precision inputs are exact in float32, and so is their float32 sum up to its order."""
+    x, kernels = random_inputs(2, 4, 9, 10, 3, dtype=torch.float32)
+    x, kernels = (30 * x).to(dtype if image_dtype == "low" else torch.float32), (3000 * kernels).to(dtype)
+    assert filter_unfold(x.to(dtype), kernels, 3, 1).isinf().any() or dtype == torch.bfloat16  # float16 alone overflows
+    x.requires_grad_()
+    kernels.requires_grad_()
+    grad_out = torch.randn(2, 4, 9, 10)
+    with torch.autocast("cpu", dtype=dtype):
+        got = value_and_grads("shift", x, kernels, 3, 1, grad_out)
+    assert got[0].dtype == torch.float32 and got[1].dtype == x.dtype and got[2].dtype == kernels.dtype
+    want = value_and_grads("unfold", x.detach().double().requires_grad_(), kernels.detach().double().requires_grad_(),
+                           3, 1, grad_out.double())
+    torch.testing.assert_close(got[0].double(), want[0], rtol=1e-6, atol=1e-6 * want[0].abs().max().item())
+    for grad, ref in zip(got[1:], want[1:]):  # rounded once to the gradient's own dtype
+        eps = torch.finfo(grad.dtype).eps
+        assert grad.isfinite().all()
+        torch.testing.assert_close(grad.double(), ref, rtol=2 * eps, atol=2 * eps * ref.abs().max().item())

@@ -67,3 +67,16 @@ def test_multirun_with_ddp_sim_runs_each_job_once_and_survives_a_failed_job(tmp_
         ranks = sorted(l.split("process rank ")[1].split(",")[0] for l in lines)
         assert ranks == ["0", "1"], (job, lines)
         assert all(f"run folder: {sweep / job} " in l for l in lines)
+
+
+def test_ddp_sim_with_fewer_eval_pairs_than_ranks_finishes(tmp_path):
+    """One val/test pair, two ranks: rank 1 has no pair of its own and still joins every collective (a padding
+    sample nobody scores); a rank that skipped the epoch would leave rank 0 waiting in the metrics' gathers."""
+    one_pair = ["data.bin_edges=[0.0,0.6]", "data.images_per_bin=1", "data.eval_batch_size=2"]
+    result = run_cli([*TINY_GAN_RUN, *one_pair, "trainer=ddp_sim", f"paths.log_dir={tmp_path / 'logs'}"], timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = single_folder(tmp_path / "logs")
+    names = (run_dir / "tables" / "test_per_image.csv").read_text().splitlines()[1:]
+    assert len(names) == 1  # the one pair, scored once; the padding sample by nobody
+    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    assert metrics["val/psnr"] > 0 and metrics["test/psnr"] > 0

@@ -58,6 +58,20 @@ def structure_inputs(image: torch.Tensor, structure_from: str = "wrap", sigma: f
     return canny_edges(gray, mask, sigma), gray
 
 
+class StructureInputs:
+    """CTSDG's derived inputs (:mod:`inpainting.data.derived`): ``edge`` and ``gray`` of :func:`structure_inputs`,
+    computed in the data workers as the authors' data loader computes them."""
+
+    keys = ("edge", "gray")
+
+    def __init__(self, structure_from: str, sigma: float, edges_from_known_only: bool):
+        self.structure_from, self.sigma, self.known_only = structure_from, sigma, edges_from_known_only
+
+    def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        edge, gray = structure_inputs(image, self.structure_from, self.sigma, mask if self.known_only else None)
+        return {"edge": edge, "gray": gray}
+
+
 class CTSDGInpainter(nn.Module):
     """The CTSDG generator behind the framework's ``forward(image, mask) -> dict``.
 
@@ -81,13 +95,16 @@ class CTSDGInpainter(nn.Module):
         self.structure_from = structure_from
         self.sigma = sigma
         self.edges_from_known_only = edges_from_known_only
+        self.derived = StructureInputs(structure_from, sigma, edges_from_known_only)
         if weights:
             load_ctsdg_checkpoint(weights, self.generator)
 
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, edge: torch.Tensor | None = None,
+                gray: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``edge``, ``gray``: the batch's :class:`StructureInputs` (computed here when absent)."""
         self.meta.check_inputs(image, mask)
-        edge, gray = structure_inputs(image, self.structure_from, self.sigma,
-                                      mask if self.edges_from_known_only else None)
+        if edge is None or gray is None:
+            edge, gray = self.derived(image, mask).values()
         valid = 1 - mask
         output, projected_image, projected_edge = self.generator(
             (image * 2 - 1) * valid, torch.cat((edge * valid, gray * valid), 1), valid)

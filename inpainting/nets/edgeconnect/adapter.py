@@ -10,7 +10,8 @@
 
 The released test path (``edge_inpaint`` in eval mode; JPGNet's DGNet) runs Canny on the known pixels
 only and feeds G1's raw edge map to G2, un-composited. Validation and test of stage 3 therefore score
-what the method does at test time. Canny: sigma 2, ``skimage`` (CPU).
+what the method does at test time. Canny: sigma 2, ``skimage`` (CPU): the gray image and the edge maps come
+with the batch (:class:`EdgeInputs`, computed in the data workers), as the authors' data loader makes them.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class EdgeConnect(nn.Module):
             training, though G1 is never optimised; False keeps G1 in eval mode.
 
     Outputs: ``edge``: ``pred`` (the edge map as 3 channels, for panels), ``edges`` (G1's probabilities),
-    ``canny`` (the full image's edges: G1's target) and ``gray``; the others: ``pred`` (G2's raw output)
+    ``canny`` (the full image's edges, the batch's: G1's target) and ``gray``; the others: ``pred`` (G2's raw output)
     and ``edges`` (G2's edge input).
     """
 
@@ -79,6 +80,7 @@ class EdgeConnect(nn.Module):
         self.edge_generator = edge_generator
         self.inpaint_generator = inpaint_generator
         self.sn_updates_in_frozen_edge_generator = sn_updates_in_frozen_edge_generator
+        self.derived = EdgeInputs(sigma, stage)
         if stage == "edge_inpaint":
             edge_generator.requires_grad_(False)  # stage 3 trains G2 only
         self.load_weights(edge_weights, inpaint_weights)
@@ -99,28 +101,54 @@ class EdgeConnect(nn.Module):
             self.edge_generator.eval()
         return self
 
-    def _edge_inputs(self, image: torch.Tensor, mask: torch.Tensor, known_only: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(gray, Canny edges, G1's input); ``known_only``: Canny on the known pixels (test path)."""
-        gray = rgb_to_gray(image)
-        canny = canny_edges(gray, mask if known_only else None, self.sigma)
-        known = 1 - mask
-        return gray, canny, torch.cat([gray * known + mask, canny * known, mask], 1)
-
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, gray: torch.Tensor | None = None,
+                canny: torch.Tensor | None = None, canny_known: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``gray``, ``canny``, ``canny_known``: the batch's :class:`EdgeInputs` (computed here when absent)."""
         self.meta.check_inputs(image, mask)
-        if self.stage == "edge":
-            # EdgeConnect training: Canny on the full image, then masked
-            gray, canny, g1_input = self._edge_inputs(image, mask, known_only=False)
-            edges = self.edge_generator(g1_input)
-            return {"pred": edges.expand(-1, 3, -1, -1), "edges": edges, "canny": canny, "gray": gray}
+        known_only = self.stage == "edge_inpaint" and not self.training  # the released test path
+        given = {"gray": gray, "canny": canny, "canny_known": canny_known}
+        needed = ("gray", "canny_known" if known_only else "canny")
+        if any(given[key] is None for key in needed):
+            given.update(self.derived(image, mask, keys=needed))
+        gray, edges_in = given["gray"], given[needed[1]]
+        known = 1 - mask
         if self.stage == "inpaint":
-            edges = canny_edges(rgb_to_gray(image), None, self.sigma)
-        elif self.training:
-            _, canny, g1_input = self._edge_inputs(image, mask, known_only=False)
-            with torch.no_grad():
-                predicted = self.edge_generator(g1_input)
-            edges = predicted * mask + canny * (1 - mask)
+            edges = edges_in
         else:
-            _, _, g1_input = self._edge_inputs(image, mask, known_only=True)
-            edges = self.edge_generator(g1_input)
-        return {"pred": self.inpaint_generator(torch.cat([image * (1 - mask) + mask, edges], 1)), "edges": edges}
+            g1_input = torch.cat([gray * known + mask, edges_in * known, mask], 1)
+            if self.stage == "edge":
+                # EdgeConnect training: Canny on the full image, then masked; the full Canny map is G1's target
+                edges = self.edge_generator(g1_input)
+                return {"pred": edges.expand(-1, 3, -1, -1), "edges": edges, "canny": edges_in, "gray": gray}
+            if self.training:
+                with torch.no_grad():
+                    predicted = self.edge_generator(g1_input)
+                edges = predicted * mask + edges_in * known
+            else:
+                edges = self.edge_generator(g1_input)
+        return {"pred": self.inpaint_generator(torch.cat([image * known + mask, edges], 1)), "edges": edges}
+
+
+class EdgeInputs:
+    """EdgeConnect's derived inputs (:mod:`inpainting.data.derived`): ``gray`` (skimage's ``rgb2gray``
+    weights), ``canny`` (Canny of the full image: G1's input while training and its target) and, for the
+    ``edge_inpaint`` stage, ``canny_known`` (Canny of the known pixels only: the released test path)."""
+
+    def __init__(self, sigma: float, stage: str):
+        self.sigma, self.stage = sigma, stage
+        self.keys = ("gray", "canny", "canny_known") if stage == "edge_inpaint" else ("gray", "canny")
+
+    def for_frozen(self) -> "EdgeInputs":
+        """What a network kept in eval mode reads (JPGNet's frozen DGNet): the test path's maps only."""
+        frozen = EdgeInputs(self.sigma, self.stage)
+        if self.stage == "edge_inpaint":
+            frozen.keys = ("gray", "canny_known")
+        return frozen
+
+    def __call__(self, image: torch.Tensor, mask: torch.Tensor, keys: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:
+        gray = rgb_to_gray(image)
+        out = {"gray": gray}
+        for key in keys or self.keys:
+            if key in ("canny", "canny_known"):
+                out[key] = canny_edges(gray, mask if key == "canny_known" else None, self.sigma)
+        return out

@@ -100,9 +100,9 @@ class JPGNet(nn.Module):
         for name in names:
             load_stage(getattr(self, name), name, weights.get(name))
 
-    def stages(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    def stages(self, image: torch.Tensor, mask: torch.Tensor, **dgnet_inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.no_grad():
-            res1 = composite(self.dgnet(image, mask)["pred"], image, mask)
+            res1 = composite(self.dgnet(image, mask, **dgnet_inputs)["pred"], image, mask)
         with torch.set_grad_enabled(self.train_pfunet and torch.is_grad_enabled()):
             filtered = self.pfunet(image, mask)
         out = {"res1": res1, "res2": composite(filtered["pred"], image, mask), "kernels": filtered["kernels"],
@@ -111,8 +111,16 @@ class JPGNet(nn.Module):
             out["pfunet_pred"] = filtered["pred"]
         return out
 
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = self.stages(image, mask)
+    @property
+    def derived(self):
+        """The DGNet's derived inputs (Canny edges, a classical result; :mod:`inpainting.data.derived`), those of
+        its eval mode (it is frozen)."""
+        derived = getattr(self.dgnet, "derived", None)
+        return derived.for_frozen() if hasattr(derived, "for_frozen") else derived
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, **dgnet_inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``dgnet_inputs``: the batch's derived inputs of the DGNet, passed on to it."""
+        out = self.stages(image, mask, **dgnet_inputs)
         if self.fusion is None:
             out["pred"] = naive_fusion(out["res2"], out["res1"], out["uncertainty"], self.threshold)
         else:

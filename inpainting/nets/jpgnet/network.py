@@ -276,11 +276,12 @@ def start_as_res1_(net: KPN) -> KPN:
     out = net.conv_final.out_channels
     net.conv_fusion.weight.zero_()
     net.conv_fusion.bias.zero_()
-    net.conv_fusion.weight[:, :out, 0, 0] = torch.eye(out)
+    eye = torch.eye(out, dtype=net.conv_final.weight.dtype, device=net.conv_final.weight.device)
+    net.conv_fusion.weight[:, :out, 0, 0] = eye
     net.conv_final.weight.zero_()
     net.conv_final.bias.zero_()
     for d in range(len(net.dilations)):
-        net.conv_final.weight[:, d * out:(d + 1) * out, 1, 1] = torch.eye(out) / len(net.dilations)
+        net.conv_final.weight[:, d * out:(d + 1) * out, 1, 1] = eye / len(net.dilations)
     return net
 
 

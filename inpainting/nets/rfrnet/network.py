@@ -83,8 +83,8 @@ class KnowledgeConsistentAttention(nn.Module):
         if masks.shape[-2:] != (h, w):
             masks = F.interpolate(masks, size=(h, w))  # nearest, as officially
         values = foreground.reshape(b, c, h * w)
-        keys = values + 1e-7
-        keys = keys / keys.pow(2).sum(1, keepdim=True).sqrt()  # (B, C, K)
+        keys = values.float() + 1e-7  # float32 under autocast: in float16 the squares of hole keys (1e-7) are 0 -> 0/0
+        keys = (keys / keys.pow(2).sum(1, keepdim=True).sqrt()).to(values.dtype)  # (B, C, K)
         scores = torch.bmm(keys.transpose(1, 2), values).view(b, h * w, h, w)  # (B, K, H, W)
         if self.propagate_size != 1:
             # the official sums the scores over the neighbourhood as avg_pool * 9 (its ones-kernel is unused)

@@ -1,0 +1,18 @@
+"""Device choice for the commands that run a model or score outside a Lightning trainer (predict, web demo, the
+Python API, scoring saved predictions): ``auto`` is the first CUDA GPU when there is one, else the CPU."""
+from __future__ import annotations
+
+import torch
+
+AUTO = "auto"
+
+
+def resolve_device(device: str | torch.device = AUTO) -> torch.device:
+    """``"auto"`` -> ``cuda`` when available, else ``cpu``; anything else as ``torch.device`` reads it
+    (``cpu``, ``cuda``, ``cuda:1``). Asking for CUDA on a machine without it is an error that says so."""
+    if str(device) == AUTO:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device} requested, but CUDA is not available here (use device=auto or cpu)")
+    return device

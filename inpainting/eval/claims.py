@@ -28,8 +28,8 @@ The verdict reads the interval in the metric's direction (PSNR/SSIM higher is be
 
 * ``holds``: the whole interval lies on the claimed side of 0;
 * ``reversed``: the whole interval lies on the other side;
-* ``not resolved``: the interval contains 0 (or fewer than 2 pairs), i.e. not decided at this sample size;
-* ``no scores``: a row has no per-image scores (it did not run); counted apart.
+* ``not resolved``: the interval contains 0 (or fewer than ``MIN_PAIRS`` = 5 pairs), i.e. not decided at this sample size;
+* ``no scores``: a row has no per-image scores (it did not run) or the metric none (LPIPS without weights); counted apart.
 
 The paper's own difference (better - worse, from ``experiments/paper_tables``) is shown beside ours,
 unless the scale makes it meaningless (``show_paper=False``, e.g. the demo scale).
@@ -68,6 +68,9 @@ from inpainting.utils.atomic import atomic_path
 
 RESAMPLES = 10_000
 SEED = 0
+# fewer pairs than this get no verdict: 2 to 4 images give a handful of distinct resampled means, and an
+# interval read from them says nothing (the demo scale has 2 images per bin)
+MIN_PAIRS = 5
 LEVEL = 0.95
 HOLDS, REVERSED, UNRESOLVED = "holds", "reversed", "not resolved"
 MISSING = "no scores"  # a row did not run (or has no per-image file): nothing to decide
@@ -339,15 +342,20 @@ def evaluate(claims: Iterable[Claim], scores: Scores, paper=None, paper_dataset:
                     a, b = scores.get(better, {}), scores.get(worse, {})
                     keys = [k for k in a if bin_name in (k[0], OVERALL) and metric in a[k] and metric in b.get(k, {})]
                     missing = [r for r, s in ((better, a), (worse, b)) if not s]
+                    unscored = not missing and not any(metric in v for s in (a, b) for v in s.values())
                     base = dict(claim=claim.id, better=better, worse=worse, metric=metric, bin=bin_name,
                                 n=len(keys), paper_difference=paper_diff)
                     if missing:
                         out.append(Comparison(**base, difference=None, low=None, high=None, verdict=MISSING,
                                               note=f"no per-image scores of {', '.join(missing)}"))
                         continue
-                    if len(keys) < 2:
+                    if unscored:  # e.g. LPIPS without its weights file: nothing to decide, counted apart
+                        out.append(Comparison(**base, difference=None, low=None, high=None, verdict=MISSING,
+                                              note=f"no {metric} scores"))
+                        continue
+                    if len(keys) < MIN_PAIRS:
                         out.append(Comparison(**base, difference=None, low=None, high=None, verdict=UNRESOLVED,
-                                              note=f"{len(keys)} paired image(s) with {metric}"))
+                                              note=f"{len(keys)} paired image(s) with {metric}; a verdict needs {MIN_PAIRS}"))
                         continue
                     d = np.array([a[k][metric] - b[k][metric] for k in keys])
                     low, high = bootstrap_ci(d, resamples, seed)
@@ -373,7 +381,7 @@ def claim_verdict(comparisons: Sequence[Comparison]) -> str:
         return REVERSED
     if verdicts == {MISSING}:
         return MISSING
-    return HOLDS if verdicts == {HOLDS} else UNRESOLVED
+    return HOLDS if verdicts - {MISSING} == {HOLDS} else UNRESOLVED
 
 
 def summary_line(claims: Iterable[Claim], comparisons: Sequence[Comparison]) -> str:
@@ -422,14 +430,16 @@ def markdown_section(claims: Sequence[Claim], comparisons: Sequence[Comparison],
             parts.append(f"**{claim.id}** ({claim.section}): {claim.text}. Verdict: **{MISSING}** ({mine[0].note}).")
             continue
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join(":--" if i < 3 else "--:" for i in range(len(header))) + "|"]
-        for c in mine:
+        unscored = sorted({c.metric for c in mine if c.verdict == MISSING})
+        for c in (c for c in mine if c.verdict != MISSING):
             ci = "-" if c.low is None else f"[{_number(c.low, c.metric)}, {_number(c.high, c.metric)}]"
             cells = [f"{c.better} vs {c.worse}", c.metric, c.bin, str(c.n), _number(c.difference, c.metric), ci,
                      c.verdict + (f" ({c.note})" if c.note else "")]
             lines.append("| " + " | ".join(cells + ([_number(c.paper_difference, c.metric)] if show_paper else [])) + " |")
         tally = counts(c.verdict for c in mine)
         parts.append(f"**{claim.id}** ({claim.section}): {claim.text}. Verdict: **{claim_verdict(mine)}** "
-                     f"({tally[HOLDS]} held, {tally[REVERSED]} reversed, {tally[UNRESOLVED]} not resolved).\n\n"
+                     f"({tally[HOLDS]} held, {tally[REVERSED]} reversed, {tally[UNRESOLVED]} not resolved"
+                     f"{'; no scores of ' + ', '.join(unscored) if unscored else ''}).\n\n"
                      + "\n".join(lines))
     return "\n\n".join(parts) + "\n"
 

@@ -94,10 +94,10 @@ def reproduce(table: str, scale_name: str = "demo", extra: Sequence[str] = (), r
     jobs = os.path.relpath(runs_root, report_dir.resolve())
     notes = [*scale.notes, "Job folders: the numbered folders next to this report." if jobs == "."
              else f"Job folders: {jobs} (relative to this report)."]
-    if not scale.per_dataset and first_paper_dataset:
-        notes.append(f"The paper column is the paper's {first_paper_dataset} column; our numbers come from the scale's own data.")
     if not scale.paper_column:
         notes.append(f"No paper column at scale={scale.name}: these numbers are not comparable with the paper's.")
+    elif not scale.per_dataset and first_paper_dataset:
+        notes.append(f"The paper column is the paper's {first_paper_dataset} column; our numbers come from the scale's own data.")
     md, csv_path = write_report(spec, sections, out_stem, notes, chosen, paper_dataset=first_paper_dataset,
                                 paper_column=scale.paper_column)
     print(md.read_text(encoding="utf-8"))

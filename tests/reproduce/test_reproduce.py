@@ -184,6 +184,16 @@ def test_aggregation_keeps_failed_missing_and_pending_rows_and_shows_the_paper(t
     assert table["MISF"]["status"] == "missing" and table["En-decoder"]["status"] == "pending"
 
 
+def test_a_scale_without_paper_column_reports_no_paper_values_or_differences(tmp_path):
+    spec = rp.load_spec("misf_table3")
+    job = _fake_job(tmp_path / "0", "misf_img_filter", 21.5, status={"status": "ok"})
+    outcomes = {r.id: rp.collect_job(job if r.id == "Img-Filter" else None) for r in spec.rows if r.experiment}
+    md, csv_path = report.write_report(spec, {None: outcomes}, tmp_path / "t", paper_dataset="Places2", paper_column=False)
+    assert "25.489" not in md.read_text() and "Δ" not in md.read_text()  # the paper's Img-Filter, Places2 0-20%
+    assert not any("/paper" in key or "/diff" in key for key in csv_path.read_text().splitlines()[0].split(","))
+    assert rp.load_scale("demo").paper_column is False and rp.load_scale("small").paper_column is True
+
+
 def test_input_row_and_dunhuang_default_column(tmp_path):
     spec = rp.load_spec("jpgnet_table3")
     job = _fake_job(tmp_path / "0", "jpgnet_pfunet", 24.0, status={"status": "ok"}, method="PFUNet")

@@ -113,12 +113,17 @@ def released_weight_files(adapter: Adapter, source: str | os.PathLike) -> dict[s
     return files
 
 
-def load_released(family: str, source: str | os.PathLike) -> Adapter:
-    """The ``family``'s released network with the authors' weights of ``source`` (see :func:`released_weight_files`)."""
+def released_network(family: str) -> Adapter:
+    """The ``family``'s released architecture, no weights read yet."""
     families = released_families()
     if family not in _RELEASED:
         raise ValueError(f"official={family!r}: the families with released weights are {', '.join(families)} "
                          f"(PConv's authors released none)")
-    adapter = _RELEASED[family]()
+    return _RELEASED[family]()
+
+
+def load_released(family: str, source: str | os.PathLike) -> Adapter:
+    """The ``family``'s released network with the authors' weights of ``source`` (see :func:`released_weight_files`)."""
+    adapter = released_network(family)
     adapter.load_weights(**released_weight_files(adapter, source))
     return adapter

@@ -108,8 +108,10 @@ def test_a_stage_that_is_no_adapter_is_refused():
         load_stage(torch.nn.Identity(), "dgnet", None)
 
 
-def test_registry_lists_every_family_with_released_weights():
-    assert released_families() == ("ctsdg", "edgeconnect", "misf", "pfunet", "rfrnet", "structureflow")
+def test_registry_finds_every_family_with_released_weights():
+    # found by walking inpainting/nets: a new family registers in its own adapter.py, no list to edit
+    assert {"ctsdg", "edgeconnect", "misf", "pfunet", "rfrnet", "structureflow"} <= set(released_families())
+    assert "pconv" not in released_families()
     with pytest.raises(ValueError, match="PConv's authors released none"):
         load_released("pconv", "x.pth")
 

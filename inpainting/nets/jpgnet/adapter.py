@@ -1,7 +1,7 @@
 """JPGNet in the framework's conventions: the PFUNet adapter and the whole pipeline (method-spec 5.1, 5.5).
 
-:class:`JPGNet` is built from constructed stages (composition): any DGNet adapter (``forward(image, mask)
--> {"pred": [0, 1] image}``, mask 1 = hole: EdgeConnect, a classical method, RFRNet, ...), a
+:class:`JPGNet` is built from constructed stages (composition): any DGNet
+(:class:`~inpainting.nets.adapter.Adapter`: EdgeConnect, a classical method, RFRNet, ...), a
 :class:`PFUNet` and a fusion (UAFNet, or the training-free Eq. 4). DGNet and PFUNet are frozen:
 their parameters never require grad and they stay in eval mode whatever ``train()`` is called with
 (G1's spectral norm would otherwise run power iterations and change its frozen weights).

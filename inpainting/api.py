@@ -2,7 +2,8 @@
 
     from inpainting import load_model
     model = load_model("outputs/demo/runs/<stamp>")          # a run folder or .ckpt of ours
-    model = load_model("misf_places2.pth", official="misf")  # an authors' file (misf | pfunet)
+    model = load_model("misf_places2.pth", official="misf")  # an authors' file (see OFFICIAL_FAMILIES)
+    model = load_model("edgeconnect/places2", official="edgeconnect")  # a folder of a family's released files
     model = load_model("telea")                              # classical: telea | ns | biharmonic
     result = model(photo, mask)   # PIL in, PIL out (mask: white = hole, as the CLI's default)
     result = model(image, mask)   # tensors: image (B,3,H,W) or (3,H,W) in [0,1], mask 1 = hole
@@ -26,9 +27,10 @@ from inpainting.data.io import load_image, load_mask_file
 from inpainting.data.masks import MaskPolarity, fit_mask_to_image
 from inpainting.data.transforms import image_to_tensor, mask_to_tensor
 from inpainting.eval.classical import CLASSICAL_SOURCES, classical_inpainter
+from inpainting.nets.adapter import Adapter, load_released, released_families
 from inpainting.utils.devices import resolve_device
 
-OFFICIAL_KINDS = ("misf", "pfunet")
+OFFICIAL_FAMILIES = released_families()  # every family of inpainting/nets that registers its released weights
 
 InpaintFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (image, mask) -> composited result
 
@@ -48,14 +50,15 @@ class Predictor:
 
 # -- models --------------------------------------------------------------------------------------
 def size_multiple(net: torch.nn.Module) -> int:
-    """The input side multiple a network needs: the largest ``meta.size_multiple`` of its adapters (1 without)."""
-    from inpainting.nets.meta import NetMeta
-
-    return max([m.meta.size_multiple for m in net.modules() if isinstance(getattr(m, "meta", None), NetMeta)] or [1])
+    """The input side multiple a network needs: the largest ``meta.size_multiple`` of its adapters."""
+    multiples = [m.meta.size_multiple for m in net.modules() if isinstance(m, Adapter)]
+    if not multiples:
+        raise TypeError(f"{type(net).__name__} holds no inpainting.nets.adapter.Adapter, so its input size is unknown")
+    return max(multiples)
 
 
 def _composited(net: torch.nn.Module) -> InpaintFn:
-    from inpainting.eval.metrics import composite
+    from inpainting.ops.composite import composite
 
     @torch.no_grad()
     def run(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -89,28 +92,19 @@ def _run_model(source: pathlib.Path, device: torch.device) -> Predictor:
     return Predictor(model.inpaint, size_multiple(model.net), f"run checkpoint {ckpt}", model.net)
 
 
-def _official_model(source: pathlib.Path, kind: str, device: torch.device) -> Predictor:
-    from inpainting.nets.jpgnet import PFUNet, load_jpgnet_kpn, pfunet
-    from inpainting.nets.misf import MISFGenerator, MISFInpainter
-
-    if kind == "misf":
-        net = MISFInpainter(MISFGenerator(variant="misf"), weights=str(source))
-    elif kind == "pfunet":
-        net = PFUNet(pfunet())
-        load_jpgnet_kpn(net.kpn, source)
-    else:
-        raise ValueError(f"official={kind!r}: choose one of {', '.join(OFFICIAL_KINDS)}")
-    net.eval().to(device)
-    return Predictor(_composited(net), size_multiple(net), f"official {kind} weights {source}", net)
+def _official_model(source: pathlib.Path, family: str, device: torch.device) -> Predictor:
+    net = load_released(family, source).eval().to(device)
+    return Predictor(_composited(net), size_multiple(net), f"official {family} weights {source}", net)
 
 
 def build_predictor(source: str | pathlib.Path, official: str | None = None,
                     device: torch.device | str = "auto") -> Predictor:
-    """A run folder / ``.ckpt`` of ours, an authors' file (``official``: misf | pfunet), or a classical method."""
+    """A run folder / ``.ckpt`` of ours, the authors' file or folder of files (``official``: one of
+    ``OFFICIAL_FAMILIES``), or a classical method."""
     device = resolve_device(device)
     source = str(source)
     if source.lower() in CLASSICAL_SOURCES:
-        from inpainting.eval.metrics import composite
+        from inpainting.ops.composite import composite
 
         method = classical_inpainter(CLASSICAL_SOURCES[source.lower()])
         return Predictor(lambda image, mask: composite(method(image, mask), image, mask), 1, f"classical {source}")
@@ -207,6 +201,7 @@ class Inpainter:
 
 def load_model(source: str | pathlib.Path, official: str | None = None, device: str | torch.device = "auto",
                pad_mode: str = "reflect") -> Inpainter:
-    """Load a run folder or ``.ckpt`` of ours, an authors' weights file (``official="misf"|"pfunet"``)
+    """Load a run folder or ``.ckpt`` of ours, the authors' weights (``official=<family>``, one of
+    ``OFFICIAL_FAMILIES``: a file, or the folder holding a family's files under their released names)
     or a classical method (``"telea"``, ``"ns"``, ``"biharmonic"``) as an :class:`Inpainter`."""
     return Inpainter(build_predictor(source, official, device), device, pad_mode)

@@ -26,7 +26,7 @@ from omegaconf import DictConfig
 from inpainting.api import load_model
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.cli.options import exit_if_missing
-from inpainting.eval.metrics import composite
+from inpainting.ops.composite import composite
 
 log = logging.getLogger(__name__)
 FORMATS = ("torchscript", "onnx")
@@ -49,7 +49,7 @@ class ExportedInpainter(torch.nn.Module):
 
     def __init__(self, net: torch.nn.Module):
         super().__init__()
-        from inpainting.eval.classical import ClassicalInpainter
+        from inpainting.nets.classical import ClassicalInpainter
 
         self.net = copy.deepcopy(net).eval()
         for module in self.net.modules():

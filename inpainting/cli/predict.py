@@ -1,8 +1,8 @@
 """Inpaint images with any model: ``inpaint-predict images=<file|dir> masks=<file|dir> output_dir=<dir> model.source=<...>``.
 
 ``model.source`` is one of: a run folder or ``.ckpt`` of ours (the model is rebuilt from the run's
-``config_resolved.yaml``, as ``inpaint-eval`` does); an official weights file with ``model.official=misf``
-(MISF generator) or ``model.official=pfunet`` (JPGNet PFUNet); or a classical method ``telea``, ``ns``,
+``config_resolved.yaml``, as ``inpaint-eval`` does); the authors' weights with ``model.official=<family>``
+(``inpainting.api.OFFICIAL_FAMILIES``: a file, or a folder of a family's files); or a classical method ``telea``, ``ns``,
 ``biharmonic``. Images of any size are padded to the network's size multiple (reflection or zeros,
 padding counted as known pixels) and cropped back; a mask of another size is resized (nearest) with a
 warning. Each result is the composite (known pixels kept) saved as ``<output_dir>/<stem>.png``.

@@ -74,10 +74,10 @@ def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor,
                   dgnets: Sequence[str] = ()) -> dict[str, Callable[[], object]]:
     """One zero-argument call per module (``dgnet:<name>`` for each of ``dgnets``), inputs prepared once
     (outside the timed region)."""
-    from inpainting.eval.metrics import composite
     from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator
     from inpainting.nets.jpgnet import PFUNet, SmartFusion, pfunet
     from inpainting.nets.misf import MISFGenerator, MISFInpainter
+    from inpainting.ops.composite import composite
 
     pfu = PFUNet(pfunet()).eval().to(device)
     dgnet = EdgeConnect(EdgeGenerator(), InpaintGenerator()).eval().to(device)

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 from PIL import Image
 
-from inpainting.api import OFFICIAL_KINDS, Inpainter, load_model
+from inpainting.api import OFFICIAL_FAMILIES, Inpainter, load_model
 from inpainting.eval.classical import CLASSICAL_SOURCES
 
 log = logging.getLogger(__name__)
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", action="append", default=[], metavar="NAME=SOURCE",
                         help="a run folder / .ckpt of ours or an authors' file, shown as NAME (repeatable)")
     parser.add_argument("--official", action="append", default=[], metavar="NAME=KIND",
-                        help=f"read model NAME as an authors' file of this kind ({', '.join(OFFICIAL_KINDS)})")
+                        help=f"read model NAME as the authors' file (or folder of files) of this family ({', '.join(OFFICIAL_FAMILIES)})")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present) | cpu | cuda | cuda:1 ...")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")

@@ -3,7 +3,7 @@
 Each baseline is a callable ``(image, mask) -> pred``: ``image`` (B,3,H,W) float in [0,1], ``mask``
 (B,1,H,W) with 1 = hole; ``pred`` (B,3,H,W) float in [0,1] on the input's device. The hole pixels
 are zeroed before a baseline sees them, so no ground truth can leak into a score.
-:class:`ClassicalInpainter` wraps one as an adapter (usable as JPGNet's DGNet).
+:class:`inpainting.nets.classical.ClassicalInpainter` wraps one as a network adapter (JPGNet's DGNet).
 """
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ import cv2
 import numpy as np
 import torch
 from skimage.restoration import inpaint_biharmonic
-from torch import nn
 
-from inpainting.nets.meta import NetMeta
 from inpainting.utils.shapes import check_image_mask
 
 Inpainter = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -118,54 +116,7 @@ def classical_inpainter(name: str, **kwargs) -> Inpainter:
     """The baseline called ``name`` (one of ``CLASSICAL_METHODS``) with its options bound, e.g. ``radius=5``."""
     if name not in CLASSICAL_METHODS:
         raise ValueError(f"unknown classical inpainter {name!r}; choose from {sorted(CLASSICAL_METHODS)}")
+    if name == "patchmatch":
+        _patchmatch_library()  # fail when the method is chosen, not at its first batch
     method = CLASSICAL_METHODS[name]
     return functools.partial(method, **kwargs) if kwargs else method  # picklable: DataLoader workers call it
-
-
-CLASSICAL_META = NetMeta(
-    name="classical",
-    size_multiple=1,
-    mask_polarity="hole",
-    value_range=(0.0, 1.0),
-    param_count=0,
-    source="OpenCV cv2.inpaint (Telea, Navier-Stokes), scikit-image inpaint_biharmonic, pypatchmatch (PatchMatch)",
-)
-
-
-class ClassicalInputs:
-    """A classical method's result as a derived input (:mod:`inpainting.data.derived`): computed per image on the
-    CPU in the data workers, so JPGNet with a classical DGNet trains without a device -> host round trip."""
-
-    keys = ("classical",)
-
-    def __init__(self, inpainter: Inpainter):
-        self.inpainter = inpainter
-
-    def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"classical": self.inpainter(image, mask)}
-
-
-class ClassicalInpainter(nn.Module):
-    """A classical method as an adapter (``forward(image, mask) -> {"pred": ...}``), e.g. JPGNet's DGNet.
-
-    ``method``: a key of ``CLASSICAL_METHODS`` (``telea``, ``navier_stokes``, ``biharmonic``, ``patchmatch``);
-    ``options`` are its keyword arguments (``radius``; PatchMatch: ``patch_size``, ``seed``). No parameters, no
-    weights; runs on the CPU per image, in the data workers when the batch carries its result (``classical``).
-    """
-
-    meta = CLASSICAL_META
-
-    def __init__(self, method: str = "telea", **options):
-        super().__init__()
-        self.method = method
-        self.inpainter = classical_inpainter(method, **options)
-        if method == "patchmatch":
-            _patchmatch_library()  # fail when the model is built, not at its first batch
-        self.derived = ClassicalInputs(self.inpainter)
-
-    def forward(self, image: torch.Tensor, mask: torch.Tensor, classical: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """``classical``: the batch's result of this method (:class:`ClassicalInputs`; computed here when absent)."""
-        return {"pred": self.inpainter(image, mask) if classical is None else classical}
-
-    def extra_repr(self) -> str:
-        return f"method={self.method!r}"

@@ -20,9 +20,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from inpainting.eval.metrics import checked_bin_ids, composite, to_uint8_truncated
+from inpainting.eval.metrics import checked_bin_ids, to_uint8_truncated
 from inpainting.eval.perceptual import weights_unavailable_note
 from inpainting.eval.tables import OVERALL
+from inpainting.ops.composite import composite
 from inpainting.utils.weights import WeightsMissingError, hub_checkpoint_path
 
 INCEPTION_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"

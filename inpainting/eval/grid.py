@@ -8,7 +8,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from inpainting.eval.metrics import composite, psnr_uint8, to_uint8_truncated
+from inpainting.eval.metrics import psnr_uint8, to_uint8_truncated
+from inpainting.ops.composite import composite
 from inpainting.utils.atomic import atomic_path
 
 TITLE_HEIGHT = 16

@@ -26,6 +26,7 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torchmetrics import Metric
 
+from inpainting.ops.composite import composite
 from inpainting.utils.shapes import check_image_pair, check_mask
 
 PSNR_CAP = 100.0
@@ -34,11 +35,6 @@ UINT8_RANGE = 255.0
 
 # (composite, ground truth) -> per-image scores, both float (B,3,H,W) in [0,1]
 ImageScorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def composite(pred: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Paste the prediction into the holes (mask 1) and keep the known pixels of ``image``."""
-    return pred * mask + image * (1 - mask)
 
 
 class NonFiniteError(ValueError):

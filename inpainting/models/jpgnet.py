@@ -13,11 +13,11 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from inpainting.eval.metrics import composite
 from inpainting.models.base import InpaintingModule
 from inpainting.models.filter_module import log_training_loss
 from inpainting.nets.jpgnet import JPGNet, PFUNet, SmartFusion
 from inpainting.nets.jpgnet.adapter import load_stage
+from inpainting.ops.composite import composite
 
 _NOT_HPARAMS = ["pfunet", "dgnet", "fusion", "loss", "optimizer", "scheduler"]
 LOSS_REGIONS = ("raw", "composite")

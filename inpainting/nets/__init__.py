@@ -1,4 +1,6 @@
-"""Networks (plain nn.Modules) and loaders for the authors' checkpoint formats."""
+"""Networks (plain nn.Modules) behind one contract (:class:`~inpainting.nets.adapter.Adapter`), one package per
+family, with the loaders of the authors' checkpoint formats and the registry of their released weights."""
+from inpainting.nets.adapter import Adapter, load_released, released_families
 from inpainting.nets.blocks import init_normal_
 from inpainting.nets.checkpoints import (
     CheckpointError,
@@ -29,6 +31,7 @@ from inpainting.nets.misf import VARIANTS as MISF_VARIANTS
 from inpainting.nets.misf import MISFGenerator, expand_feature_kernels, load_misf_discriminator, load_misf_generator
 
 __all__ = [
+    "Adapter",
     "canny_edges",
     "CheckpointError",
     "EdgeConnect",
@@ -43,6 +46,7 @@ __all__ = [
     "load_misf_discriminator",
     "load_misf_generator",
     "load_entry",
+    "load_released",
     "load_state_dict_strict",
     "MISF_VARIANTS",
     "MISFGenerator",
@@ -50,6 +54,7 @@ __all__ = [
     "PatchDiscriminator",
     "pfunet",
     "read_checkpoint",
+    "released_families",
     "rgb_to_gray",
     "SmartFusion",
     "uafnet",

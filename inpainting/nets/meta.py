@@ -1,12 +1,14 @@
 """What a caller must know about a network family before feeding it (timm's ``pretrained_cfg`` idea).
 
 Each family's home (``inpainting/nets/<family>/``) exposes one ``NetMeta`` as ``META``, and its
-adapter carries it as the class attribute ``meta``; ``predict``, the size checks and the tests read
-it from there instead of re-deriving it.
+adapter (:class:`inpainting.nets.adapter.Adapter`) carries it as the class attribute ``meta``; ``predict``,
+the size checks, ``load_model(..., official=<family>)`` and the tests read it from there instead of
+re-deriving it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import torch
 
@@ -21,6 +23,8 @@ class NetMeta:
     value_range: tuple[float, float]  # image range the network reads and writes
     param_count: int | None = None  # the generator's parameters at the released width
     source: str = ""  # where the architecture comes from (repository, commit, or paper)
+    # the authors' released files: the adapter's load_weights keyword -> the file's name (a glob pattern)
+    released_files: Mapping[str, str] = field(default_factory=dict)
 
     def check_inputs(self, image: torch.Tensor, mask: torch.Tensor) -> None:
         """The framework's (B, 3, H, W) image and (B, 1, H, W) mask, at a size this network takes."""

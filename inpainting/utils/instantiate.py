@@ -22,7 +22,7 @@ from inpainting.utils.runs import UntrustedConfigError, read_run_config, trainin
 # (so `inpainting.nets.checkpoints.torch.load`, an attribute of an allowed module, is refused)
 RUN_CONFIG_ALLOWED_MODULES = (
     "inpainting.nets", "inpainting.models", "inpainting.losses", "inpainting.ops", "inpainting.data",
-    "inpainting.eval", "torch.optim", "torch.nn",
+    "torch.optim", "torch.nn",
 )
 
 

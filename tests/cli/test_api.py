@@ -81,8 +81,46 @@ def test_official_pfunet_file(tmp_path):
     model = load_model(path, official="pfunet")
     photo, mask = photo_and_mask((32, 32))
     assert model(photo, mask).size == (32, 32)
-    with pytest.raises(ValueError, match="misf, pfunet"):
+    with pytest.raises(ValueError, match="ctsdg, edgeconnect, misf, pfunet, rfrnet, structureflow"):
         load_model(path, official="lama")
+
+
+def _authors_files(family: str, net: torch.nn.Module) -> dict[str, object]:
+    """``{released file name: content}`` of ``net`` in its authors' format (the formats the loaders document)."""
+    if family == "misf":
+        return {"places2_InpaintingModel_gen.pth": {"iteration": 1, "generator": net.generator.state_dict()}}
+    if family == "edgeconnect":
+        return {"EdgeModel_gen.pth": {"iteration": 1, "generator": net.edge_generator.state_dict()},
+                "InpaintingModel_gen.pth": {"iteration": 1, "generator": net.inpaint_generator.state_dict()}}
+    if family == "rfrnet":
+        return {"g_10.pth": {"n_iter": 10, "generator": net.generator.state_dict(), "optimizer_G": {}}}
+    if family == "ctsdg":
+        return {"100.pt": {"n_iter": 100, "generator": net.generator.state_dict(), "discriminator": {}}}
+    if family == "structureflow":
+        return {"latest_net_s_gen.pth": net.structure_generator.state_dict(),
+                "latest_net_f_gen.pth": net.flow_generator.state_dict()}
+    return {"pfunet.pth": net.kpn.state_dict()}
+
+
+@pytest.mark.slow  # every family at its released size (about 150M parameters in all)
+@pytest.mark.parametrize("family", ["ctsdg", "edgeconnect", "misf", "pfunet", "rfrnet", "structureflow"])
+def test_official_weights_of_every_family(family, tmp_path):
+    from inpainting.nets.adapter import released_network
+
+    torch.manual_seed(1)
+    authors = released_network(family)  # the released architecture, its weights saved as the authors save them
+    for name, content in _authors_files(family, authors).items():
+        torch.save(content, tmp_path / name)
+    source = tmp_path / "pfunet.pth" if family == "pfunet" else tmp_path  # pfunet: the file (no released name)
+    torch.manual_seed(2)
+    model = load_model(source, official=family, device="cpu")
+    assert model.net.state_dict().keys() == authors.state_dict().keys()
+    assert all(torch.equal(v, authors.state_dict()[k]) for k, v in model.net.state_dict().items()), "weights not loaded"
+    image, hole = torch.rand(1, 3, 120, 124), torch.zeros(1, 1, 120, 124)
+    hole[..., 30:60, 40:80] = 1
+    result = model(image, hole)
+    assert result.shape == image.shape and torch.equal(result * (1 - hole), image * (1 - hole))
+    assert (result - image).abs().mul(hole).sum() > 0  # the holes are filled by the network
 
 
 def test_load_from_checkpoint(demo_run):

@@ -79,17 +79,20 @@ def test_patchmatch_is_seeded_and_copies_texture_into_the_holes(real_pairs):
 def test_without_pypatchmatch_a_run_that_needs_it_fails_when_it_starts(monkeypatch):
     import sys
 
-    from inpainting.eval.classical import ClassicalInpainter, classical_rows
+    from inpainting.eval.classical import classical_inpainter, classical_rows
+    from inpainting.nets.classical import ClassicalInpainter
 
     monkeypatch.setitem(sys.modules, "patchmatch", None)  # as if not installed
-    for build in (lambda: classical_rows(["telea", "patchmatch"], "classical_rows"), lambda: ClassicalInpainter("patchmatch")):
+    for build in (lambda: classical_rows(["telea", "patchmatch"], "classical_rows"), lambda: ClassicalInpainter("patchmatch"),
+                  lambda: classical_inpainter("patchmatch")):
         with pytest.raises(ImportError, match="pip install 'pfinpaint\\[patchmatch\\]'"):
             build()
     assert classical_rows(["telea"], "classical_rows") == {"Telea": "telea"}
 
 
 def test_classical_adapter_is_a_dgnet_with_meta():
-    from inpainting.eval.classical import ClassicalInpainter, navier_stokes
+    from inpainting.eval.classical import navier_stokes
+    from inpainting.nets.classical import ClassicalInpainter
 
     torch.manual_seed(0)
     image, mask = torch.rand(1, 3, 24, 24), torch.zeros(1, 1, 24, 24)

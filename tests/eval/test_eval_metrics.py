@@ -6,12 +6,12 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from inpainting.eval.metrics import (
     BinnedInpaintingMetrics,
-    composite,
     inpainting_scores,
     psnr_uint8,
     ssim_uint8,
     to_uint8_truncated,
 )
+from inpainting.ops.composite import composite
 
 
 def _batch(b=3, h=32, w=40, seed=0):

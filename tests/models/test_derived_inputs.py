@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from inpainting.data.derived import with_derived
-from inpainting.eval.classical import ClassicalInpainter
 from inpainting.models.base import InpaintingModule
 from inpainting.nets import pfunet
+from inpainting.nets.classical import ClassicalInpainter
 from inpainting.nets.ctsdg import CTSDGInpainter
 from inpainting.nets.ctsdg.network import Generator
 from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator

@@ -5,12 +5,13 @@ import pathlib
 import pytest
 import torch
 
-from inpainting.eval.classical import ClassicalInpainter, telea
-from inpainting.eval.metrics import composite
+from inpainting.eval.classical import telea
 from inpainting.losses import L1SSIMLoss
 from inpainting.models.jpgnet import JPGNetModule
 from inpainting.nets import CheckpointError, SmartFusion, pfunet, uncertainty_map
+from inpainting.nets.classical import ClassicalInpainter
 from inpainting.nets.jpgnet import PFUNet, load_pfunet
+from inpainting.ops.composite import composite
 from tests.models.helpers import (
     adam,
     images_and_masks,

@@ -30,8 +30,8 @@ from __future__ import annotations
 import os
 
 import torch
-from torch import nn
 
+from inpainting.nets.adapter import Adapter, released
 from inpainting.nets.ctsdg.checkpoint import load_ctsdg_checkpoint
 from inpainting.nets.ctsdg.network import META, Generator
 from inpainting.nets.edgeconnect import canny_edges, rgb_to_gray
@@ -72,7 +72,7 @@ class StructureInputs:
         return {"edge": edge, "gray": gray}
 
 
-class CTSDGInpainter(nn.Module):
+class CTSDGInpainter(Adapter):
     """The CTSDG generator behind the framework's ``forward(image, mask) -> dict``.
 
     Args:
@@ -85,6 +85,7 @@ class CTSDGInpainter(nn.Module):
     """
 
     meta = META
+    weight_files = ("weights",)
 
     def __init__(self, generator: Generator | None = None, weights: str | os.PathLike | None = None,
                  structure_from: str = "wrap", sigma: float = 2.0, edges_from_known_only: bool = False):
@@ -97,7 +98,10 @@ class CTSDGInpainter(nn.Module):
         self.edges_from_known_only = edges_from_known_only
         self.derived = StructureInputs(structure_from, sigma, edges_from_known_only)
         if weights:
-            load_ctsdg_checkpoint(weights, self.generator)
+            self.load_weights(weights)
+
+    def load_weights(self, weights: str | os.PathLike) -> None:
+        load_ctsdg_checkpoint(weights, self.generator)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, edge: torch.Tensor | None = None,
                 gray: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -115,3 +119,9 @@ class CTSDGInpainter(nn.Module):
             "edge": edge,
             "gray": gray,
         }
+
+
+@released("ctsdg")
+def released_ctsdg() -> CTSDGInpainter:
+    """The authors' generator with their inputs (``structure_from="wrap"``, Canny sigma 2 of the full image)."""
+    return CTSDGInpainter()

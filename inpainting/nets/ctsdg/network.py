@@ -317,6 +317,7 @@ class Discriminator(nn.Module):
 
 META = NetMeta(
     name="CTSDG",
+    released_files={"weights": "*.pt"},  # <iter>.pt
     size_multiple=2 ** LEVELS,
     mask_polarity="valid",
     value_range=(-1.0, 1.0),

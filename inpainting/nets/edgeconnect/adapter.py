@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 
 import torch
-from torch import nn
 
+from inpainting.nets.adapter import Adapter, released
 from inpainting.nets.edgeconnect.checkpoint import load_generator
 from inpainting.nets.edgeconnect.network import EdgeGenerator, InpaintGenerator, canny_edges, rgb_to_gray
 from inpainting.nets.meta import NetMeta
@@ -31,11 +31,12 @@ META = NetMeta(
     value_range=(0.0, 1.0),
     param_count=10_761_089 + 10_774_595,  # G1 + G2 (edgeconnect.pt README)
     source="knazeri/edge-connect@3142579785c5c8cc92ad655616d40f4f52fc7ec1",
+    released_files={"edge_weights": "EdgeModel_gen.pth", "inpaint_weights": "InpaintingModel_gen.pth"},
 )
 STAGES = ("edge", "inpaint", "edge_inpaint")
 
 
-class EdgeConnect(nn.Module):
+class EdgeConnect(Adapter):
     """``forward(image, mask)`` (image in [0, 1], mask 1 = hole) -> dict with ``pred`` in [0, 1], uncomposited.
 
     Args:
@@ -95,6 +96,11 @@ class EdgeConnect(nn.Module):
                 raise ValueError(f"{which}_weights={path} given, but EdgeConnect stage {self.stage!r} has no {which} generator")
             load_generator(generator, path, which)
 
+    @property
+    def weight_files(self) -> tuple[str, ...]:
+        """One file per generator this stage has."""
+        return tuple(f"{which}_weights" for which in ("edge", "inpaint") if getattr(self, f"{which}_generator") is not None)
+
     def train(self, mode: bool = True) -> "EdgeConnect":
         super().train(mode)
         if self.stage == "edge_inpaint" and not self.sn_updates_in_frozen_edge_generator:
@@ -152,3 +158,9 @@ class EdgeInputs:
             if key in ("canny", "canny_known"):
                 out[key] = canny_edges(gray, mask if key == "canny_known" else None, self.sigma)
         return out
+
+
+@released("edgeconnect")
+def released_edgeconnect() -> EdgeConnect:
+    """The authors' test path: G1 -> G2 (8 residual blocks each), Canny sigma 2."""
+    return EdgeConnect(EdgeGenerator(), InpaintGenerator())

@@ -1,7 +1,7 @@
 """JPGNet in the framework's conventions: the PFUNet adapter and the whole pipeline (method-spec 5.1, 5.5).
 
-:class:`JPGNet` is built from constructed stages (composition): any DGNet adapter (``forward(image, mask)
--> {"pred": [0, 1] image}``, mask 1 = hole: EdgeConnect, a classical method, RFRNet, ...), a
+:class:`JPGNet` is built from constructed stages (composition): any DGNet
+(:class:`~inpainting.nets.adapter.Adapter`: EdgeConnect, a classical method, RFRNet, ...), a
 :class:`PFUNet` and a fusion (UAFNet, or the training-free Eq. 4). DGNet and PFUNet are frozen:
 their parameters never require grad and they stay in eval mode whatever ``train()`` is called with
 (G1's spectral norm would otherwise run power iterations and change its frozen weights).
@@ -14,12 +14,13 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from inpainting.eval.metrics import composite
+from inpainting.nets.adapter import Adapter, check_weight_files, released
 from inpainting.nets.jpgnet.checkpoint import load_pfunet
-from inpainting.nets.jpgnet.network import KPN, META, SmartFusion, naive_fusion, uncertainty_map
+from inpainting.nets.jpgnet.network import KPN, META, SmartFusion, naive_fusion, pfunet, uncertainty_map
+from inpainting.ops.composite import composite
 
 
-class PFUNet(nn.Module):
+class PFUNet(Adapter):
     """JPGNet's PFUNet: 3-channel masked image with holes = 0 and no mask channel (method-spec 5.1).
 
     Returns ``pred``, the predicted ``kernels`` and the ``uncertainty`` map derived from them.
@@ -27,6 +28,7 @@ class PFUNet(nn.Module):
     """
 
     meta = META
+    weight_files = ("weights",)
 
     def __init__(self, kpn: KPN, uncertainty: str = "avg", uncertainty_normalize: str = "batch",
                  weights: str | os.PathLike | None = None):
@@ -34,11 +36,11 @@ class PFUNet(nn.Module):
         self.kpn = kpn
         self.uncertainty_reduce = uncertainty
         self.uncertainty_normalize = uncertainty_normalize
-        self.load_weights(weights)
-
-    def load_weights(self, weights: str | os.PathLike | None = None) -> None:
         if weights is not None:
-            load_pfunet(self.kpn, weights)
+            self.load_weights(weights)
+
+    def load_weights(self, weights: str | os.PathLike) -> None:
+        load_pfunet(self.kpn, weights)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         pred, kernels = self.kpn(image * (1 - mask))
@@ -46,9 +48,18 @@ class PFUNet(nn.Module):
         return {"pred": pred, "kernels": kernels, "uncertainty": uncertainty}
 
 
+@released("pfunet")
+def released_pfunet() -> PFUNet:
+    """JPGNet's released PFUNet (KPN model type 1, width 1)."""
+    return PFUNet(pfunet())
+
+
 def needs_weight_files(stage: nn.Module) -> bool:
-    """A stage with weights to load (it has ``load_weights``); a classical DGNet has none."""
-    return callable(getattr(stage, "load_weights", None))
+    """A stage with weights to load (``weight_files`` of its :class:`~inpainting.nets.adapter.Adapter`); a
+    classical DGNet has none. A stage that is no Adapter is an error: what it needs cannot be known."""
+    if not isinstance(stage, Adapter):
+        raise TypeError(f"{type(stage).__name__} is not an inpainting.nets.adapter.Adapter: a JPGNet stage must be")
+    return bool(stage.weight_files)
 
 
 class JPGNet(nn.Module):
@@ -140,12 +151,12 @@ def _missing_message(names: list[str]) -> str:
             + " (a run folder, our run's .ckpt or the authors' file; see docs/jpgnet.md)")
 
 
-def load_stage(stage: nn.Module, name: str, files: str | Mapping | None) -> None:
-    """Load a frozen stage's files: a path (``stage.load_weights(path)``) or ``{keyword: path}``
-    (``stage.load_weights(**files)``, the stage's own keyword names, e.g. EdgeConnect's ``edge_weights``).
+def load_stage(stage: Adapter, name: str, files: str | Mapping | None) -> None:
+    """Load a frozen stage's files: a path (for a stage of one file) or ``{keyword: path}`` (its ``weight_files``,
+    e.g. EdgeConnect's ``edge_weights`` and ``inpaint_weights``), by ``stage.load_weights``.
 
-    A stage that needs files and gets none, or gets files it cannot take, is an error naming
-    ``model.stage_weights.<name>``.
+    A stage that needs files and gets none, or misses one, or gets files it cannot take, is an error naming
+    ``model.stage_weights.<name>[.<keyword>]``.
     """
     if not needs_weight_files(stage):
         if _given(files):
@@ -153,10 +164,13 @@ def load_stage(stage: nn.Module, name: str, files: str | Mapping | None) -> None
         return
     if not _given(files):
         raise ValueError(_missing_message([name]))
-    if isinstance(files, Mapping):
-        missing = [k for k, v in files.items() if not v]
-        if missing:
-            raise ValueError(f"{_missing_message([name])}: {', '.join(f'model.stage_weights.{name}.{k}' for k in missing)} unset")
-        stage.load_weights(**files)
-    else:
-        stage.load_weights(files)
+    if not isinstance(files, Mapping):
+        if len(stage.weight_files) != 1:
+            raise ValueError(f"model.stage_weights.{name}: {type(stage).__name__} needs one file per keyword "
+                             f"{list(stage.weight_files)}, set model.stage_weights.{name}.<keyword>")
+        files = {stage.weight_files[0]: files}
+    try:
+        files = check_weight_files(stage, files, f"model.stage_weights.{name}")
+    except ValueError as error:
+        raise ValueError(f"JPGNet: {error}") from None
+    stage.load_weights(**files)

@@ -58,6 +58,7 @@ META = NetMeta(
     value_range=(0.0, 1.0),
     param_count=23_059_493,  # variant "misf" at width 1
     source="github.com/tsingqguo/misf (MISF, CVPR 2022)",
+    released_files={"weights": "*_InpaintingModel_gen.pth"},  # places2_, celebA_, dunhuang_
 )
 KERNEL_SIZE = 3
 TAPS = KERNEL_SIZE * KERNEL_SIZE

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
+from inpainting.nets.adapter import Adapter, released
 from inpainting.nets.checkpoints import load_run_or_official
 from inpainting.nets.rfrnet.checkpoint import load_rfrnet_checkpoint
 from inpainting.nets.rfrnet.network import META, RFRNet
 
 
-class RFRNetInpainter(nn.Module):
+class RFRNetInpainter(Adapter):
     """Feeds RFRNet as ``RFRNetModel`` does: ``RFRNet(I * V, V3)`` with ``V = 1 - mask`` repeated to 3 channels.
 
     Returns ``pred``: the raw output (no activation, not clamped, not composited; JPGNet composites
@@ -18,6 +18,7 @@ class RFRNetInpainter(nn.Module):
     """
 
     meta = META
+    weight_files = ("weights",)
 
     def __init__(self, generator: RFRNet, weights: str | None = None):
         super().__init__()
@@ -32,3 +33,9 @@ class RFRNetInpainter(nn.Module):
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         valid = (1 - mask).expand(-1, 3, -1, -1)
         return {"pred": self.generator(image * valid, valid)}
+
+
+@released("rfrnet")
+def released_rfrnet() -> RFRNetInpainter:
+    """The authors' RFRNet (``RFRNet.py``: 6 recurrences, kernel 7)."""
+    return RFRNetInpainter(RFRNet())

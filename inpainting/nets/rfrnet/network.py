@@ -31,6 +31,7 @@ META = NetMeta(
     value_range=(0.0, 1.0),
     param_count=31_224_065,
     source="jingyuanli001/RFR-Inpainting@e1cad6a8 modules/RFRNet.py, modules/Attention.py",
+    released_files={"weights": "g_*.pth"},
 )
 
 AttentionState = tuple[torch.Tensor, torch.Tensor]  # (previous scores (B, HW, H, W), previous mask (B, 1, H, W))

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from inpainting.data.rtv import rtv_smooth, to_uint8
+from inpainting.nets.adapter import Adapter, released
 from inpainting.nets.checkpoints import load_run_or_official
 from inpainting.nets.structureflow.checkpoint import load_structureflow_network
 from inpainting.nets.structureflow.network import META, MIN_SIZE, FlowGenerator, StructureGenerator
@@ -40,7 +41,7 @@ def _load(module: nn.Module, path: str, prefix: str) -> None:
     load_run_or_official(module, path, prefix, load_structureflow_network)
 
 
-class StructureFlowInpainter(nn.Module):
+class StructureFlowInpainter(Adapter):
     """Gs and/or Gt behind the framework's conventions; usable as JPGNet's frozen DGNet.
 
     Args:
@@ -77,6 +78,11 @@ class StructureFlowInpainter(nn.Module):
                 _load(getattr(self, name), path, LIGHTNING_PREFIX[name])
                 self.loaded[name] = str(path)
 
+    @property
+    def weight_files(self) -> tuple[str, ...]:
+        """One file per configured generator."""
+        return tuple(f"{name}_weights" for name in ("structure", "flow") if getattr(self, f"{name}_generator") is not None)
+
     def structure_of(self, image: torch.Tensor, structure: torch.Tensor | None = None) -> torch.Tensor:
         """``S`` in [0,1]: the given one, else the image or its RTV smoothing (``self.structure``)."""
         if structure is not None:
@@ -112,3 +118,10 @@ class StructureFlowInpainter(nn.Module):
             result["flow"] = out["flow"]
         result["pred"] = (out["output"] + 1) / 2 if "output" in out else result["structure_pred"]
         return result
+
+
+@released("structureflow")
+def released_structureflow() -> StructureFlowInpainter:
+    """The authors' Gs -> Gt with the image as its structure (JPGNet's StructureFlow config; ``"rtv"`` is
+    StructureFlow's own, slow on the CPU: build it with :class:`StructureFlowInpainter` for that)."""
+    return StructureFlowInpainter(StructureGenerator(), FlowGenerator())

@@ -22,12 +22,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from inpainting.nets.meta import NetMeta
+from inpainting.nets.structureflow.checkpoint import FLOW_GENERATOR_FILE, STRUCTURE_GENERATOR_FILE
 from inpainting.ops.resample2d import Resample2d
 
 SIZE_MULTIPLE = 16
 MIN_SIZE = 64  # the 5x5 reflect-padded convs at H/16 need at least 3 pixels there
 META = NetMeta(
     name="StructureFlow",
+    released_files={"structure_weights": STRUCTURE_GENERATOR_FILE, "flow_weights": FLOW_GENERATOR_FILE},
     size_multiple=SIZE_MULTIPLE,
     mask_polarity="hole",
     value_range=(-1.0, 1.0),

@@ -1,0 +1,124 @@
+"""Every network a config builds honours the adapter contract; a learned DGNet without files is an error."""
+import inspect
+
+import hydra
+import pytest
+import torch
+
+from inpainting.cli.common import CONFIG_DIR
+from inpainting.nets.adapter import Adapter, load_released, released_families
+from inpainting.nets.classical import ClassicalInpainter
+from inpainting.nets.ctsdg import CTSDGInpainter, Generator
+from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator
+from inpainting.nets.jpgnet import JPGNet, PFUNet, pfunet
+from inpainting.nets.jpgnet.adapter import load_stage
+from inpainting.nets.meta import NetMeta
+from inpainting.nets.misf import MISFGenerator, MISFInpainter
+from inpainting.nets.pconv import PConvInpainter, PConvUNet
+from inpainting.nets.rfrnet import RFRNet, RFRNetInpainter
+from inpainting.nets.structureflow import StructureFlowInpainter, StructureGenerator
+from inpainting.utils.instantiate import check_run_config_targets
+from tests.cli.helpers import compose_config
+
+MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
+DGNETS = sorted(p.stem for p in (CONFIG_DIR / "model" / "dgnet").glob("*.yaml"))
+NET_KEYS = ("net", "dgnet", "pfunet")  # the model nodes that hold a network adapter
+
+
+def _net_targets(tmp_path) -> dict[str, str]:
+    """``{"<config>: model.<key>": target}`` of every network node of every model and DGNet config."""
+    composed = [(f"model={m}", compose_config("train", [f"model={m}"], tmp_path)) for m in MODELS]
+    composed += [(f"model/dgnet={d}", compose_config("train", ["model=jpgnet_uafnet", f"model/dgnet={d}"], tmp_path))
+                 for d in DGNETS]
+    targets = {}
+    for name, cfg in composed:
+        check_run_config_targets(cfg.model, "model", name)  # a run folder of it can be evaluated (allow-list)
+        for key in NET_KEYS:
+            if cfg.model.get(key) is not None:
+                targets[f"{name}: model.{key}"] = cfg.model[key]._target_
+    return targets
+
+
+def test_every_configured_network_honours_the_adapter_contract(tmp_path):
+    targets = _net_targets(tmp_path)
+    assert {"model=misf: model.net", "model/dgnet=telea: model.dgnet", "model=ctsdg: model.net"} <= set(targets)
+    for where, target in targets.items():
+        cls = hydra.utils.get_class(target)
+        assert issubclass(cls, Adapter) and not inspect.isabstract(cls), f"{where}: {target} is no concrete Adapter"
+        assert isinstance(cls.meta, NetMeta), where
+        params = list(inspect.signature(cls.forward).parameters.values())[1:]
+        assert [p.name for p in params[:2]] == ["image", "mask"], f"{where}: forward(image, mask, **derived)"
+        assert all(p.default is None for p in params[2:] if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD), \
+            f"{where}: derived inputs must be optional (computed when absent)"
+        load = inspect.signature(cls.load_weights).parameters
+        assert all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY, p.VAR_KEYWORD) for n, p in load.items() if n != "self")
+
+
+def test_an_adapter_without_meta_is_refused_when_defined():
+    with pytest.raises(TypeError, match="meta = NetMeta"):
+        class NoMeta(Adapter):  # noqa: F841
+            def forward(self, image, mask):
+                return {"pred": image}
+
+
+LEARNED_DGNETS = {  # small widths: only the contract is exercised
+    "MISF": lambda: MISFInpainter(MISFGenerator(width=0.125, residual_blocks=1)),
+    "CTSDG": lambda: CTSDGInpainter(Generator(width=8)),
+    "PConv": lambda: PConvInpainter(PConvUNet(levels=4)),
+    "RFRNet": lambda: RFRNetInpainter(RFRNet(iterations=1)),
+    "EdgeConnect": lambda: EdgeConnect(EdgeGenerator(residual_blocks=1), InpaintGenerator(residual_blocks=1)),
+    "StructureFlow": lambda: StructureFlowInpainter(StructureGenerator(dim=8, n_res=1)),
+}
+
+
+@pytest.mark.parametrize("family", sorted(LEARNED_DGNETS))
+def test_a_learned_dgnet_without_files_is_an_error_naming_the_key(family):
+    dgnet = LEARNED_DGNETS[family]()
+    with pytest.raises(ValueError, match=r"model\.stage_weights\.dgnet"):
+        load_stage(dgnet, "dgnet", None)
+    jpgnet = JPGNet(PFUNet(pfunet(width=0.125)), dgnet)
+    with pytest.raises(ValueError, match=r"\['dgnet'\]: set model\.stage_weights\.dgnet"):
+        jpgnet.load_stage_weights({"pfunet": "unused.pth"})  # checked before any file is read
+    keys = {k: None for k in dgnet.weight_files}
+    first = dgnet.weight_files[0]
+    with pytest.raises(ValueError, match=rf"model\.stage_weights\.dgnet\.{first} unset"):
+        load_stage(dgnet, "dgnet", {**keys, **({dgnet.weight_files[-1]: "x.pth"} if len(keys) > 1 else {"other": "x.pth"})})
+
+
+def test_edgeconnect_dgnet_needs_both_generators_and_names_the_missing_one():
+    dgnet = LEARNED_DGNETS["EdgeConnect"]()
+    assert dgnet.weight_files == ("edge_weights", "inpaint_weights")
+    with pytest.raises(ValueError, match=r"model\.stage_weights\.dgnet\.inpaint_weights unset"):
+        load_stage(dgnet, "dgnet", {"edge_weights": "G1.pth", "inpaint_weights": None})
+    with pytest.raises(ValueError, match=r"needs one file per keyword \['edge_weights', 'inpaint_weights'\]"):
+        load_stage(dgnet, "dgnet", "both.pth")
+
+
+@pytest.mark.parametrize("method", ["telea", "navier_stokes", "biharmonic"])
+def test_a_classical_dgnet_needs_no_files_and_takes_none(method):
+    dgnet = ClassicalInpainter(method)
+    assert dgnet.weight_files == ()
+    load_stage(dgnet, "dgnet", None)
+    with pytest.raises(ValueError, match="has no weights"):
+        load_stage(dgnet, "dgnet", "x.pth")
+
+
+def test_a_stage_that_is_no_adapter_is_refused():
+    with pytest.raises(TypeError, match="not an inpainting.nets.adapter.Adapter"):
+        load_stage(torch.nn.Identity(), "dgnet", None)
+
+
+def test_registry_finds_every_family_with_released_weights():
+    # found by walking inpainting/nets: a new family registers in its own adapter.py, no list to edit
+    assert {"ctsdg", "edgeconnect", "misf", "pfunet", "rfrnet", "structureflow"} <= set(released_families())
+    assert "pconv" not in released_families()
+    with pytest.raises(ValueError, match="PConv's authors released none"):
+        load_released("pconv", "x.pth")
+
+
+def test_a_family_of_two_files_is_read_from_the_folder_of_its_released_names(tmp_path):
+    (tmp_path / "EdgeModel_gen.pth").touch()
+    with pytest.raises(FileNotFoundError, match="inpaint_weights is a file named 'InpaintingModel_gen.pth'; found none"):
+        load_released("edgeconnect", tmp_path)
+    with pytest.raises(ValueError, match="needs 2 files .* give the folder"):
+        load_released("edgeconnect", tmp_path / "EdgeModel_gen.pth")

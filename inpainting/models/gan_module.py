@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inpainting.losses import AdversarialLoss
 from inpainting.models.base import InpaintingModule
 
 OPTIMIZER_STEPS_PER_ITERATION = 2
@@ -158,7 +157,7 @@ class EdgeGANModule(GANInpaintingModule):
         self,
         net: nn.Module,
         discriminator: nn.Module,
-        loss: Callable[[], AdversarialLoss],
+        loss: Callable[[], nn.Module],
         adversarial_weight: float = 1.0,
         feature_matching_weight: float = 10.0,
         method_name: str = "EdgeConnect-G1",

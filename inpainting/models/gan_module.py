@@ -92,7 +92,7 @@ class GANInpaintingModule(InpaintingModule):
     def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """One G step and one D step in the official order; returns ``(g_loss, d_loss, parts)`` to log.
 
-        A family whose authors order the steps differently (CTSDG) overrides this method only.
+        A family whose authors order the steps differently (CTSDG, StructureFlow) overrides this method only.
         """
         g_opt, d_opt = self.optimizers()
         g_opt.zero_grad()

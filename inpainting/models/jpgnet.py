@@ -15,7 +15,7 @@ from torch import nn
 
 from inpainting.eval.metrics import composite
 from inpainting.models.base import InpaintingModule
-from inpainting.models.filter_module import log_training_loss
+from inpainting.models.supervised_module import log_training_loss
 from inpainting.nets.jpgnet import JPGNet, PFUNet, SmartFusion
 from inpainting.nets.jpgnet.adapter import load_stage
 

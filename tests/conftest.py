@@ -48,7 +48,7 @@ def standin_vgg16(hub_dir):
     """A random torchvision-layout VGG16 ``features.*`` state dict saved under the hub checkpoint name."""
     from torchvision.models.vgg import cfgs, make_layers
 
-    from inpainting.eval.perceptual import VGG16_WEIGHTS_FILE
+    from inpainting.utils.weights import VGG16_WEIGHTS_FILE
 
     torch.manual_seed(0)
     state = {f"features.{k}": v for k, v in make_layers(cfgs["D"]).state_dict().items()}

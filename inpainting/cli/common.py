@@ -114,8 +114,8 @@ def finish_loggers(loggers: list) -> None:
 
 
 def find_test_report(trainer: L.Trainer):
-    """The trainer's :class:`~inpainting.eval.report.TestReport` callback, or None (e.g. ``callbacks=none``)."""
-    from inpainting.eval.report import TestReport
+    """The trainer's :class:`~inpainting.callbacks.report.TestReport` callback, or None (e.g. ``callbacks=none``)."""
+    from inpainting.callbacks.report import TestReport
 
     return next((c for c in trainer.callbacks if isinstance(c, TestReport)), None)
 

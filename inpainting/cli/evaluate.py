@@ -30,7 +30,8 @@ from inpainting.cli.common import CONFIG_DIR, build_run, find_test_report, finis
 from inpainting.cli.options import evaluation_data_config, exit_if_missing, one_line_errors, override_key
 from inpainting.data.io import DataError
 from inpainting.eval.engine import score_folders
-from inpainting.eval.report import flat_metrics, write_report
+from inpainting.eval.metrics import flat_metrics
+from inpainting.eval.report import write_report
 from inpainting.utils.instantiate import run_model_config
 from inpainting.utils.runs import resolve_checkpoint, training_run_config, write_json, write_status
 

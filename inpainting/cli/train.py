@@ -26,6 +26,7 @@ import hydra
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
+from inpainting.callbacks.rank_errors import RankErrorRecorder
 from inpainting.cli.common import (
     CONFIG_DIR,
     build_run,
@@ -38,7 +39,6 @@ from inpainting.launch.ddp_children import ddp_job_scope
 from inpainting.utils.interrupts import interrupts_end_the_run
 from inpainting.utils.runs import (
     RESOLVED_CONFIG,
-    RankErrorRecorder,
     check_checkpoint_file,
     check_resume_model,
     clear_rank_errors,

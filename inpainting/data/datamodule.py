@@ -5,7 +5,7 @@ import csv
 import json
 import logging
 import pathlib
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import lightning as L
 import torch
@@ -80,7 +80,7 @@ class InpaintingDataModule(L.LightningDataModule):
             measured ratio at ``image_size``). ``test_masks`` overrides it for the test split.
         pairing: with ``MaskFiles``: ``"binned"`` (slot j of every bin: image j % n, mask j % bin size)
             or ``"paired"`` (image i with mask i, e.g. Dunhuang; bin = measured bin, pairs in no bin
-            are left out and listed in ``excluded[split]``).
+            are left out and listed in the split dataset's ``excluded``).
         mask_ratio_cache: JSON file caching measured mask ratios between runs (``MaskFiles.ratios``).
         image_size: side of the square samples.
         preprocess: ``"official"`` (centre crop + INTER_LINEAR resize) or ``"crop"`` (random crop for
@@ -161,7 +161,6 @@ class InpaintingDataModule(L.LightningDataModule):
         if pairing not in ("binned", "paired"):
             raise ValueError(f"pairing must be 'binned' or 'paired', got {pairing!r}")
         self.pairing, self.mask_ratio_cache = pairing, mask_ratio_cache
-        self.excluded: Dict[str, List[Tuple[str, float]]] = {}
         self.preprocess = Preprocess(image_size, preprocess, resize_short, small_images)
         self.hflip = hflip
         if train_pipeline not in TRAIN_PIPELINES:
@@ -216,15 +215,15 @@ class InpaintingDataModule(L.LightningDataModule):
                                self.preprocess, self.bin_edges, self.seed, stream, self.cache_images)
         ratios = masks.ratios(size, size, self.mask_ratio_cache)
         if self.pairing == "paired":
-            pairs, self.excluded[split] = build_paired_eval_pairs(images, masks.paths, ratios, self.bin_edges)
+            pairs, excluded = build_paired_eval_pairs(images, masks.paths, ratios, self.bin_edges)
         else:
-            binned, self.excluded[split] = masks.binned(size, size, self.bin_edges, ratios)
+            binned, excluded = masks.binned(size, size, self.bin_edges, ratios)
             pairs = build_eval_pairs(images, per_bin, len(self.bin_names), binned)
-        if self.excluded[split]:
+        if excluded:
             log.warning("%s: %d mask(s) fall in no bin of %s and are left out (first: %s, ratio %.4f)", split,
-                        len(self.excluded[split]), self.bin_names, *self.excluded[split][0])
+                        len(excluded), self.bin_names, *excluded[0])
         return EvalDataset(images, pairs, masks.eval_mask, self.preprocess, self.bin_edges, self.seed, stream,
-                           self.cache_images)
+                           self.cache_images, excluded)
 
     # ----------------------------------------------------------------------------------- dataloaders
     def _loader(self, dataset, batch_size: int, **kwargs) -> DataLoader:

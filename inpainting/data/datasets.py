@@ -211,13 +211,16 @@ class EvalDataset(Dataset):
 
     Crops and procedural masks come from ``sample_rng(seed, stream, bin, slot, ...)``: identical on
     every run and in every worker. A mask whose measured ratio leaves its bin is an error.
+    ``excluded``: the ``(mask, hole ratio)`` pairs of the mask set that fall in no bin and were left out
+    (the test report lists them).
     """
 
     def __init__(self, images: ImageList, pairs: Sequence[EvalPair], masks: EvalMaskSource,
                  preprocess: Preprocess, bin_edges: Sequence[float], seed: int, stream: int,
-                 cache_images: bool = False) -> None:
+                 cache_images: bool = False, excluded: Sequence[Tuple[str, float]] = ()) -> None:
         self.images, self.pairs, self.masks = PreparedImages(images, preprocess, cache_images), list(pairs), masks
         self.bin_edges, self.seed, self.stream = list(bin_edges), int(seed), int(stream)
+        self.excluded = list(excluded)
 
     def __len__(self) -> int:
         return len(self.pairs)

@@ -1,1 +1,1 @@
-"""Evaluation: the papers' metric protocol, optional LPIPS/FID, the evaluation engine and its TestReport callback, tables, grids, classical baselines, paper tables."""
+"""Evaluation: the papers' metric protocol, optional LPIPS/FID, the evaluation engine, the report files, tables, grids, classical baselines, paper tables."""

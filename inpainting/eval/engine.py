@@ -1,6 +1,6 @@
 """The one evaluation engine: per-bin scores of inpainting outputs, used by every entry point.
 
-* training-time testing and ``inpaint-eval ckpt_path=...``: the :class:`~inpainting.eval.report.TestReport`
+* training-time testing and ``inpaint-eval ckpt_path=...``: the :class:`~inpainting.callbacks.report.TestReport`
   callback feeds it each test batch's prediction;
 * ``inpaint-eval predictions=<dir> images=<dir> masks=<dir>``: :func:`score_folders` feeds it
   outputs already on disk (LaMa's ``evaluate_predicts``), e.g. the authors' released results or a

@@ -21,7 +21,7 @@ PSNR and SSIM clamp in both (both quantise with a clip).
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torchmetrics import Metric
@@ -288,3 +288,15 @@ class BinnedInpaintingMetrics(Metric):
         """Clear the states and the image ids."""
         super().reset()
         self._names = []
+
+
+def flat_metrics(stage: str, values: Mapping[str, Any]) -> dict[str, float]:
+    """Values of :meth:`BinnedInpaintingMetrics.compute` (or a results table row) under their logged names:
+    ``<stage>/<metric>`` (all images) and ``<stage>/<metric>_<bin>``; counts and text (n/a) cells left out."""
+    flat = {}
+    for key, value in values.items():
+        metric, bin_name = key.split("/", 1)
+        if metric == "count" or isinstance(value, str):
+            continue
+        flat[f"{stage}/{metric}" if bin_name == "overall" else f"{stage}/{metric}_{bin_name}"] = float(value)
+    return flat

@@ -15,9 +15,7 @@ from typing import Mapping
 import torch
 
 from inpainting.utils.shapes import check_image_pair
-from inpainting.utils.weights import WeightsMissingError, hub_checkpoint_path
-
-VGG16_WEIGHTS_FILE = "vgg16-397923af.pth"
+from inpainting.utils.weights import VGG16_WEIGHTS_FILE, WeightsMissingError, hub_checkpoint_path
 
 
 def weights_unavailable_note(filename: str) -> str:

@@ -16,9 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from inpainting.eval.perceptual import VGG16_WEIGHTS_FILE
 from inpainting.losses.vgg import _drop_own_entries, _keep_own_entries, read_torchvision_features
-from inpainting.utils.weights import WeightsMissingError, hub_checkpoint_path
+from inpainting.utils.weights import VGG16_WEIGHTS_FILE, WeightsMissingError, hub_checkpoint_path
 
 POOL_ENDS = (5, 10, 17)  # one past pool1, pool2, pool3 in torchvision's vgg16().features
 

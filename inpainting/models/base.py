@@ -4,7 +4,7 @@ Subclasses provide ``forward(image, mask) -> dict`` (at least ``pred``: the raw 
 [0,1]-image convention, plus optional maps such as ``uncertainty``) and ``training_step``.
 Validation metrics follow the papers' protocol (``inpainting.eval.metrics``): they score the composite
 ``pred*mask + image*(1-mask)`` per image and per hole-ratio bin. ``test_step`` only returns the
-prediction; the ``TestReport`` callback (``inpainting.eval.report``) scores and writes the test tables.
+prediction; the ``TestReport`` callback (``inpainting.callbacks.report``) scores and writes the test tables.
 """
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.data.datasets import is_padding
 from inpainting.data.derived import derived_of, net_inputs, with_derived
 from inpainting.eval.engine import batch_bins
-from inpainting.eval.metrics import BinnedInpaintingMetrics, check_finite, check_protocol, composite
-from inpainting.eval.report import log_summary
+from inpainting.eval.metrics import BinnedInpaintingMetrics, check_finite, check_protocol, composite, flat_metrics
 from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
 
 # our datamodule leaves on_before_batch_transfer to the module (which knows the network's derived inputs)
@@ -115,7 +114,8 @@ class InpaintingModule(L.LightningModule):
         self.val_metrics.update(pred, target, batch["mask"], batch_bins(batch))
 
     def on_validation_epoch_end(self) -> None:
-        log_summary(self, "val", {k: v.item() for k, v in self.val_metrics.compute().items()})
+        # the metric objects have already gathered every rank's images: no reduction
+        self.log_dict(flat_metrics("val", {k: v.item() for k, v in self.val_metrics.compute().items()}), sync_dist=False)
         self.val_metrics.reset()
 
     def test_step(self, batch: dict, batch_idx: int) -> dict[str, torch.Tensor]:

@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inpainting.losses import AdversarialLoss
 from inpainting.models.base import InpaintingModule
 
 OPTIMIZER_STEPS_PER_ITERATION = 2
@@ -93,7 +92,7 @@ class GANInpaintingModule(InpaintingModule):
     def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """One G step and one D step in the official order; returns ``(g_loss, d_loss, parts)`` to log.
 
-        A family whose authors order the steps differently (CTSDG) overrides this method only.
+        A family whose authors order the steps differently (CTSDG, StructureFlow) overrides this method only.
         """
         g_opt, d_opt = self.optimizers()
         g_opt.zero_grad()
@@ -158,7 +157,7 @@ class EdgeGANModule(GANInpaintingModule):
         self,
         net: nn.Module,
         discriminator: nn.Module,
-        loss: Callable[[], AdversarialLoss],
+        loss: Callable[[], nn.Module],
         adversarial_weight: float = 1.0,
         feature_matching_weight: float = 10.0,
         method_name: str = "EdgeConnect-G1",

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from inpainting.models.base import InpaintingModule
-from inpainting.models.filter_module import log_training_loss
+from inpainting.models.supervised_module import log_training_loss
 from inpainting.nets.jpgnet import JPGNet, PFUNet, SmartFusion
 from inpainting.nets.jpgnet.adapter import load_stage
 from inpainting.ops.composite import composite

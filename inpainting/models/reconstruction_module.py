@@ -1,7 +1,7 @@
 """A non-adversarial generator trained with a loss of ``(pred, image, mask)``: PConv and RFRNet.
 
-It is :class:`~inpainting.models.filter_module.FilterInpaintingModule`'s training step (one optimizer
-step per batch, the loss on the raw output) with two differences:
+The supervised training step (:class:`~inpainting.models.supervised_module.SupervisedInpaintingModule`: one
+optimizer step per batch, the loss on the raw output), with:
 
 * the loss is a factory (``_partial_``) built when training starts, so evaluating a checkpoint needs no
   VGG16 file, and it receives the hole mask (:class:`~inpainting.losses.PConvLoss`);
@@ -18,13 +18,13 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from inpainting.models.filter_module import FilterInpaintingModule
+from inpainting.models.supervised_module import SupervisedInpaintingModule
 
 
-class ReconstructionInpaintingModule(FilterInpaintingModule):
+class ReconstructionInpaintingModule(SupervisedInpaintingModule):
     def __init__(self, net: nn.Module, loss: Callable[[], nn.Module], optimizer=None, scheduler=None,
                  method_name: str = "model", frozen_batchnorm: Sequence[str] | None = None, **kwargs):
-        super().__init__(net, loss=None, optimizer=optimizer, scheduler=scheduler, method_name=method_name, **kwargs)
+        super().__init__(net, None, optimizer=optimizer, scheduler=scheduler, method_name=method_name, **kwargs)
         self.loss_factory = loss
         self.frozen_batchnorm = list(frozen_batchnorm or [])
         self._frozen = self._find_batchnorms(self.frozen_batchnorm)

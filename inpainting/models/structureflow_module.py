@@ -67,7 +67,8 @@ class StructureFlowModule(GANInpaintingModule):
                              "`inpaint-rtv <the same overrides>`; or set model.net.structure=image")
         return self.net.official(batch["image"], batch["mask"], structure)
 
-    def training_step(self, batch: dict, batch_idx: int) -> None:
+    def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """StructureFlow's order: the D step first, then G's loss against the updated D and the G step."""
         g_opt, d_opt = self.optimizers()
         g_opt.zero_grad()
         d_opt.zero_grad()
@@ -83,12 +84,7 @@ class StructureFlowModule(GANInpaintingModule):
         g_loss, parts = self.loss(fake, real, self.discriminator(fake), out["mask"], **vgg_inputs)
         self.manual_backward(g_loss)
         g_opt.step()
-        self.iteration += 1
-
-        batch_size = batch["image"].shape[0]
-        self.log_dict({"train/g_loss": g_loss, "train/d_loss": d_loss}, prog_bar=True, batch_size=batch_size)
-        self.log_dict({f"train/{k}": v for k, v in parts.items()}, batch_size=batch_size)
-        self.log("train/iteration", float(self.iteration), batch_size=batch_size)
+        return g_loss, d_loss, parts
 
     def evaluation_pair(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """The structure stage is scored against the structure images (as officially), the others against the image."""

@@ -114,9 +114,8 @@ def released_rows(rows: Sequence[Row], dataset: str, weights_dir: pathlib.Path) 
 # -- the full-scale data check ------------------------------------------------------------------
 def _vgg_file(loss) -> pathlib.Path | None:
     """The VGG file a loss config reads, when one of its VGG terms is on (None otherwise)."""
-    from inpainting.eval.perceptual import VGG16_WEIGHTS_FILE
     from inpainting.losses.vgg import VGG19_WEIGHTS_FILE
-    from inpainting.utils.weights import hub_checkpoint_path
+    from inpainting.utils.weights import VGG16_WEIGHTS_FILE, hub_checkpoint_path
 
     weights = (loss.get("weights") if loss is not None else None) or {}
     if loss is None or not any(weights.get(k) for k in ("perceptual", "style", "correctness")):

@@ -5,13 +5,11 @@ import json
 import logging
 import pathlib
 import re
-import time
 import traceback
 import uuid
 import zipfile
 from typing import Any
 
-from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from inpainting.utils.atomic import WriteError, write_text
@@ -233,14 +231,14 @@ def write_status(output_dir: str | pathlib.Path, error: BaseException | None = N
     SIGINT, SIGHUP: ``RunInterrupted``), or ``"failed"`` with the error and its traceback.
 
     Under DDP the error is the first one any rank recorded (``status.rank<r>.json``, see
-    ``RankErrorRecorder``), with its ``rank``, and ``ranks`` lists every rank's error: when one rank
+    ``inpainting.callbacks.rank_errors``), with its ``rank``, and ``ranks`` lists every rank's error: when one rank
     hits a bad file, the others only see their peer vanish ("Connection closed by peer").
     """
     data: dict[str, Any] = {"status": "ok" if error is None else "failed", **extra}
     if isinstance(error, RunInterrupted):
         data.update(status="interrupted", signal=error.signal_name, error=str(error))
     elif error is not None:
-        data.update(_error_record(error))
+        data.update(error_record(error))
         ranks = rank_errors(output_dir)
         if ranks:
             first = min(ranks, key=lambda r: r["time"])
@@ -257,7 +255,7 @@ def write_status(output_dir: str | pathlib.Path, error: BaseException | None = N
     return path
 
 
-def _error_record(error: BaseException) -> dict[str, str]:
+def error_record(error: BaseException) -> dict[str, str]:
     return {"error": f"{type(error).__name__}: {error}",
             "traceback": "".join(traceback.format_exception(type(error), error, error.__traceback__))}
 
@@ -278,19 +276,6 @@ def clear_rank_errors(output_dir: str | pathlib.Path) -> None:
     """Remove an earlier attempt's rank errors (rank 0, before the other ranks start)."""
     for path in pathlib.Path(output_dir).glob(RANK_ERROR_FILE.format(rank="*")):
         path.unlink()
-
-
-class RankErrorRecorder(Callback):
-    """Under DDP, every rank writes the exception Lightning hands it to ``status.rank<r>.json``, with
-    the time, as soon as it is raised (before the rank tears down and its peers fail in turn)."""
-
-    def __init__(self, output_dir: str | pathlib.Path) -> None:
-        self.output_dir = pathlib.Path(output_dir)
-
-    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        if trainer.world_size > 1:
-            record = {"rank": trainer.global_rank, "time": time.time(), **_error_record(exception)}
-            write_json(record, self.output_dir / RANK_ERROR_FILE.format(rank=trainer.global_rank))
 
 
 def write_json(data: dict, path: str | pathlib.Path) -> None:

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import torch
 
+# torchvision's ImageNet VGG16, shared by LPIPS (eval.perceptual) and the PConv/RFRNet VGG16 losses
+VGG16_WEIGHTS_FILE = "vgg16-397923af.pth"
+
 
 class WeightsMissingError(FileNotFoundError):
     """A pretrained-weights file is not on disk (and cannot be downloaded here)."""

@@ -7,8 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
+from inpainting.callbacks.curves import CurvePlot, plot_curves
+from inpainting.callbacks.drawing import labelled_panel, tile_labels
+from inpainting.callbacks.progress import ValueProgressBar
 from inpainting.cli.train import train
-from inpainting.models.callbacks import CurvePlot, ValueProgressBar, labelled_panel, plot_curves, tile_labels
 from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 
 
@@ -61,7 +63,7 @@ def test_curve_png_after_training(tb_run):
 
 
 def test_curves_put_each_kind_of_value_on_its_own_axis():
-    from inpainting.models.callbacks import curve_groups
+    from inpainting.callbacks.curves import curve_groups
 
     keys = ["train/loss_step", "train/loss_epoch", "train/pfunet_loss", "train/ssim", "train/l1", "train/iteration",
             "val/psnr", "val/psnr_0-20%", "val/ssim", "val/ssim_0-20%"]
@@ -86,15 +88,16 @@ def test_plot_curves_groups_train_and_val(tmp_path):
 def test_curves_draw_the_reference_rows_scored_on_the_validation_pairs(tmp_path):
     from types import SimpleNamespace
 
+    from inpainting.data.bins import bin_names
     from inpainting.eval.classical import telea
     from inpainting.eval.metrics import BinnedInpaintingMetrics
-    from tests.models.helpers import images_and_masks, loader, uafnet_module
+    from tests.models.helpers import images_and_masks, loader
 
     image, mask = images_and_masks(count=3)
-    module = uafnet_module()
     trainer = SimpleNamespace(val_dataloaders=loader(image, mask, batches=2))
-    refs = CurvePlot(reference_rows=["telea"]).references(trainer, module)
-    expected = BinnedInpaintingMetrics(module.val_metrics.bin_names)
+    edges = [0.0, 0.3, 0.6]  # the validation bins are the callback's own (the config's data.bin_edges)
+    refs = CurvePlot(reference_rows=["telea"], bin_edges=edges, protocol="misf").references(trainer)
+    expected = BinnedInpaintingMetrics(bin_names(edges))
     expected.update(telea(image, mask).repeat(2, 1, 1, 1), image.repeat(2, 1, 1, 1), mask.repeat(2, 1, 1, 1),
                     torch.zeros(6, dtype=torch.long))
     assert refs["Telea"]["val/psnr"] == pytest.approx(float(expected.compute()["psnr/overall"]), abs=1e-9)
@@ -141,7 +144,7 @@ def test_panel_samples_cover_every_bin(tb_run):
     out, _ = tb_run
     from torch.utils.data import DataLoader
 
-    from inpainting.models.callbacks import _spread_items
+    from inpainting.callbacks.panel import _spread_items
 
     class Pairs:
         bins = [0] * 8 + [1] * 8 + [2] * 8  # eval sets list their pairs bin after bin

@@ -9,8 +9,8 @@ import shutil
 import pytest
 import torch
 
+from inpainting.callbacks.checkpoint import RunFolderCheckpoint
 from inpainting.cli.train import train
-from inpainting.utils.checkpoint_io import RunFolderCheckpoint
 from tests.cli.helpers import TINY, TINY_DEMO, compose_config
 from tests.scale.helpers import run_cli
 

@@ -5,13 +5,8 @@ import pytest
 import torch
 
 from inpainting.eval.metrics import BinnedInpaintingMetrics
-from inpainting.eval.perceptual import (
-    VGG16_WEIGHTS_FILE,
-    LpipsScorer,
-    build_lpips_vgg,
-    try_lpips_scorer,
-)
-from inpainting.utils.weights import WeightsMissingError
+from inpainting.eval.perceptual import LpipsScorer, build_lpips_vgg, try_lpips_scorer
+from inpainting.utils.weights import VGG16_WEIGHTS_FILE, WeightsMissingError
 
 
 def test_missing_weights_give_na_and_a_clear_error(hub_dir):

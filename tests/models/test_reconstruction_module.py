@@ -63,3 +63,14 @@ def test_frozen_batchnorm_keeps_running_statistics(frozen):
 def test_frozen_batchnorm_prefix_must_match():
     with pytest.raises(ValueError, match=r"\['encoder'\] match no BatchNorm"):
         pconv_module(["encoder"])
+
+
+def test_soft_masked_input_is_pfunets_alone():
+    # a batch from PFUNet's own loader carries its soft-masked input ("masked"); PConv and RFRNet train on
+    # the image and the hole mask whatever else the batch holds
+    module = pconv_module().eval()
+    image, mask = images_and_masks()
+    batch = {"image": image, "mask": mask, "masked": image * (1 - 0.5 * mask)}
+    with torch.no_grad():
+        assert torch.equal(module.training_prediction(batch), module(image, mask)["pred"])
+        assert not torch.equal(module.training_prediction(batch), module(batch["masked"], torch.zeros_like(mask))["pred"])

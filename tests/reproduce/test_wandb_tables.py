@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
+from inpainting.callbacks.report import TestReport, per_bin_table
 from inpainting.eval.engine import EvalResults
-from inpainting.eval.report import TestReport, per_bin_table
 
 RESULTS = EvalResults(
     bins=["0-20%", "20-40%"], counts={"0-20%": 2, "20-40%": 0, "overall": 2},
@@ -35,10 +35,10 @@ def test_rows_per_method_and_bin():
 
 def test_callback_logs_through_wandb_loggers_only(tmp_path):
     wandb = RecordingWandb()
-    report = TestReport(str(tmp_path), [0.0, 0.2, 0.4])
+    report = TestReport(str(tmp_path), [0.0, 0.2, 0.4], method_name="MISF")
     report.scorer = SimpleNamespace(compute=lambda: RESULTS, reset=lambda: None)
-    module = SimpleNamespace(method_name="MISF", log_dict=lambda *a, **k: None)
-    trainer = SimpleNamespace(loggers=[CSVLogger(tmp_path), wandb], is_global_zero=True, ckpt_path=None, datamodule=None)
+    module = SimpleNamespace(log_dict=lambda *a, **k: None)
+    trainer = SimpleNamespace(loggers=[CSVLogger(tmp_path), wandb], is_global_zero=True, ckpt_path=None, test_dataloaders=[])
     report.on_test_epoch_end(trainer, module)
     (key, columns, data), = wandb.tables
     assert key == "test/metrics_per_bin" and len(data) == 4

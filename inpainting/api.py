@@ -58,7 +58,7 @@ def size_multiple(net: torch.nn.Module) -> int:
 
 
 def _composited(net: torch.nn.Module) -> InpaintFn:
-    from inpainting.ops.composite import composite
+    from inpainting.utils.composite import composite
 
     @torch.no_grad()
     def run(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -104,7 +104,7 @@ def build_predictor(source: str | pathlib.Path, official: str | None = None,
     device = resolve_device(device)
     source = str(source)
     if source.lower() in CLASSICAL_SOURCES:
-        from inpainting.ops.composite import composite
+        from inpainting.utils.composite import composite
 
         method = classical_inpainter(CLASSICAL_SOURCES[source.lower()])
         return Predictor(lambda image, mask: composite(method(image, mask), image, mask), 1, f"classical {source}")

@@ -26,7 +26,7 @@ from omegaconf import DictConfig
 from inpainting.api import load_model
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.cli.options import exit_if_missing
-from inpainting.ops.composite import composite
+from inpainting.utils.composite import composite
 
 log = logging.getLogger(__name__)
 FORMATS = ("torchscript", "onnx")

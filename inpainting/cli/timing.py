@@ -77,7 +77,7 @@ def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor,
     from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator
     from inpainting.nets.jpgnet import PFUNet, SmartFusion, pfunet
     from inpainting.nets.misf import MISFGenerator, MISFInpainter
-    from inpainting.ops.composite import composite
+    from inpainting.utils.composite import composite
 
     pfu = PFUNet(pfunet()).eval().to(device)
     dgnet = EdgeConnect(EdgeGenerator(), InpaintGenerator()).eval().to(device)

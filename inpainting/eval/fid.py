@@ -23,7 +23,7 @@ from torch import nn
 from inpainting.eval.metrics import checked_bin_ids, to_uint8_truncated
 from inpainting.eval.perceptual import weights_unavailable_note
 from inpainting.eval.tables import OVERALL
-from inpainting.ops.composite import composite
+from inpainting.utils.composite import composite
 from inpainting.utils.weights import WeightsMissingError, hub_checkpoint_path
 
 INCEPTION_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"

@@ -9,8 +9,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from inpainting.eval.metrics import psnr_uint8, to_uint8_truncated
-from inpainting.ops.composite import composite
 from inpainting.utils.atomic import atomic_path
+from inpainting.utils.composite import composite
 
 TITLE_HEIGHT = 16
 PAD = 4

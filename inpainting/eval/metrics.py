@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torchmetrics import Metric
 
-from inpainting.ops.composite import composite
+from inpainting.utils.composite import composite
 from inpainting.utils.shapes import check_image_pair, check_mask
 
 PSNR_CAP = 100.0

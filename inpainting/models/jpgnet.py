@@ -17,7 +17,7 @@ from inpainting.models.base import InpaintingModule
 from inpainting.models.supervised_module import log_training_loss
 from inpainting.nets.jpgnet import JPGNet, PFUNet, SmartFusion
 from inpainting.nets.jpgnet.adapter import load_stage
-from inpainting.ops.composite import composite
+from inpainting.utils.composite import composite
 
 _NOT_HPARAMS = ["pfunet", "dgnet", "fusion", "loss", "optimizer", "scheduler"]
 LOSS_REGIONS = ("raw", "composite")

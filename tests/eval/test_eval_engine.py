@@ -10,7 +10,7 @@ from inpainting.eval.classical import telea
 from inpainting.eval.engine import INPUT_ROW, MetricOptions, Scorer, save_outputs, score_batch, score_folders
 from inpainting.eval.metrics import inpainting_scores
 from inpainting.eval.report import write_report
-from inpainting.ops.composite import composite
+from inpainting.utils.composite import composite
 
 EDGES = [0.0, 0.3, 0.8]  # bins "0-30%" and "30-80%"
 BINS = ["0-30%", "30-80%"]

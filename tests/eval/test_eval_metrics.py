@@ -11,7 +11,7 @@ from inpainting.eval.metrics import (
     ssim_uint8,
     to_uint8_truncated,
 )
-from inpainting.ops.composite import composite
+from inpainting.utils.composite import composite
 
 
 def _batch(b=3, h=32, w=40, seed=0):

@@ -87,7 +87,7 @@ def test_grid_enlarges_small_tiles_exactly():
 def test_method_comparison_captions_each_tile_with_its_psnr():
     from inpainting.eval.grid import method_comparison
     from inpainting.eval.metrics import psnr_uint8, to_uint8_truncated
-    from inpainting.ops.composite import composite
+    from inpainting.utils.composite import composite
 
     torch.manual_seed(0)
     image, mask = torch.rand(2, 3, 16, 16), torch.zeros(2, 1, 16, 16)

@@ -11,7 +11,7 @@ from inpainting.models.jpgnet import JPGNetModule
 from inpainting.nets import CheckpointError, SmartFusion, pfunet, uncertainty_map
 from inpainting.nets.classical import ClassicalInpainter
 from inpainting.nets.jpgnet import PFUNet, load_pfunet
-from inpainting.ops.composite import composite
+from inpainting.utils.composite import composite
 from tests.models.helpers import (
     adam,
     images_and_masks,

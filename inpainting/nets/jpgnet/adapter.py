@@ -17,7 +17,7 @@ from torch import nn
 from inpainting.nets.adapter import Adapter, check_weight_files, released
 from inpainting.nets.jpgnet.checkpoint import load_pfunet
 from inpainting.nets.jpgnet.network import KPN, META, SmartFusion, naive_fusion, pfunet, uncertainty_map
-from inpainting.ops.composite import composite
+from inpainting.utils.composite import composite
 
 
 class PFUNet(Adapter):

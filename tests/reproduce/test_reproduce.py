@@ -9,6 +9,7 @@ import re
 import shlex
 
 import pytest
+import torch
 from omegaconf import OmegaConf
 
 from inpainting import reproduce as rp
@@ -385,3 +386,18 @@ def test_a_failing_row_fails_the_command_and_stays_in_the_table(tmp_path):
     text = (out / "misf_table4_demo.md").read_text()
     assert "| Sem-Filter(F1) | `misf_sem_filter_f1` | **failed** |" in text
     assert "failed or missing rows: Sem-Filter(F1)" in done.stderr
+
+
+def test_demo_pruning_keeps_only_the_tested_checkpoint_without_optimizer_states(tmp_path):
+    from inpainting.reproduce.run import prune_checkpoints
+
+    weights = {"net.w": torch.arange(4.0)}
+    tested, other = tmp_path / "checkpoints" / "best_step0000002.ckpt", tmp_path / "checkpoints" / "last.ckpt"
+    tested.parent.mkdir()
+    for path in (tested, other):
+        torch.save({"state_dict": weights, "optimizer_states": [{"state": {0: torch.zeros(4)}}],
+                    "lr_schedulers": [], "global_step": 2}, path)
+    prune_checkpoints(tmp_path, tested)
+    assert not other.exists() and sorted(p.name for p in tmp_path.rglob("*")) == ["best_step0000002.ckpt", "checkpoints"]
+    kept = torch.load(tested, weights_only=True)
+    assert "optimizer_states" not in kept and kept["global_step"] == 2 and torch.equal(kept["state_dict"]["net.w"], weights["net.w"])

@@ -1,7 +1,7 @@
 """StructureFlow's "structure" images: Relative Total Variation smoothing (Xu et al. 2012), and their cache.
 
 :func:`rtv_smooth` ports ``scripts/matlab/code/tsmooth.m`` as ``generate_structure_images.m`` calls it
-(lambda 0.015, sigma 3, sharpness 0.001, 3 iterations, no mask; baselines 1.3). Per iteration:
+(lambda 0.015, sigma 3, sharpness 0.001, 3 iterations, no mask; docs/structureflow.md). Per iteration:
 
 * texture weights from the current estimate ``x``: ``wto = 1 / max(mean_c sqrt(fx^2 + fy^2), sharpness)``
   (forward differences, zero past the last column/row) times ``1 / max(mean_c |d(G_s * x)|, 0.001)``

@@ -7,8 +7,10 @@ else, so its configs are read as data (``runs.read_run_config``: no resolver run
 instantiated goes through ``instantiate.resolved_run_node`` (only allow-listed targets).
 
 ``inpaint-eval`` (model, data, protocol, comparison rows), ``inpaint-train`` (the resume check),
-``inpaint-predict`` / ``inpaint-export`` / ``load_model`` / the web demo (``api.load_run_module``) read
-runs through it.
+``inpaint-predict`` / ``inpaint-export`` / ``load_model`` / the web demo (``api.load_run_module``) and
+``reproduce`` (each job's status and results) read runs through it. Which file a folder stands for is
+``runs.resolve_checkpoint``'s (best or last) and ``nets.checkpoints.handed_on_checkpoint``'s (the one its
+test scored, as ``handoff_checkpoint`` chose).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from inpainting.eval.report import RESULTS_FILE
 from inpainting.utils.instantiate import resolved_run_node
-from inpainting.utils.runs import RESOLVED_CONFIG, STATUS_FILE, read_run_config, resolve_checkpoint
+from inpainting.utils.runs import RESOLVED_CONFIG, STATUS_FILE, read_run_config
 
 HYDRA_CONFIG = ".hydra/config.yaml"
 ABSENT = "<absent>"
@@ -88,10 +90,6 @@ class RunFolder:
     def select(self, key: str) -> Any:
         """A value of the run's config by dotted key (None when absent), as data."""
         return OmegaConf.select(self.config, key, default=None)
-
-    def checkpoint(self, prefer_best: bool = True) -> str:
-        """Its best checkpoint (``prefer_best``) or its ``last.ckpt``, checked to be a whole archive."""
-        return resolve_checkpoint(str(self.root), self.root, prefer_best=prefer_best)
 
     def check_resume(self, model_cfg: DictConfig, ckpt: str | pathlib.Path) -> None:
         """Raise ValueError showing every difference when ``model_cfg`` is not this run's model (an

@@ -15,11 +15,12 @@ import multiprocessing
 import sys
 from typing import List, Optional
 
+import hydra
 from rich.console import Console
 from rich.progress import track
 
-from inpainting.cli.check_data import build_datamodule
 from inpainting.data.rtv import RTVStructureImages
+from inpainting.utils.resources import compose
 
 SPLITS = ("train", "val", "test")
 
@@ -53,10 +54,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--force", action="store_true", help="recompute every image (e.g. after a parameter change)")
     args = parser.parse_args(argv)
     console = Console()
-    dm = build_datamodule(args.overrides)
+    dm = hydra.utils.instantiate(compose("train", args.overrides).data)  # the training config's data node
     seen = set()
     for split in args.splits:
-        images = dm._images(split)
+        images = dm.images(split)
         if images is None:
             continue
         if not isinstance(images, RTVStructureImages):

@@ -7,6 +7,7 @@ import yaml
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import open_dict
 
+from inpainting.cli import check_data as check_data_cli
 from inpainting.cli import evaluate as eval_cli
 from inpainting.cli import export as export_cli
 from inpainting.cli import predict as predict_cli
@@ -32,6 +33,8 @@ def run_cli(main, argv, monkeypatch, cwd):
      ["experiment:", "trainer", "???"]),
     (export_cli.main, "inpaint-export", ["model.source=", "output_dir=", "height=256", "third input"],
      ["experiment:", "trainer", "hparams_search"]),
+    (check_data_cli.main, "inpaint-check-data", ["data=<name>", "max_images=N", "Exit status 0"],
+     ["experiment:", "trainer", "model"]),
 ])
 def test_help_is_the_commands_own(main, name, expected, unexpected, capsys, monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as stop:

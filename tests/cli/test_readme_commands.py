@@ -546,7 +546,7 @@ def check_data_demo(ws, command):
     assert invoke(expand(command, **{"<name>": "demo", "<dir>": str(cwd)}), cwd) == 0
 
 
-@case("inpaint-check-data data=places2 paths.data_dir=/datasets --max-images 2000")
+@case("inpaint-check-data data=places2 paths.data_dir=/datasets max_images=2000")
 def check_data_places2(ws, command):
     """ran on a tiny tree in the official Places2 layout (/datasets = that tree) with NVIDIA-like masks."""
     cwd = ws.folder(command)

@@ -169,7 +169,7 @@ class RTVStructureImages(ImageList):
         found = json.loads(path.read_text())
         if found != self.manifest():
             raise DataError(f"RTV structure cache {self.cache_dir} is stale: it was computed with {found}, "
-                            f"the config asks for {self.manifest()}; recompute it with `inpaint-rtv ... --force`")
+                            f"the config asks for {self.manifest()}; recompute it with `inpaint-rtv ... force=true`")
         self._checked_manifest = True
 
     def is_fresh(self, index: int) -> bool:
@@ -192,7 +192,7 @@ class RTVStructureImages(ImageList):
         image, structure = self.source.load(index), self.load_structure(index)
         if structure.shape != image.shape:
             raise DataError(f"RTV structure image {self.structure_path(index)} is {structure.shape[:2]}, its image "
-                            f"{self.paths[index]} is {image.shape[:2]}; rerun `inpaint-rtv ... --force`")
+                            f"{self.paths[index]} is {image.shape[:2]}; rerun `inpaint-rtv ... force=true`")
         return np.concatenate([image, structure], axis=2)
 
     # -- filling the cache (inpaint-rtv) ------------------------------------------------------------
@@ -201,7 +201,7 @@ class RTVStructureImages(ImageList):
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         path = self.cache_dir / MANIFEST
         if path.is_file() and json.loads(path.read_text()) != self.manifest() and not force:
-            raise DataError(f"{path} holds other RTV parameters ({path.read_text().strip()}); pass --force to "
+            raise DataError(f"{path} holds other RTV parameters ({path.read_text().strip()}); pass force=true to "
                             f"recompute every structure image with {self.manifest()}")
         _atomic_write(path, json.dumps(self.manifest()).encode())
         self._checked_manifest = False

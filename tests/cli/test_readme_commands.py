@@ -572,7 +572,7 @@ def rtv_cache(ws, command):
     for i in range(3):
         save_photo(photos / f"p{i}.png", seed=50 + i, size=(32, 32))
     roots = [f"data.{split}_images.root={photos}" for split in ("train", "val", "test")]
-    assert invoke([*expand(command, **{"<name>": "folder", "<dir>": str(cwd)}), *roots, "--splits", "train"], cwd) == 0
+    assert invoke([*expand(command, **{"<name>": "folder", "<dir>": str(cwd)}), *roots, "splits=[train]"], cwd) == 0
     assert len(list((cwd / "rtv_structures").rglob("p*.png"))) == 3
 
 

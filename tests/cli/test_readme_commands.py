@@ -576,15 +576,15 @@ def rtv_cache(ws, command):
     assert len(list((cwd / "rtv_structures").rglob("p*.png"))) == 3
 
 
-@case("inpaint-timing --device cuda")
+@case("inpaint-timing device=cuda")
 def timing(ws, command):
     """ran (tiny: 32x32, no warm-up, one repeat, EdgeConnect as the only DGNet); without CUDA here it runs
-    with --device cpu instead: the table has a row per module."""
+    with device=cpu instead: the table has a row per module."""
     argv = expand(command)
     if not cuda_devices():
-        argv[argv.index("cuda")] = "cpu"
+        argv[argv.index("device=cuda")] = "device=cpu"
     cwd = ws.folder(command)
-    tiny = ["--image-size", "32", "--warmup", "0", "--repeats", "1", "--out", "timing.md", "--dgnets"]
+    tiny = ["image_size=32", "warmup=0", "repeats=1", "out=timing.md", "dgnets=[]"]
     assert invoke([*argv, *tiny], cwd) == 0
     table = (cwd / "timing.md").read_text()
     assert all(name in table for name in ("PFUNet", "UAFNet", "MISF"))

@@ -14,6 +14,7 @@ from inpainting.cli import predict as predict_cli
 from inpainting.cli import rtv as rtv_cli
 from inpainting.cli import timing as timing_cli
 from inpainting.cli import train as train_cli
+from inpainting.cli import webdemo as webdemo_cli
 from inpainting.utils.run_folder import RunFolder
 from tests.cli.helpers import compose_config
 
@@ -40,6 +41,8 @@ def run_cli(main, argv, monkeypatch, cwd):
     (rtv_cli.main, "inpaint-rtv", ["experiment=<name>", "splits=[train,val,test]", "force=true"],
      ["hparams_search", "trainer:", "powered by Hydra"]),
     (timing_cli.main, "inpaint-timing", ["device=<name>", "dgnets=[telea,ns]", "image_size=256"],
+     ["experiment", "trainer", "data="]),
+    (webdemo_cli.main, "inpaint-webdemo", ["models={NAME:<source>,...}", "official=", "port=7860"],
      ["experiment", "trainer", "data="]),
 ])
 def test_help_is_the_commands_own(main, name, expected, unexpected, capsys, monkeypatch, tmp_path):

@@ -602,20 +602,20 @@ def export(ws, command):
     assert (cwd / "exported/model.onnx").is_file()
 
 
-@case("inpaint-webdemo [--model NAME=<run or file>]")
+@case("inpaint-webdemo [models={NAME:<run or file>}]")
 def webdemo(ws, command):
-    """ran with --model demo=<the demo run> on a free port (--port 0) in a thread: the page lists the
+    """ran with models={demo:<the demo run>} on a free port (port=0) in a thread: the page lists the
     model and one POST /inpaint returns an image; then the server is shut down."""
     from inpainting.cli import webdemo as module
 
     run = ws.demo_run()
-    argv = expand(command.replace("[", "").replace("]", ""), **{"NAME=<run or file>": f"demo={run}"})
+    argv = expand(command.replace("[", "").replace("]", ""), **{"NAME:<run or file>": f"demo:{run}"})
     servers = []
     make_server = module.make_server
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(module, "make_server", lambda *a, **k: servers.append(make_server(*a, **k)) or servers[-1])
         statuses = []
-        thread = threading.Thread(target=lambda: statuses.append(invoke([*argv, "--port", "0"], ws.folder(command))))
+        thread = threading.Thread(target=lambda: statuses.append(invoke([*argv, "port=0"], ws.folder(command))))
         thread.start()
         try:
             for _ in range(600):

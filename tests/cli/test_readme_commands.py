@@ -296,7 +296,7 @@ def make_tests(ws, command):
 def make_install(ws, command):
     """dry run (installs into .venv from the package index): the constraints and every extra the tests use."""
     recipe = " ".join(make_recipe(expand(command)))
-    assert "-m venv .venv" in recipe and "-c constraints-cpu.txt -e '.[dev,search,loggers,export]'" in recipe
+    assert "-m venv .venv" in recipe and "-c constraints-cpu.txt -e '.[dev,search,loggers,export,patchmatch]'" in recipe
     assert "PYTHONWARNINGS='ignore:Editable installation'" in recipe, "no setuptools editable-install banner"
 
 

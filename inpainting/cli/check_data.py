@@ -100,9 +100,7 @@ def scan_masks(dm: InpaintingDataModule, masks: MaskFiles, label: str) -> Tuple[
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="check_data")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``inpaint-check-data``); the exit status is ``check``'s."""
-    status = check(cfg)
-    if status:
-        raise SystemExit(status)
+    raise SystemExit(check(cfg))
 
 
 def check(cfg: DictConfig) -> int:

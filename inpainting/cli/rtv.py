@@ -48,9 +48,7 @@ def fill_cache(images: RTVStructureImages, label: str, workers: int = 1, force: 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="rtv")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``inpaint-rtv``); the exit status is ``fill``'s."""
-    status = fill(cfg)
-    if status:
-        raise SystemExit(status)
+    raise SystemExit(fill(cfg))
 
 
 def fill(cfg: DictConfig) -> int:

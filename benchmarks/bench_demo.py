@@ -17,7 +17,6 @@ import os
 import pathlib
 import sys
 
-import hydra
 import numpy as np
 import torch
 
@@ -27,7 +26,6 @@ from inpainting.data.sources import list_image_files
 from inpainting.data.transforms import center_crop_square, image_to_tensor, mask_to_tensor, resize
 from inpainting.eval.classical import telea
 from inpainting.eval.metrics import BinnedInpaintingMetrics, hole_ratio
-from inpainting.utils.runs import resolve_checkpoint, training_run_config
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BINS = ["0-20%", "20-40%", "40-60%"]
@@ -74,10 +72,9 @@ def pairs(data: pathlib.Path, size: int, resize_short: int, per_bin: int) -> tup
 
 
 def load_model(run: pathlib.Path):
-    ckpt = resolve_checkpoint(str(run), run, prefer_best=True)
-    model = hydra.utils.instantiate(training_run_config(ckpt).model)
-    model.load_weights(ckpt)
-    return model.eval(), ckpt
+    from inpainting.api import load_run_module
+
+    return load_run_module(run, device="cpu")  # the run's best checkpoint, its config read as data
 
 
 def main() -> None:

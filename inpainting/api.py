@@ -71,11 +71,12 @@ def load_run_module(source: str | pathlib.Path, device: torch.device | str = "au
     """The LightningModule of a run folder or ``.ckpt`` of ours, rebuilt from the run's
     ``config_resolved.yaml`` (best checkpoint first), with its weights, in eval mode; and the file."""
     from inpainting.nets.checkpoints import CheckpointError
-    from inpainting.utils.instantiate import run_model_config
+    from inpainting.utils.run_folder import RunFolder
     from inpainting.utils.runs import resolve_checkpoint
 
     ckpt = resolve_checkpoint(str(source), source, prefer_best=True)
-    model_cfg = run_model_config(ckpt)  # allow-listed targets only: the folder may come from anyone
+    run = RunFolder.of(ckpt)
+    model_cfg = run.model_config() if run is not None else None  # allow-listed targets only: it may come from anyone
     if model_cfg is None:
         raise FileNotFoundError(f"{ckpt}: no config_resolved.yaml in its run folder (or the one above), so the model cannot be rebuilt")
     model = hydra.utils.instantiate(model_cfg)

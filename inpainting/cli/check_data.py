@@ -1,8 +1,8 @@
 """Scan a dataset configuration: images per split, mask files per hole-ratio bin, and every problem found.
 
-    python -m inpainting.cli.check_data data=places2 paths.data_dir=/datasets [--max-images 1000]
+    inpaint-check-data data=places2 paths.data_dir=/datasets [max_images=1000]
 
-Positional arguments are Hydra overrides of the training config; only its ``data`` node is built.
+A Hydra app (``conf/check_data.yaml``, ``--help`` lists its options); only the ``data`` node is built.
 Problems: files that cannot be used (undecodable, over the pixel limit, masks in no bin), files a
 folder scan skipped (broken links, link loops), tiny or strip-shaped images, unpaired images and masks.
 Warnings: grey-level (e.g. JPEG) masks, with the share of grey pixels and what the threshold makes of them.
@@ -11,17 +11,17 @@ even be built.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 from collections import Counter
 from typing import List, Optional, Tuple
 
 import hydra
 import numpy as np
+from omegaconf import DictConfig
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from inpainting.cli.common import CONFIG_DIR
 from inpainting.data import (
     DataError,
     InpaintingDataModule,
@@ -31,19 +31,13 @@ from inpainting.data import (
     hole_ratio,
     load_mask_file,
 )
-from inpainting.utils.resources import compose
 
 Problem = Tuple[str, str]  # (where, message)
 
 
-def build_datamodule(overrides: List[str], config_name: str = "train") -> InpaintingDataModule:
-    """Compose ``config_name`` with ``overrides`` and instantiate its ``data`` node."""
-    return hydra.utils.instantiate(compose(config_name, overrides).data)
-
-
 def scan_images(dm: InpaintingDataModule, split: str, max_images: Optional[int]) -> Tuple[int, int, List[Problem]]:
     """Decode and prepare up to ``max_images`` images of ``split``: (listed, checked, problems)."""
-    images = dm._images(split)
+    images = dm.images(split)
     if images is None:
         return 0, 0, []
     count = len(images) if max_images is None else min(max_images, len(images))
@@ -103,15 +97,18 @@ def scan_masks(dm: InpaintingDataModule, masks: MaskFiles, label: str) -> Tuple[
     return counts, problems, warnings
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=celeba paths.data_dir=/data")
-    parser.add_argument("--max-images", type=int, default=None, help="check at most this many images per split")
-    parser.add_argument("--config-name", default="train")
-    args = parser.parse_args(argv)
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="check_data")
+def main(cfg: DictConfig) -> None:
+    """Console entry point (``inpaint-check-data``); the exit status is ``check``'s."""
+    raise SystemExit(check(cfg))
+
+
+def check(cfg: DictConfig) -> int:
+    """Scan ``cfg.data`` (``conf/check_data.yaml`` composed); returns the exit status: 0 no problem, 1 problems,
+    2 when the DataModule cannot be built."""
     console = Console()
     try:
-        dm = build_datamodule(args.overrides, args.config_name)
+        dm = hydra.utils.instantiate(cfg.data)
     except Exception as error:  # noqa: BLE001 - report any construction failure, e.g. a missing list file
         console.print(f"[red]cannot build the DataModule:[/red] {error}")
         return 2
@@ -122,7 +119,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for column in ("split", "listed", "checked", "problems"):
         splits.add_column(column, justify="right" if column != "split" else "left")
     for split in ("train", "val", "test"):
-        listed, checked, found = scan_images(dm, split, args.max_images)
+        listed, checked, found = scan_images(dm, split, cfg.get("max_images"))
         problems += found
         splits.add_row(split, str(listed), str(checked), str(len(found)))
     console.print(splits)
@@ -179,4 +176,4 @@ def print_findings(console: Console, findings: List[Problem], kind: str, shown: 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

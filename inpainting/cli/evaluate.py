@@ -27,13 +27,13 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from inpainting.cli.common import CONFIG_DIR, build_run, find_test_report, finish_loggers, prepare_run
-from inpainting.cli.options import evaluation_data_config, exit_if_missing, one_line_errors, override_key
+from inpainting.cli.options import exit_if_missing, one_line_errors, override_key
 from inpainting.data.io import DataError
 from inpainting.eval.engine import score_folders
 from inpainting.eval.metrics import flat_metrics
 from inpainting.eval.report import write_report
-from inpainting.utils.instantiate import run_model_config
-from inpainting.utils.runs import resolve_checkpoint, training_run_config, write_json, write_status
+from inpainting.utils.run_folder import RunFolder
+from inpainting.utils.runs import resolve_checkpoint, write_json, write_status
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +61,9 @@ def _test_checkpoint(cfg: DictConfig, output_dir: pathlib.Path) -> tuple[dict, b
     if not cfg.get("ckpt_path"):
         raise ValueError("inpaint-eval needs ckpt_path=<run folder or .ckpt>, or predictions=<dir> images=<dir> masks=<dir>")
     ckpt = resolve_checkpoint(cfg.ckpt_path, output_dir, prefer_best=True)
-    trained = run_model_config(ckpt)  # allow-listed targets only: the folder may come from anyone
     overrides = _task_overrides()
-    if trained is None and not any(o.split("=", 1)[0].lstrip("+") in ("model", "experiment") for o in overrides):
-        raise FileNotFoundError(f"{ckpt}: no config_resolved.yaml in its run folder (or the one above), so the model "
-                                "it holds is unknown; give the model it was trained with (experiment=<name> or "
-                                "model=<name>, with the same overrides)")
-    if trained is not None:
-        log.info("model and data configs taken from the training run of %s (data=<name> picks another test set)", ckpt)
-        with open_dict(cfg):
-            cfg.model = trained
-            cfg.data = evaluation_data_config(cfg, ckpt, overrides)
     given = {override_key(o) for o in overrides}
-    run_cfg = training_run_config(ckpt) or OmegaConf.create()  # read only: nothing of it is instantiated
-    if "metrics.protocol" not in given:
-        with open_dict(cfg):  # the paper protocol the run was trained for (jpgnet rows set it)
-            cfg.metrics.protocol = (run_cfg.get("metrics") or {}).get("protocol") or "misf"
-    _take_comparison_rows(cfg, run_cfg, given, ckpt)
+    _take_training_run(cfg, RunFolder.of(ckpt), ckpt, overrides, given)
     prepare_run(cfg)
     run = build_run(cfg)
     try:
@@ -91,15 +77,34 @@ def _test_checkpoint(cfg: DictConfig, output_dir: pathlib.Path) -> tuple[dict, b
         finish_loggers(run.loggers)
 
 
+def _take_training_run(cfg: DictConfig, run: RunFolder | None, ckpt: str, overrides: list[str], given: set[str]) -> None:
+    """Put the training run's model, data (unless ``data=<name>`` is given), protocol and comparison rows into
+    this evaluation's config; without a run folder the command line must name the model."""
+    if run is None or run.model_config() is None:
+        if not given & {"model", "experiment"}:
+            raise FileNotFoundError(f"{ckpt}: no config_resolved.yaml in its run folder (or the one above), so the "
+                                    "model it holds is unknown; give the model it was trained with (experiment=<name> "
+                                    "or model=<name>, with the same overrides)")
+        return
+    log.info("model and data configs taken from the training run of %s (data=<name> picks another test set)", ckpt)
+    with open_dict(cfg):
+        cfg.model = run.model_config()  # allow-listed targets only: the folder may come from anyone
+        if "data" not in given:
+            cfg.data = run.data_config(cfg, [o for o in overrides if override_key(o).startswith("data.")]) or cfg.data
+        if "metrics.protocol" not in given:
+            cfg.metrics.protocol = run.protocol  # the paper protocol the run was trained for (jpgnet rows set it)
+    _take_comparison_rows(cfg, run, given, ckpt)
+
+
 # the training run's comparison rows: classical methods in its test tables and its images/test.png
 COMPARISON_KEYS = ("test_report.classical_rows", "image_panel.test_compare_with")
 
 
-def _take_comparison_rows(cfg: DictConfig, run_cfg: DictConfig, given: set[str], ckpt: str) -> None:
+def _take_comparison_rows(cfg: DictConfig, run: RunFolder, given: set[str], ckpt: str) -> None:
     """Copy the run's comparison rows into this evaluation (a name list, checked to be plain strings: the run
     folder may come from anyone), unless the command line sets them or this config lacks that callback."""
     for key in COMPARISON_KEYS:
-        value = OmegaConf.select(run_cfg, f"callbacks.{key}", default=None)
+        value = run.select(f"callbacks.{key}")
         if value is None or f"callbacks.{key}" in given or OmegaConf.select(cfg, f"callbacks.{key.split('.')[0]}") is None:
             continue
         if not isinstance(value, ListConfig) or not all(isinstance(v, str) for v in value):

@@ -1,24 +1,24 @@
 """Compute StructureFlow's RTV structure images once, into the cache a training config reads.
 
-    inpaint-rtv experiment=structureflow_structure data=places2 paths.data_dir=/datasets [--splits train val]
-        [--workers 4] [--force]
+    inpaint-rtv experiment=structureflow_structure data=places2 paths.data_dir=/datasets [splits=[train,val]]
+        [workers=4] [force=true]
 
-Positional arguments are Hydra overrides of the training config; its ``data.structures`` (set by the
-StructureFlow experiments, see ``inpainting.data.rtv``) says where the cache lives. Resumable: images
-whose structure file is present and newer than the image are skipped; each file is written atomically.
-``--force`` recomputes everything (needed when the RTV parameters changed). Exit status 0 on success.
+A Hydra app (``conf/rtv.yaml``: the training config plus this command's options; ``--help`` lists them);
+the training config's ``data.structures`` (set by the StructureFlow experiments, see ``inpainting.data.rtv``)
+says where the cache lives. Resumable: images whose structure file is present and newer than the image
+are skipped; each file is written atomically. ``force=true`` recomputes everything (needed when the RTV
+parameters changed). Exit status 0 on success, 1 when the config sets no structure images.
 """
 from __future__ import annotations
 
-import argparse
 import multiprocessing
-import sys
-from typing import List, Optional
 
+import hydra
+from omegaconf import DictConfig
 from rich.console import Console
 from rich.progress import track
 
-from inpainting.cli.check_data import build_datamodule
+from inpainting.cli.common import CONFIG_DIR
 from inpainting.data.rtv import RTVStructureImages
 
 SPLITS = ("train", "val", "test")
@@ -45,18 +45,22 @@ def fill_cache(images: RTVStructureImages, label: str, workers: int = 1, force: 
     return len(todo), len(images) - len(todo)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides of the training config")
-    parser.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS))
-    parser.add_argument("--workers", type=int, default=1, help="processes computing images in parallel")
-    parser.add_argument("--force", action="store_true", help="recompute every image (e.g. after a parameter change)")
-    args = parser.parse_args(argv)
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="rtv")
+def main(cfg: DictConfig) -> None:
+    """Console entry point (``inpaint-rtv``); the exit status is ``fill``'s."""
+    raise SystemExit(fill(cfg))
+
+
+def fill(cfg: DictConfig) -> int:
+    """Fill the RTV cache of ``cfg.data`` (``conf/rtv.yaml`` composed) for ``cfg.splits``; returns the exit status."""
+    unknown = sorted(set(cfg.splits) - set(SPLITS))
+    if unknown:
+        raise ValueError(f"splits={list(cfg.splits)}: {unknown} not among {list(SPLITS)}")
     console = Console()
-    dm = build_datamodule(args.overrides)
+    dm = hydra.utils.instantiate(cfg.data)  # only the data node of the training config is built
     seen = set()
-    for split in args.splits:
-        images = dm._images(split)
+    for split in cfg.splits:
+        images = dm.images(split)
         if images is None:
             continue
         if not isinstance(images, RTVStructureImages):
@@ -67,10 +71,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if key in seen:  # the test split falls back to val
             continue
         seen.add(key)
-        computed, skipped = fill_cache(images, split, args.workers, args.force)
+        computed, skipped = fill_cache(images, split, cfg.workers, cfg.force)
         console.print(f"{split}: {computed} computed, {skipped} already cached in {images.cache_dir}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,6 +1,8 @@
 """Running time per module (JPGNet Table 4 layout): PFUNet, each DGNet, UAFNet, and MISF for comparison.
 
-    python -m inpainting.cli.timing --device cuda --image-size 256 --batch-size 1 --repeats 100 [--dgnets edgeconnect telea]
+    inpaint-timing device=cuda image_size=256 batch_size=1 repeats=100 [dgnets=[telea,ns]]
+
+A Hydra app (``conf/timing.yaml``; ``--help`` lists its options).
 
 Each module runs on its own inputs (as inside JPGNet: PFUNet on the masked image, the DGNet on the image
 and mask, e.g. EdgeConnect G1 -> G2 with Canny on the known pixels, UAFNet on [res1, res2, K, U]) with
@@ -12,17 +14,17 @@ DGNet with its JPGNet total. The machine (CPU/GPU, threads, torch) is printed wi
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 import math
 import platform
 import statistics
-import sys
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+import hydra
 import torch
+from omegaconf import DictConfig
 
 from inpainting.utils.resources import CONFIG_DIR, compose
 
@@ -42,8 +44,6 @@ def dgnet_options() -> list[str]:
 
 def build_dgnet(name: str) -> torch.nn.Module:
     """The DGNet of ``conf/model/dgnet/<name>.yaml``, random weights (its stage files are not read)."""
-    import hydra
-
     if not (DGNET_DIR / f"{name}.yaml").is_file():
         raise ValueError(f"unknown DGNet {name!r}; options: {dgnet_options()}")
     # composed (the option includes shared net configs), in the naive fusion model that selects the group
@@ -216,23 +216,20 @@ def run_timing(device: str, image_size: int, batch_size: int, warmup: int, repea
     return text
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--image-size", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=1)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--out", default=None, help="also write the table to this .md file")
-    parser.add_argument("--dgnets", nargs="*", default=None,
-                        help=f"DGNets timed besides EdgeConnect (default: every other option of conf/model/dgnet: {dgnet_options()[1:]})")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    run_timing(args.device, args.image_size, args.batch_size, args.warmup, args.repeats, args.out, args.dgnets)
-    return 0
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="timing")
+def main(cfg: DictConfig) -> None:
+    """Console entry point (``inpaint-timing``)."""
+    run(cfg)
+
+
+def run(cfg: DictConfig) -> str:
+    """Time the modules as ``cfg`` (``conf/timing.yaml`` composed) says; returns the markdown table."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dgnets = None if cfg.dgnets is None else list(cfg.dgnets)
+    return run_timing(device, cfg.image_size, cfg.batch_size, cfg.warmup, cfg.repeats, cfg.out, dgnets)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -37,10 +37,10 @@ from inpainting.cli.common import (
 from inpainting.cli.options import exit_if_missing
 from inpainting.launch.ddp_children import ddp_job_scope
 from inpainting.utils.interrupts import interrupts_end_the_run
+from inpainting.utils.run_folder import RunFolder
 from inpainting.utils.runs import (
     RESOLVED_CONFIG,
     check_checkpoint_file,
-    check_resume_model,
     clear_rank_errors,
     resolve_checkpoint,
     run_folder_of,
@@ -91,8 +91,9 @@ def _checked_inputs(cfg: DictConfig, output_dir: pathlib.Path) -> str | None:
     if not cfg.get("train", True):
         return None
     ckpt = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
-    if ckpt:
-        check_resume_model(cfg.model, ckpt)
+    run = RunFolder.of(ckpt) if ckpt else None
+    if run is not None:
+        run.check_resume(cfg.model, ckpt)
     elif cfg.get("ckpt_path") != "auto" and rank_zero_only.rank == 0:  # DDP ranks start once rank 0 has written
         _refuse_used_run_folder(output_dir)
     return ckpt

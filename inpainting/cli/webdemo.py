@@ -1,10 +1,10 @@
-"""A local web page to draw a mask on a photo and inpaint it: ``inpaint-webdemo [--model NAME=SOURCE ...]``.
+"""A local web page to draw a mask on a photo and inpaint it: ``inpaint-webdemo [models={NAME:SOURCE,...}]``.
 
-Open http://127.0.0.1:7860 (``--port``), pick a photo, paint the hole with the mouse or load a mask file
+A Hydra app (``conf/webdemo.yaml``; ``--help`` lists its options). Open http://127.0.0.1:7860 (``port``), pick a photo, paint the hole with the mouse or load a mask file
 (white = hole), press Inpaint. Photos larger than ``MAX_SIDE`` are scaled down by the page, which says so;
 the result is shown at its native size with a status line (what ran, the hole, how long it took).
 Models: the classical methods (telea, ns, biharmonic) are always offered; add runs of ours or authors'
-files with ``--model demo=outputs/demo/runs/<stamp>`` and ``--model misf=places2_gen.pth --official misf=misf``.
+files with ``models={demo:outputs/demo/runs/<stamp>}`` and ``models={misf:places2_gen.pth} official={misf:misf}``.
 Standard library HTTP server only (no extra dependency), bound to localhost; models load on first use
 through :func:`inpainting.load_model`, so the page inpaints exactly as ``inpaint-predict`` does.
 Limits: bodies of at most ``MAX_BODY`` bytes with a valid Content-Length, ``TIMEOUT_S`` per read, images of
@@ -13,7 +13,6 @@ with a 4xx status and ``{"error": message}``.
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import io
@@ -23,10 +22,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import hydra
 import numpy as np
+from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from inpainting.api import OFFICIAL_FAMILIES, Inpainter, load_model
+from inpainting.api import Inpainter, load_model
+from inpainting.cli.common import CONFIG_DIR
 from inpainting.eval.classical import CLASSICAL_SOURCES
 
 log = logging.getLogger(__name__)
@@ -133,7 +135,7 @@ class WebDemo:
         self.official = dict(official or {})
         unknown = sorted(set(self.official) - set(self.sources))
         if unknown:
-            raise ValueError(f"--official given for unknown model name(s) {unknown}; names: {sorted(self.sources)}")
+            raise ValueError(f"official= given for unknown model name(s) {unknown}; names: {sorted(self.sources)}")
         self.device = device
         self._loaded: dict[str, Inpainter] = {}
         self._lock = threading.Lock()
@@ -242,36 +244,27 @@ def make_server(app: WebDemo, host: str = "127.0.0.1", port: int = 7860, max_bod
     return ThreadingHTTPServer((host, port), Handler)
 
 
-def _pairs(values: list[str], what: str) -> dict[str, str]:
-    pairs = {}
-    for value in values:
-        name, sep, rest = value.partition("=")
-        if not sep or not name or not rest:
-            raise SystemExit(f"inpaint-webdemo: {what} {value!r}: expected NAME=VALUE")
-        pairs[name] = rest
-    return pairs
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="inpaint-webdemo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", action="append", default=[], metavar="NAME=SOURCE",
-                        help="a run folder / .ckpt of ours or an authors' file, shown as NAME (repeatable)")
-    parser.add_argument("--official", action="append", default=[], metavar="NAME=KIND",
-                        help=f"read model NAME as the authors' file (or folder of files) of this family ({', '.join(OFFICIAL_FAMILIES)})")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present) | cpu | cuda | cuda:1 ...")
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: this machine only)")
-    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    app = WebDemo(_pairs(args.model, "--model"), _pairs(args.official, "--official"), args.device)
-    server = make_server(app, args.host, args.port)
-    print(f"inpaint-webdemo: open http://{args.host}:{server.server_address[1]}/  (Ctrl-C stops)", flush=True)
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="webdemo")
+def main(cfg: DictConfig) -> None:
+    """Console entry point (``inpaint-webdemo``): serve until Ctrl-C."""
+    app = WebDemo(_names(cfg.models, "models"), _names(cfg.official, "official"), cfg.device)
+    server = make_server(app, cfg.host, cfg.port)
+    print(f"inpaint-webdemo: open http://{cfg.host}:{server.server_address[1]}/  (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+def _names(node, key: str) -> dict[str, str]:
+    """``{NAME: value}`` from the mapping option ``key`` (``models={demo:<run>}``; null: none), values as strings."""
+    if node is None:
+        return {}
+    if not isinstance(node, DictConfig):
+        raise SystemExit(f"inpaint-webdemo: {key}={node!r}: expected a mapping {{NAME:value,...}}")
+    return {str(name): str(value) for name, value in OmegaConf.to_container(node).items()}
 
 
 if __name__ == "__main__":

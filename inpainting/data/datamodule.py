@@ -198,14 +198,15 @@ class InpaintingDataModule(L.LightningDataModule):
                                                       self.samples_per_epoch, self.hflip, self.cache_images,
                                                       self.augment)
         for split, stream in (("val", STREAM_VAL), ("test", STREAM_TEST)):
-            if split not in self.datasets and self._images(split) is not None:
+            if split not in self.datasets and self.images(split) is not None:
                 self.datasets[split] = self._eval_dataset(split, stream)
 
-    def _images(self, split: str) -> Optional[ImageList]:
+    def images(self, split: str) -> Optional[ImageList]:
+        """The image list of ``split`` (train, val, test); None when the config has none."""
         return {"train": self.train_images, "val": self.val_images, "test": self.test_images}[split]
 
     def _eval_dataset(self, split: str, stream: int) -> EvalDataset:
-        images = self._images(split)
+        images = self.images(split)
         masks = self.test_masks if split == "test" else self.eval_masks
         per_bin = self.images_per_bin if self.images_per_bin is not None else len(images)
         size = self.preprocess.size

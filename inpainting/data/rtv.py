@@ -1,7 +1,7 @@
 """StructureFlow's "structure" images: Relative Total Variation smoothing (Xu et al. 2012), and their cache.
 
 :func:`rtv_smooth` ports ``scripts/matlab/code/tsmooth.m`` as ``generate_structure_images.m`` calls it
-(lambda 0.015, sigma 3, sharpness 0.001, 3 iterations, no mask; baselines 1.3). Per iteration:
+(lambda 0.015, sigma 3, sharpness 0.001, 3 iterations, no mask; docs/structureflow.md). Per iteration:
 
 * texture weights from the current estimate ``x``: ``wto = 1 / max(mean_c sqrt(fx^2 + fy^2), sharpness)``
   (forward differences, zero past the last column/row) times ``1 / max(mean_c |d(G_s * x)|, 0.001)``
@@ -169,7 +169,7 @@ class RTVStructureImages(ImageList):
         found = json.loads(path.read_text())
         if found != self.manifest():
             raise DataError(f"RTV structure cache {self.cache_dir} is stale: it was computed with {found}, "
-                            f"the config asks for {self.manifest()}; recompute it with `inpaint-rtv ... --force`")
+                            f"the config asks for {self.manifest()}; recompute it with `inpaint-rtv ... force=true`")
         self._checked_manifest = True
 
     def is_fresh(self, index: int) -> bool:
@@ -192,7 +192,7 @@ class RTVStructureImages(ImageList):
         image, structure = self.source.load(index), self.load_structure(index)
         if structure.shape != image.shape:
             raise DataError(f"RTV structure image {self.structure_path(index)} is {structure.shape[:2]}, its image "
-                            f"{self.paths[index]} is {image.shape[:2]}; rerun `inpaint-rtv ... --force`")
+                            f"{self.paths[index]} is {image.shape[:2]}; rerun `inpaint-rtv ... force=true`")
         return np.concatenate([image, structure], axis=2)
 
     # -- filling the cache (inpaint-rtv) ------------------------------------------------------------
@@ -201,7 +201,7 @@ class RTVStructureImages(ImageList):
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         path = self.cache_dir / MANIFEST
         if path.is_file() and json.loads(path.read_text()) != self.manifest() and not force:
-            raise DataError(f"{path} holds other RTV parameters ({path.read_text().strip()}); pass --force to "
+            raise DataError(f"{path} holds other RTV parameters ({path.read_text().strip()}); pass force=true to "
                             f"recompute every structure image with {self.manifest()}")
         _atomic_write(path, json.dumps(self.manifest()).encode())
         self._checked_manifest = False

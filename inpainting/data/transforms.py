@@ -42,7 +42,7 @@ def resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
 class Preprocess:
     """Turns a decoded RGB image into a ``size`` x ``size`` one.
 
-    ``mode="official"`` (default, method-spec 3): centre crop to the shorter side, then cv2
+    ``mode="official"`` (default, docs/authors-code.md#misf-data): centre crop to the shorter side, then cv2
     INTER_LINEAR resize to ``size``; no randomness, identical for train and eval.
     ``mode="crop"``: optionally resize so the shorter side is ``resize_short``, then take a
     ``size`` crop at a position drawn from ``rng`` (random for training; for evaluation the rng is

@@ -1,4 +1,4 @@
-"""Training losses of JPGNet and MISF (method-spec sections 2.2 and 5.4).
+"""Training losses of JPGNet and MISF (docs/authors-code.md#misf-training, docs/authors-code.md#jpgnet-training).
 
 * JPGNet KPN stages: :class:`L1SSIMLoss` (``L1 - 0.2*SSIM``).
 * MISF generator: :class:`InpaintingGeneratorLoss` (adversarial 0.1, L1/hole ratio 1, perceptual 0.1,

@@ -1,4 +1,4 @@
-"""GAN losses of MISF (EdgeConnect's ``AdversarialLoss``; method-spec 2.1-2.2).
+"""GAN losses of MISF (EdgeConnect's ``AdversarialLoss``; docs/authors-code.md#misf-training).
 
 What the discriminator must output depends on the kind, as in the official code:
 

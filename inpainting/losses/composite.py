@@ -1,4 +1,4 @@
-"""MISF's generator loss as one module (method-spec 2.2), for the training wrapper.
+"""MISF's generator loss as one module (docs/authors-code.md#misf-training), for the training wrapper.
 
     total = w_adv * adversarial + w_l1 * L1/hole-ratio + w_perc * perceptual + w_style * style
 

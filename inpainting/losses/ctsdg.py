@@ -1,4 +1,4 @@
-"""CTSDG's losses (``criteria/loss.py``, weights of ``options/train_options.py``; baselines.md 1.4).
+"""CTSDG's losses (``criteria/loss.py``, weights of ``options/train_options.py``; docs/ctsdg.md).
 
 Everything is computed in CTSDG's own scale: images in [-1, 1], mask ``M`` = 1 on valid pixels,
 edges and probabilities in [0, 1]; ``nn.L1Loss``/``nn.BCELoss`` means over all elements.

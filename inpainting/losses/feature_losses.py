@@ -1,4 +1,4 @@
-"""MISF's perceptual and style losses on frozen VGG19 features (method-spec 2.2).
+"""MISF's perceptual and style losses on frozen VGG19 features (docs/authors-code.md#misf-training).
 
 * Perceptual: sum over relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 (weight 1 each) of
   ``mean|phi(output) - phi(target)|`` on the full images.

@@ -1,4 +1,5 @@
-"""MISF's reconstruction term: whole-image L1 divided by the batch hole ratio (method-spec 2.2, quirk M8).
+"""MISF's reconstruction term: whole-image L1 divided by the batch hole ratio (docs/authors-code.md#misf-training, quirk
+M8).
 
 The official code takes ``mean|O - I|`` over every pixel of the batch (holes and known region alike)
 and divides it by ``mean(M)``, the fraction of hole pixels in the whole batch. Small holes therefore

@@ -1,4 +1,4 @@
-"""Differentiable SSIM and the ``L1 - w*SSIM`` loss of JPGNet's KPN stages (method-spec section 5.4).
+"""Differentiable SSIM and the ``L1 - w*SSIM`` loss of JPGNet's KPN stages (docs/authors-code.md#jpgnet-training).
 
 The SSIM here reproduces the one JPGNet trains with (``pytorch_ssim.SSIM()``), which is *not* the
 metric SSIM of the evaluation protocol (that one is skimage's 7x7 uniform window on uint8 images):

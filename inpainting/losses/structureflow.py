@@ -1,4 +1,4 @@
-"""StructureFlow's training losses (official ``src/loss.py``, ``src/models.py``; baselines 1.3).
+"""StructureFlow's training losses (official ``src/loss.py``, ``src/models.py``; docs/structureflow.md).
 
 Everything is computed in StructureFlow's [-1,1] image range (the weights are the authors' for it):
 

@@ -1,4 +1,4 @@
-"""Frozen ImageNet VGG19 feature extractor for the perceptual and style losses (method-spec 2.2).
+"""Frozen ImageNet VGG19 feature extractor for the perceptual and style losses (docs/authors-code.md#misf-training).
 
 The network is torchvision's ``vgg19().features`` (same module indices, so its weight file loads
 as is), cut after each ReLU and named ``relu<block>_<conv>``. A forward pass stops at the deepest

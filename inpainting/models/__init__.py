@@ -1,1 +1,1 @@
-"""LightningModules, per-network adapters and callbacks."""
+"""LightningModules (how each family trains) and their callbacks; networks and adapters live in ``inpainting.nets``."""

@@ -39,13 +39,13 @@ def _plain(value: Any) -> Any:
 def held_model(ckpt: str) -> str:
     """What a checkpoint of ours holds, for error messages: its run's model target and row name, read
     as plain text (no interpolation is resolved: the file may come from anyone)."""
-    from inpainting.utils.runs import training_run_config_path
+    from inpainting.utils.run_folder import RunFolder
 
-    config = training_run_config_path(ckpt)
-    if config is None:
+    run = RunFolder.of(ckpt)
+    if run is None:
         return "the weights of a model unknown: no config_resolved.yaml in its run folder"
-    model = OmegaConf.to_container(OmegaConf.load(config), resolve=False).get("model") or {}
-    return f"a {model.get('_target_', '?')} ({model.get('method_name', '?')}) per {config}"
+    model = OmegaConf.to_container(OmegaConf.load(run.config_path), resolve=False).get("model") or {}
+    return f"a {model.get('_target_', '?')} ({model.get('method_name', '?')}) per {run.config_path}"
 
 
 class InpaintingModule(L.LightningModule):

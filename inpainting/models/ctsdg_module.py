@@ -1,4 +1,4 @@
-"""CTSDG training (``trainer.py``; baselines.md 1.4): the GAN module with CTSDG's step order and inputs.
+"""CTSDG training (``trainer.py``; docs/ctsdg.md): the GAN module with CTSDG's step order and inputs.
 
 One iteration per batch, as the authors do it:
 

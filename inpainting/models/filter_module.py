@@ -21,5 +21,5 @@ class FilterInpaintingModule(SupervisedInpaintingModule):
 
     def training_loss(self, pred: torch.Tensor, image: torch.Tensor, mask: torch.Tensor):
         """``(total, parts)`` of a batch; the KPN stages train on the raw, uncomposited output over the
-        whole image (method-spec 5.4), so the mask is not used here."""
+        whole image (docs/authors-code.md#jpgnet-training), so the mask is not used here."""
         return self.loss(pred, image)

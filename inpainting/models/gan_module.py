@@ -1,4 +1,4 @@
-"""Adversarial training of MISF and EdgeConnect generators against a PatchGAN (method-spec 2.3).
+"""Adversarial training of MISF and EdgeConnect generators against a PatchGAN (docs/authors-code.md#misf-training).
 
 Manual optimisation, one *iteration* per batch, in the official order:
 
@@ -144,7 +144,7 @@ class GANInpaintingModule(InpaintingModule):
 
 
 class EdgeGANModule(GANInpaintingModule):
-    """EdgeConnect's edge stage: G1 against a D on ``[gray, edges]`` (baselines 1.1).
+    """EdgeConnect's edge stage: G1 against a D on ``[gray, edges]`` (docs/authors-code.md#edgeconnect).
 
     G loss = ``adversarial_weight * adversarial + feature_matching_weight * FM``, FM being the summed
     L1 distances between D's five feature maps of the fake and (detached) real pairs. D's input

@@ -59,8 +59,8 @@ class JPGNetModule(_StageFiles, InpaintingModule):
             PFUNet from scratch alongside UAFNet in one run, each on its own L1 - 0.2*SSIM (their sum is
             the step's loss; UAFNet's inputs stay detached, so neither loss reaches the other net): one
             run instead of two, what ``make demo`` does.
-        loss_on: ``"raw"`` (faithful, method-spec 5.4: the loss scores the raw output over the whole image, so
-            the known pixels, which the metrics never score, pull the kernels towards the identity) or
+        loss_on: ``"raw"`` (faithful, docs/authors-code.md#jpgnet-training: the loss scores the raw output over the
+        whole image, so     the known pixels, which the metrics never score, pull the kernels towards the identity) or
             ``"composite"`` (the loss scores ``pred * mask + image * (1 - mask)``: only the holes train the nets).
     Only parameters that require grad (UAFNet's, and PFUNet's with ``train_pfunet``) reach the optimizer.
     """

@@ -1,4 +1,4 @@
-"""StructureFlow's three training stages (official ``src/models.py``, ``src/structure_flow.py``; baselines 1.3).
+"""StructureFlow's three training stages (official ``src/models.py``, ``src/structure_flow.py``; docs/structureflow.md).
 
 | stage | trains | generator input structure | D sees (real / fake) | G loss |
 |---|---|---|---|---|

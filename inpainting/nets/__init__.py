@@ -1,5 +1,11 @@
-"""Networks (plain nn.Modules) behind one contract (:class:`~inpainting.nets.adapter.Adapter`), one package per
-family, with the loaders of the authors' checkpoint formats and the registry of their released weights."""
+"""Networks (plain nn.Modules) and loaders for the authors' checkpoint formats, one package per family.
+
+Seven families, each ``nets/<family>/`` with its network (the authors' key names), checkpoint loader and
+adapter to the framework's conventions (image in [0,1], mask 1 = hole): ``misf``, ``jpgnet`` (PFUNet,
+UAFNet), ``edgeconnect``, ``rfrnet``, ``pconv``, ``structureflow``, ``ctsdg``. Shared parts: ``blocks``,
+``checkpoints`` (file formats), ``discriminator`` (the PatchGAN), ``partialconv``, ``meta`` (``NetMeta``); every adapter follows one contract
+(:class:`~inpainting.nets.adapter.Adapter`) and the registry knows the families with released weights.
+"""
 from inpainting.nets.adapter import Adapter, load_released, released_families
 from inpainting.nets.blocks import init_normal_
 from inpainting.nets.checkpoints import (
@@ -8,6 +14,7 @@ from inpainting.nets.checkpoints import (
     load_state_dict_strict,
     read_checkpoint,
 )
+from inpainting.nets.ctsdg import CTSDGInpainter, load_ctsdg_checkpoint
 from inpainting.nets.discriminator import PatchDiscriminator
 from inpainting.nets.edgeconnect import (
     EdgeConnect,
@@ -29,11 +36,15 @@ from inpainting.nets.jpgnet import (
 )
 from inpainting.nets.misf import VARIANTS as MISF_VARIANTS
 from inpainting.nets.misf import MISFGenerator, expand_feature_kernels, load_misf_discriminator, load_misf_generator
+from inpainting.nets.pconv import PConvInpainter, PConvUNet, load_pconv_unet
+from inpainting.nets.rfrnet import RFRNet, RFRNetInpainter, load_rfrnet_checkpoint
+from inpainting.nets.structureflow import StructureFlowInpainter, load_structureflow_network
 
 __all__ = [
     "Adapter",
     "canny_edges",
     "CheckpointError",
+    "CTSDGInpainter",
     "EdgeConnect",
     "EdgeGenerator",
     "expand_feature_kernels",
@@ -41,22 +52,32 @@ __all__ = [
     "init_xavier_",
     "InpaintGenerator",
     "KPN",
+    "load_ctsdg_checkpoint",
     "load_edgeconnect_generator",
+    "load_entry",
     "load_jpgnet_kpn",
     "load_misf_discriminator",
     "load_misf_generator",
     "load_entry",
     "load_released",
+    "load_pconv_unet",
+    "load_rfrnet_checkpoint",
     "load_state_dict_strict",
+    "load_structureflow_network",
     "MISF_VARIANTS",
     "MISFGenerator",
     "naive_fusion",
     "PatchDiscriminator",
+    "PConvInpainter",
+    "PConvUNet",
     "pfunet",
     "read_checkpoint",
     "released_families",
+    "RFRNet",
+    "RFRNetInpainter",
     "rgb_to_gray",
     "SmartFusion",
+    "StructureFlowInpainter",
     "uafnet",
     "uncertainty_map",
 ]

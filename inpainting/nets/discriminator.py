@@ -1,4 +1,4 @@
-"""70x70 PatchGAN discriminator of MISF and EdgeConnect (method-spec 2.1)."""
+"""70x70 PatchGAN discriminator of MISF and EdgeConnect (docs/authors-code.md#misf-training)."""
 from __future__ import annotations
 
 import torch

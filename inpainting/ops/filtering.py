@@ -1,4 +1,4 @@
-"""Per-pixel predictive filtering, the operator shared by JPGNet and MISF (method-spec section 0).
+"""Per-pixel predictive filtering, the operator shared by JPGNet and MISF (docs/authors-code.md#predictive-filtering).
 
 Every output pixel is a KxK weighted sum of its (dilated) neighbourhood, with its own kernel per pixel
 and per channel (depthwise, no cross-channel mixing):

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 import re
 from typing import Mapping
 
 from inpainting.eval.engine import INPUT_ROW
 from inpainting.eval.report import RESULTS_FILE  # written by every run after testing (schema 1)
+from inpainting.utils.run_folder import RunFolder
 
 
 @dataclasses.dataclass
@@ -63,15 +63,13 @@ def collect_job(job_dir: str | pathlib.Path | None, row_id: str | None = None) -
     if job_dir is None or not pathlib.Path(job_dir).is_dir():
         return Outcome("missing", error=f"no job folder{f' {job_dir}' if job_dir else ''}")
     job = pathlib.Path(job_dir)
-    status_file = job / "status.json"
-    if status_file.is_file():
-        status = json.loads(status_file.read_text(encoding="utf-8"))
-        if status.get("status") != "ok":
-            return Outcome("failed", error=str(status.get("error") or status.get("status") or "failed (status.json)"), job_dir=str(job))
-    results_file = job / RESULTS_FILE
-    if not results_file.is_file():
+    run = RunFolder(job)
+    status = run.status()
+    if status is not None and status.get("status") != "ok":
+        return Outcome("failed", error=str(status.get("error") or status.get("status") or "failed (status.json)"), job_dir=str(job))
+    results_file, results = job / RESULTS_FILE, run.results()
+    if results is None:
         return Outcome("failed", error=f"no {RESULTS_FILE} in {job} (last log lines: {log_tail(job) or 'none'})", job_dir=str(job))
-    results = json.loads(results_file.read_text(encoding="utf-8"))
     if row_id is not None and results.get("row") != row_id:
         return Outcome("failed", error=f"{results_file} is row {results.get('row')!r}, not {row_id!r}", job_dir=str(job))
     methods, notes, method = results.get("methods") or {}, results.get("notes") or {}, results.get("method")

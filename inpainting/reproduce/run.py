@@ -149,7 +149,7 @@ def data_problems(cfg) -> list[str]:
         return [one_line(error.__cause__ or error, None)]
     problems = []
     for split in ("train", "val", "test"):
-        images = datamodule._images(split)
+        images = datamodule.images(split)
         for index in range(min(FIRST_IMAGES, len(images or ()))):
             if not images.paths[index].is_file():
                 problems.append(f"{split} image {images.paths[index]} does not exist ({len(images)} listed)")

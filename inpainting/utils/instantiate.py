@@ -3,7 +3,7 @@
 A run folder (``config_resolved.yaml``) may come from someone else, and Hydra's ``_target_`` can name
 any callable (``torch.load`` with ``weights_only=False``, ``os.system``). Entry points that rebuild a
 model from a run folder (``inpaint-predict``, ``inpaint-eval``, ``inpaint-export``, ``load_model``,
-``load_from_checkpoint``, the web demo) go through ``run_model_config``: the file is read as data
+``load_from_checkpoint``, the web demo) go through ``run_folder.RunFolder``: the file is read as data
 (``runs.read_run_config``: no resolvers), resolved, and only then checked, so the check sees exactly
 what is instantiated; it admits only targets defined in this package's building-block packages and a
 few libraries.
@@ -16,7 +16,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from inpainting.utils.runs import UntrustedConfigError, read_run_config, training_run_config_path
+from inpainting.utils.runs import UntrustedConfigError
 
 # where a run folder's targets may be defined: the target's path AND the resolved object's module
 # (so `inpainting.nets.checkpoints.torch.load`, an attribute of an allowed module, is refused)
@@ -33,18 +33,6 @@ def instantiate_mapping(cfg: DictConfig | None) -> list:
     if not isinstance(cfg, DictConfig):
         raise TypeError(f"expected a mapping of named objects, got {type(cfg).__name__}")
     return [hydra.utils.instantiate(entry) for entry in cfg.values() if entry and "_target_" in entry]
-
-
-def run_model_config(ckpt_file: str | pathlib.Path) -> DictConfig | None:
-    """The ``model`` node of the run that ``ckpt_file`` belongs to, with every target allow-listed;
-    None when the checkpoint has no run config (or it has no model)."""
-    path = training_run_config_path(ckpt_file)
-    if path is None:
-        return None
-    cfg = read_run_config(path)
-    if "model" not in cfg:
-        return None
-    return resolved_run_node(cfg.model, "model", path)
 
 
 def resolved_run_node(node: DictConfig, key: str, source: str | pathlib.Path) -> DictConfig:

@@ -1,4 +1,5 @@
-"""Run folders: resolved config, checkpoint lookup and atomic writes, W&B id, metrics/status JSON."""
+"""Run folders: writing the resolved config, checkpoint lookup, W&B id, status JSON; the config read as data
+(``read_run_config``). Reading a finished run: ``inpainting.utils.run_folder.RunFolder``."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import uuid
 import zipfile
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from inpainting.utils.atomic import WriteError, write_text
 from inpainting.utils.interrupts import RunInterrupted
@@ -21,7 +22,6 @@ RESOLVED_CONFIG = "config_resolved.yaml"
 RESUMES_DIR = "resumes"
 STATUS_FILE = "status.json"
 RANK_ERROR_FILE = "status.rank{rank}.json"  # one per failed DDP rank; status.json names the first
-ABSENT = "<absent>"
 WANDB_ID_FILE = "wandb_id.txt"
 
 
@@ -94,54 +94,6 @@ def _typed_overrides() -> list[str] | None:
     from hydra.core.hydra_config import HydraConfig
 
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
-
-
-# schedule keys a resumed run may change (e.g. training longer re-derives a decay over the new length)
-SCHEDULE_KEYS = ("optimizer", "d_optimizer", "scheduler", "max_iterations")
-
-
-def check_resume_model(model_cfg: DictConfig, ckpt_file: str | pathlib.Path) -> None:
-    """Raise ValueError showing every difference when ``model_cfg`` is not the model of the run that
-    ``ckpt_file`` belongs to (an override that changes the model on resume; its schedule may change);
-    no run config: no check."""
-    path = training_run_config_path(ckpt_file)
-    trained = read_run_config(path) if path is not None else None
-    if trained is None or "model" not in trained:
-        return
-    differences = [d for d in config_differences(trained.model, model_cfg, "model")
-                   if not d.startswith(tuple(f"model.{k}" for k in SCHEDULE_KEYS))]
-    if differences:
-        raise ValueError(f"resuming {ckpt_file} with another model than its run's ({path}):\n  "
-                         + "\n  ".join(differences) + "\nResume without model overrides, or start a new run with "
-                         f"init_from={ckpt_file} to warm-start a changed model")
-
-
-def config_differences(before: Any, after: Any, key: str) -> list[str]:
-    """``key.path: before -> after`` for every leaf that differs (missing: ``<absent>``)."""
-    if isinstance(before, (DictConfig, ListConfig)):
-        before = OmegaConf.to_container(before, resolve=True)
-    if isinstance(after, (DictConfig, ListConfig)):
-        after = OmegaConf.to_container(after, resolve=True)
-    if isinstance(before, dict) and isinstance(after, dict):
-        return [line for name in sorted(set(before) | set(after), key=str)
-                for line in config_differences(before.get(name, ABSENT), after.get(name, ABSENT), f"{key}.{name}")]
-    return [] if before == after else [f"{key}: {before} -> {after}"]
-
-
-def training_run_config_path(ckpt_file: str | pathlib.Path) -> pathlib.Path | None:
-    """The resolved config file of the run a checkpoint belongs to (``<run>/checkpoints/x.ckpt`` or ``<run>/x.ckpt``)."""
-    for folder in pathlib.Path(ckpt_file).resolve().parents[:2]:
-        path = folder / RESOLVED_CONFIG
-        if path.is_file():
-            return path
-    return None
-
-
-def training_run_config(ckpt_file: str | pathlib.Path) -> DictConfig | None:
-    """The resolved config of the run a checkpoint belongs to, as data (``read_run_config``): a run
-    folder may come from someone else, so build objects from it through ``instantiate.run_model_config``."""
-    path = training_run_config_path(ckpt_file)
-    return read_run_config(path) if path is not None else None
 
 
 def resolve_checkpoint(ckpt_path: str | None, output_dir: str | pathlib.Path, prefer_best: bool = False) -> str | None:

@@ -7,11 +7,15 @@ import yaml
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import open_dict
 
+from inpainting.cli import check_data as check_data_cli
 from inpainting.cli import evaluate as eval_cli
 from inpainting.cli import export as export_cli
 from inpainting.cli import predict as predict_cli
+from inpainting.cli import rtv as rtv_cli
+from inpainting.cli import timing as timing_cli
 from inpainting.cli import train as train_cli
-from inpainting.cli.options import evaluation_data_config
+from inpainting.cli import webdemo as webdemo_cli
+from inpainting.utils.run_folder import RunFolder
 from tests.cli.helpers import compose_config
 
 
@@ -32,6 +36,14 @@ def run_cli(main, argv, monkeypatch, cwd):
      ["experiment:", "trainer", "???"]),
     (export_cli.main, "inpaint-export", ["model.source=", "output_dir=", "height=256", "third input"],
      ["experiment:", "trainer", "hparams_search"]),
+    (check_data_cli.main, "inpaint-check-data", ["data=<name>", "max_images=N", "Exit status 0"],
+     ["experiment:", "trainer", "model"]),
+    (rtv_cli.main, "inpaint-rtv", ["experiment=<name>", "splits=[train,val,test]", "force=true"],
+     ["hparams_search", "trainer:", "powered by Hydra"]),
+    (timing_cli.main, "inpaint-timing", ["device=<name>", "dgnets=[telea,ns]", "image_size=256"],
+     ["experiment", "trainer", "data="]),
+    (webdemo_cli.main, "inpaint-webdemo", ["models={NAME:<source>,...}", "official=", "port=7860"],
+     ["experiment", "trainer", "data="]),
 ])
 def test_help_is_the_commands_own(main, name, expected, unexpected, capsys, monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as stop:
@@ -65,16 +77,17 @@ def fake_run(folder, data_dir):
 
 def test_eval_uses_the_runs_data_config(tmp_path):
     ckpt = fake_run(tmp_path / "run", "/train/machine/data")
+    run = RunFolder.of(ckpt)
+    assert run.root == (tmp_path / "run").resolve() and RunFolder.of(tmp_path / "run").root == run.root
     cfg = compose_config("eval", ["paths.data_dir=/here", "ckpt_path=x"], tmp_path / "eval")
-    chosen = evaluation_data_config(cfg, ckpt, ["data=demo"])
-    assert "train_images" in chosen, "data=<name> picks the composed test set"
-    data = evaluation_data_config(cfg, ckpt, ["paths.data_dir=/here"])
+    data = run.data_config(cfg)
     with open_dict(cfg):
         cfg.data = data  # as inpaint-eval does: interpolations resolve against this command's paths
     assert cfg.data.root == "/here/places2" and cfg.data.image_size == 256  # the run's data, moved by paths.data_dir
-    assert evaluation_data_config(cfg, ckpt, ["data.image_size=64"]).image_size == 64
+    assert run.data_config(cfg, ["data.image_size=64"]).image_size == 64
     (tmp_path / "run/.hydra/config.yaml").unlink()
-    assert evaluation_data_config(cfg, ckpt, []).root == "/train/machine/data/places2"  # resolved fallback
+    assert run.data_config(cfg).root == "/train/machine/data/places2"  # resolved fallback
+    assert RunFolder.of(tmp_path / "elsewhere.ckpt") is None  # an authors' file: no run to read
 
 
 def test_eval_scores_predicts_outputs_and_bad_input_is_one_line(capsys, monkeypatch, tmp_path):

@@ -546,7 +546,7 @@ def check_data_demo(ws, command):
     assert invoke(expand(command, **{"<name>": "demo", "<dir>": str(cwd)}), cwd) == 0
 
 
-@case("inpaint-check-data data=places2 paths.data_dir=/datasets --max-images 2000")
+@case("inpaint-check-data data=places2 paths.data_dir=/datasets max_images=2000")
 def check_data_places2(ws, command):
     """ran on a tiny tree in the official Places2 layout (/datasets = that tree) with NVIDIA-like masks."""
     cwd = ws.folder(command)
@@ -572,19 +572,19 @@ def rtv_cache(ws, command):
     for i in range(3):
         save_photo(photos / f"p{i}.png", seed=50 + i, size=(32, 32))
     roots = [f"data.{split}_images.root={photos}" for split in ("train", "val", "test")]
-    assert invoke([*expand(command, **{"<name>": "folder", "<dir>": str(cwd)}), *roots, "--splits", "train"], cwd) == 0
+    assert invoke([*expand(command, **{"<name>": "folder", "<dir>": str(cwd)}), *roots, "splits=[train]"], cwd) == 0
     assert len(list((cwd / "rtv_structures").rglob("p*.png"))) == 3
 
 
-@case("inpaint-timing --device cuda")
+@case("inpaint-timing device=cuda")
 def timing(ws, command):
     """ran (tiny: 32x32, no warm-up, one repeat, EdgeConnect as the only DGNet); without CUDA here it runs
-    with --device cpu instead: the table has a row per module."""
+    with device=cpu instead: the table has a row per module."""
     argv = expand(command)
     if not cuda_devices():
-        argv[argv.index("cuda")] = "cpu"
+        argv[argv.index("device=cuda")] = "device=cpu"
     cwd = ws.folder(command)
-    tiny = ["--image-size", "32", "--warmup", "0", "--repeats", "1", "--out", "timing.md", "--dgnets"]
+    tiny = ["image_size=32", "warmup=0", "repeats=1", "out=timing.md", "dgnets=[]"]
     assert invoke([*argv, *tiny], cwd) == 0
     table = (cwd / "timing.md").read_text()
     assert all(name in table for name in ("PFUNet", "UAFNet", "MISF"))
@@ -602,20 +602,20 @@ def export(ws, command):
     assert (cwd / "exported/model.onnx").is_file()
 
 
-@case("inpaint-webdemo [--model NAME=<run or file>]")
+@case("inpaint-webdemo [models={NAME:<run or file>}]")
 def webdemo(ws, command):
-    """ran with --model demo=<the demo run> on a free port (--port 0) in a thread: the page lists the
+    """ran with models={demo:<the demo run>} on a free port (port=0) in a thread: the page lists the
     model and one POST /inpaint returns an image; then the server is shut down."""
     from inpainting.cli import webdemo as module
 
     run = ws.demo_run()
-    argv = expand(command.replace("[", "").replace("]", ""), **{"NAME=<run or file>": f"demo={run}"})
+    argv = expand(command.replace("[", "").replace("]", ""), **{"NAME:<run or file>": f"demo:{run}"})
     servers = []
     make_server = module.make_server
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(module, "make_server", lambda *a, **k: servers.append(make_server(*a, **k)) or servers[-1])
         statuses = []
-        thread = threading.Thread(target=lambda: statuses.append(invoke([*argv, "--port", "0"], ws.folder(command))))
+        thread = threading.Thread(target=lambda: statuses.append(invoke([*argv, "port=0"], ws.folder(command))))
         thread.start()
         try:
             for _ in range(600):

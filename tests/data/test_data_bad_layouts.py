@@ -11,9 +11,10 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
-from inpainting.cli.check_data import main
+from inpainting.cli.check_data import check
 from inpainting.data import DataError, image_folder, read_file_list
 from inpainting.data.transforms import Preprocess
+from inpainting.utils.resources import compose
 from tests.cli.helpers import data_config
 
 
@@ -45,7 +46,8 @@ def _folder(root: pathlib.Path, splits=("train", "val", "test"), stems=("a", "b"
 
 
 def _check(root: pathlib.Path, capsys, *overrides: str) -> tuple[int, str]:
-    status = main([f"paths.data_dir={root}", "data=folder", "data.image_size=20", "data.num_workers=0", *overrides])
+    status = check(compose("check_data", [f"paths.data_dir={root}", "data=folder", "data.image_size=20",
+                                          "data.num_workers=0", *overrides]))
     return status, capsys.readouterr().out
 
 

@@ -1,8 +1,9 @@
-"""python -m inpainting.cli.check_data reports counts per split and bin, and names bad files."""
+"""inpaint-check-data reports counts per split and bin, and names bad files."""
 import numpy as np
 from PIL import Image
 
-from inpainting.cli.check_data import main
+from inpainting.cli.check_data import check
+from inpainting.utils.resources import compose
 
 
 def test_check_data_reports_problems(tmp_path, capsys, monkeypatch):
@@ -19,8 +20,8 @@ def test_check_data_reports_problems(tmp_path, capsys, monkeypatch):
         mask = np.zeros((20, 20), np.uint8)
         mask[:rows] = 255
         Image.fromarray(mask).save(masks / name)
-    status = main([f"paths.data_dir={tmp_path}", "data=folder", "data.image_size=20", "data.num_workers=0",
-                   f"data.eval_masks={{_target_:inpainting.data.MaskFiles,root:'{masks}'}}"])
+    status = check(compose("check_data", [f"paths.data_dir={tmp_path}", "data=folder", "data.image_size=20", "data.num_workers=0",
+                   f"data.eval_masks={{_target_:inpainting.data.MaskFiles,root:'{masks}'}}"]))
     out = capsys.readouterr().out
     assert status == 1
     assert "broken.png: cannot decode image" in out
@@ -29,5 +30,5 @@ def test_check_data_reports_problems(tmp_path, capsys, monkeypatch):
 
 
 def test_check_data_clean_demo(capsys):
-    assert main(["data=demo"]) == 0
+    assert check(compose("check_data", ["data=demo"])) == 0
     assert "no problems found" in capsys.readouterr().out

@@ -8,10 +8,11 @@ import pytest
 from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 
-from inpainting.cli.rtv import main as rtv_main
+from inpainting.cli.rtv import fill
 from inpainting.data import DataError, InpaintingDataModule
 from inpainting.data.rtv import MANIFEST, RTVParams, RTVStructureImages, rtv_smooth, rtv_structures
 from inpainting.data.sources import image_folder
+from inpainting.utils.resources import compose
 
 
 def _textured_step(size=48):
@@ -65,7 +66,7 @@ def test_cache_missing_stale_and_resumable(tmp_path):
     other = RTVStructureImages(image_folder(root), cache_dir=tmp_path / "cache", params={"lam": 0.02})
     with pytest.raises(DataError, match="stale.*lam"):
         other.load(0)
-    with pytest.raises(DataError, match="--force"):
+    with pytest.raises(DataError, match="force=true"):
         other.start_cache()
 
 
@@ -75,7 +76,7 @@ def test_inpaint_rtv_fills_the_experiments_cache_and_resumes(tmp_path, capsys):
               *(f"data.{split}_images.root={root}" for split in ("train", "val", "test"))]
     overrides = ["experiment=structureflow_structure", *folder]
     GlobalHydra.instance().clear()
-    assert rtv_main([*overrides, "--splits", "train", "val"]) == 0
+    assert fill(compose("rtv", [*overrides, "splits=[train,val]"])) == 0
     out = capsys.readouterr().out
     assert "train: 3 computed, 0 already cached" in out and "val:" not in out  # val = same images
     cache = tmp_path / "rtv_structures" / "photos"
@@ -83,10 +84,10 @@ def test_inpaint_rtv_fills_the_experiments_cache_and_resumes(tmp_path, capsys):
     assert sorted(p.name for p in cache.glob("*.png")) == ["p0.png", "p1.png", "p2.png"]
     (cache / "p1.png").unlink()
     GlobalHydra.instance().clear()
-    assert rtv_main([*overrides, "--splits", "train"]) == 0
+    assert fill(compose("rtv", [*overrides, "splits=[train]"])) == 0
     assert "train: 1 computed, 2 already cached" in capsys.readouterr().out
     GlobalHydra.instance().clear()
-    assert rtv_main([*folder, "--splits", "train"]) == 1  # no data.structures
+    assert fill(compose("rtv", [*folder, "splits=[train]"])) == 1  # no data.structures
 
 
 def test_structures_follow_the_image_geometry(tmp_path):

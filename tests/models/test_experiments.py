@@ -91,7 +91,7 @@ def test_naive_fusion_experiment_tests_without_training(tmp_path):
     summary = train(cfg)
     assert summary["global_step"] == 0 and "test/psnr" in summary["metrics"]
     table = (tmp_path / "run/tables/test_metrics.md").read_text()
-    assert "| JPGNet-naive" in table and "| Input" in table
+    assert "| JPGNet-EdgeConnect-N.F." in table and "| Input" in table
     assert (tmp_path / "run/images/test.png").is_file()
 
 

@@ -111,8 +111,9 @@ def _tiny_nets():
 def test_structure_experiment_trains_one_batch_on_cached_rtv(tmp_path, monkeypatch):
     from hydra.core.global_hydra import GlobalHydra
 
-    from inpainting.cli.rtv import main as rtv_main
+    from inpainting.cli.rtv import fill
     from inpainting.data.sources import embedded_photos
+    from inpainting.utils.resources import compose
 
     root = tmp_path / "photos"
     root.mkdir()
@@ -127,7 +128,7 @@ def test_structure_experiment_trains_one_batch_on_cached_rtv(tmp_path, monkeypat
     with pytest.raises(Exception, match="RTV structure cache missing"):
         train(cfg)
     GlobalHydra.instance().clear()
-    assert rtv_main([*overrides, "--splits", "train"]) == 0
+    assert fill(compose("rtv", [*overrides, "splits=[train]"])) == 0
     guarded = guard_training_steps(monkeypatch)  # the cached RTV structures: no host copy in the step
     summary = train(compose_config("train", [*overrides, "debug=fdr"], tmp_path / "run2"))
     assert summary["global_step"] == 2 and guarded == [0]

@@ -17,7 +17,7 @@ def unet():
 
 
 def test_layer_table_and_parameter_counts(unet):
-    # baselines.md 1.5 measured 25.78 M (7 levels) and 32.87 M (8 levels) for the same table
+    # the paper's layer table counts 25.78 M (7 levels) and 32.87 M (8 levels) (docs/rfrnet_pconv.md)
     assert count(unet) == META.param_count == 25_784_276
     assert count(PConvUNet(levels=8)) == 32_865_236
     shapes = {name: tuple(p.shape) for name, p in unet.named_parameters() if name.endswith("conv.weight")}

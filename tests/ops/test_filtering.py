@@ -1,5 +1,5 @@
-"""Per-pixel predictive filtering (method-spec section 0): both implementations against a naive loop,
-against each other (values and gradients), gradcheck of the hand-written backward, and input checks."""
+"""Per-pixel predictive filtering (docs/authors-code.md#predictive-filtering): both implementations against a naive
+loop, against each other (values and gradients), gradcheck of the hand-written backward, and input checks."""
 import itertools
 import re
 

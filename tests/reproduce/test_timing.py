@@ -8,10 +8,11 @@ import pytest
 
 from inpainting import reproduce
 from inpainting.cli import timing
+from inpainting.utils.resources import compose
 
 
 def test_timing_reports_the_four_modules_with_shares_and_the_machine(capsys):
-    assert timing.main(["--device", "cpu", "--image-size", "32", "--warmup", "0", "--repeats", "1"]) == 0
+    timing.run(compose("timing", ["device=cpu", "image_size=32", "warmup=0", "repeats=1"]))
     text = capsys.readouterr().out
     for label in ("PFUNet", "DGNet (EdgeConnect G1+G2)", "UAFNet", "JPGNet total", "MISF"):
         assert f"| {label} |" in text or f"| **{label}** |" in text, label
@@ -41,7 +42,7 @@ def test_sizes_the_kpn_cannot_take_are_refused():
 
 
 def test_each_dgnet_of_the_group_gets_a_row_with_its_jpgnet_total(capsys):
-    assert timing.main(["--device", "cpu", "--image-size", "32", "--warmup", "0", "--repeats", "1", "--dgnets", "telea", "ns"]) == 0
+    timing.run(compose("timing", ["device=cpu", "image_size=32", "warmup=0", "repeats=1", "dgnets=[telea,ns]"]))
     text = capsys.readouterr().out
     for name in ("telea", "ns"):
         row = next(line for line in text.splitlines() if line.startswith(f"| DGNet {name} |"))

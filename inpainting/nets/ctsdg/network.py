@@ -2,7 +2,7 @@
 
 Module and parameter names are those of ``xiefan-guo/ctsdg`` (``models/generator/*.py``,
 ``models/discriminator/*.py``), so the authors' ``{'n_iter', 'generator', 'discriminator'}``
-files load strictly. Conventions inside these modules are the authors' (baselines.md 1.4): images in
+files load strictly. Conventions inside these modules are the authors' (docs/ctsdg.md): images in
 [-1, 1], masks **1 = valid**, the structure input ``cat(edge, gray)`` in [0, 1]; the adapter
 (:mod:`inpainting.nets.ctsdg.adapter`) converts from the framework's.
 

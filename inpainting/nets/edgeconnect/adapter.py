@@ -1,6 +1,6 @@
 """EdgeConnect in the framework's conventions: one adapter for its three training stages and its test path.
 
-``stage`` follows the official ``MODEL`` setting (baselines 1.1):
+``stage`` follows the official ``MODEL`` setting (docs/authors-code.md#edgeconnect):
 
 | stage | generators | G2's edge input | official |
 |---|---|---|---|

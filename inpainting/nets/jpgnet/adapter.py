@@ -1,4 +1,5 @@
-"""JPGNet in the framework's conventions: the PFUNet adapter and the whole pipeline (method-spec 5.1, 5.5).
+"""JPGNet in the framework's conventions: the PFUNet adapter and the whole pipeline
+(docs/authors-code.md#jpgnet-pipeline, docs/authors-code.md#dgnets-inside-jpgnet).
 
 :class:`JPGNet` is built from constructed stages (composition): any DGNet
 (:class:`~inpainting.nets.adapter.Adapter`: EdgeConnect, a classical method, RFRNet, ...), a
@@ -21,7 +22,8 @@ from inpainting.utils.composite import composite
 
 
 class PFUNet(Adapter):
-    """JPGNet's PFUNet: 3-channel masked image with holes = 0 and no mask channel (method-spec 5.1).
+    """JPGNet's PFUNet: 3-channel masked image with holes = 0 and no mask channel
+    (docs/authors-code.md#jpgnet-pipeline).
 
     Returns ``pred``, the predicted ``kernels`` and the ``uncertainty`` map derived from them.
     ``weights``: the authors' PFUNet file, one of our ``jpgnet_pfunet`` runs' ``.ckpt`` or its run folder.
@@ -65,10 +67,11 @@ def needs_weight_files(stage: nn.Module) -> bool:
 class JPGNet(nn.Module):
     """DGNet -> ``res1`` and PFUNet -> ``res2``, ``kernels``, ``uncertainty`` (both frozen), then the fusion.
 
-    ``res1`` and ``res2`` are the stages' outputs composited with the known pixels (method-spec 5.5).
-    ``fusion``: a :class:`SmartFusion` (UAFNet: guide ``[res1, res2, K, U]``, data ``[res1, res2]``;
-    ``pred`` is its raw output, ``fusion_kernels`` its 54 kernels) or None for the naive fusion
-    ``(1 - U) * res2 + U * res1`` (Eq. 4; ``threshold`` 0 gives the official "binary fusion", J5).
+    ``res1`` and ``res2`` are the stages' outputs composited with the known pixels
+    (docs/authors-code.md#dgnets-inside-jpgnet). ``fusion``: a :class:`SmartFusion` (UAFNet: guide
+    ``[res1, res2, K, U]``, data ``[res1, res2]``; ``pred`` is its raw output, ``fusion_kernels`` its 54 kernels) or
+    None for the naive fusion ``(1 - U) * res2 + U * res1`` (Eq. 4; ``threshold`` 0 gives the official
+    "binary fusion", J5).
     ``train_pfunet``: False (JPGNet) freezes PFUNet like the DGNet; True leaves it trainable (trained
     alongside UAFNet from scratch, see :class:`inpainting.models.jpgnet.JPGNetModule`); its raw output is
     then returned as ``pfunet_pred``. UAFNet's inputs stay detached either way.

@@ -1,5 +1,5 @@
 """JPGNet's networks (Guo et al. 2021): the kernel-prediction U-Net, used as PFUNet and UAFNet, the
-uncertainty map and the fusions (method-spec 5).
+uncertainty map and the fusions (docs/authors-code.md#jpgnet-pipeline).
 
 **KPN.** JPGNet's kernel-prediction U-Net (``KPN``), used as PFUNet (model_type 1) and UAFNet (model_type 2).
 
@@ -28,8 +28,8 @@ map depends on its batch-mates; ``"image"`` uses each sample's own min and max. 
 
 **Fusion.** JPGNet's fusion of the generative (DGNet) and predictive-filtering (PFUNet) results.
 
-Naming follows the official pipeline (method-spec 5.1): ``res1`` = DGNet result, ``res2`` = PFUNet result,
-both composited with the known pixels; ``K`` = PFUNet's 27 kernels; ``U`` = their uncertainty map.
+Naming follows the official pipeline (docs/authors-code.md#jpgnet-pipeline): ``res1`` = DGNet result, ``res2`` = PFUNet
+result, both composited with the known pixels; ``K`` = PFUNet's 27 kernels; ``U`` = their uncertainty map.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MISF generator: the SIFB encoder-decoder plus the KPB kernel-prediction branch (method-spec section 1).
+"""MISF generator: the SIFB encoder-decoder plus the KPB kernel-prediction branch (docs/authors-code.md#misf-generator).
 
 Quirk codes (M1, M2, ...) are explained in ``docs/quirks.md``.
 

@@ -1,7 +1,7 @@
 """The PConv U-Net of Liu et al., "Image Inpainting for Irregular Holes Using Partial Convolutions" (ECCV 2018).
 
 **Follows the paper, not released code**: NVIDIA released only the partial-convolution layer and a VGG16
-loss, no inpainting network. The layers are the paper's table (baselines.md 1.5); the key names
+loss, no inpainting network. The layers are the paper's table (docs/rfrnet_pconv.md); the key names
 (``enc_<i>.conv``, ``enc_<i>.bn``, ``dec_<i>...``) are ours.
 
 * encoder level i (stride 2): PConv 7x7 3->64 without BN (level 1), 5x5 64->128, 5x5 128->256,

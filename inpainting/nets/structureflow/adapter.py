@@ -1,7 +1,7 @@
 """StructureFlow in the framework's conventions (image in [0,1], mask (B,1,H,W) 1 = hole).
 
-StructureFlow's own (baselines 1.3, method-spec 5.5): images and structures in [-1,1], mask 1 = hole,
-image input ``I_in = I*(1-M)`` (holes 0 = mid-grey); Gs gets ``[I_in, S*(1-M), M]``, Gt gets
+StructureFlow's own (docs/structureflow.md, docs/authors-code.md#dgnets-inside-jpgnet): images and structures in [-1,1],
+mask 1 = hole, image input ``I_in = I*(1-M)`` (holes 0 = mid-grey); Gs gets ``[I_in, S*(1-M), M]``, Gt gets
 ``[I_in, S_pred, M]`` with Gs's raw (non-composited) prediction; outputs are tanh images in [-1,1].
 
 The "structure" ``S`` comes from (``structure``):

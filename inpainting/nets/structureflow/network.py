@@ -1,4 +1,4 @@
-"""StructureFlow (Ren et al., ICCV 2019) networks with the authors' state_dict key names (baselines 1.3).
+"""StructureFlow (Ren et al., ICCV 2019) networks with the authors' state_dict key names (docs/structureflow.md).
 
 ``RenYurui/StructureFlow`` ``src/network.py``, built with the constructor arguments of ``src/models.py``:
 

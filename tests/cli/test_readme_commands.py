@@ -731,7 +731,7 @@ def resume(ws, command):
     """ran on a tiny MISF run trained for 1 epoch here, resumed for one more epoch in its own folder."""
     first = ws.run(["inpaint-train", "experiment=misf", *TINY_MISF], "misf")
     epochs = 2 + RESUMES.index(command)  # each case resumes the same (memoised) run for one more epoch
-    tiny = dict(a.split("=", 1) for a in TINY)
+    tiny = dict(a.split("=", 1) for a in TINY if "=" in a)  # not the deletions (~scale_model)
     steps = 2 * int(tiny["data.samples_per_epoch"]) // int(tiny["data.batch_size"])  # an epoch's G and D steps
     cwd = ws.folder(command)
     before = set(ws.root.glob("outputs/*/runs/*"))

@@ -278,7 +278,8 @@ def test_demo_misf_ablation_table_end_to_end(tmp_path):
         table = {row["method"]: row for row in csv.DictReader(handle)}
     for name in ("Sem-Filter(F1)", "Sem-Filter(F2)", "Sem-Filter(F3)"):
         assert table[name]["status"] == "ok", table[name]["error"]
-        assert float(table[name]["psnr/0-20%/paper"]) > 30
+        assert float(table[name]["psnr/0-20%"]) > 0 and "psnr/0-20%/paper" not in table[name]  # no paper column at demo
+    assert "### Claims" in md.read_text()  # F3 >= F2 >= F1, tested on our pairs (too few at demo for a verdict)
     assert table["Telea"]["status"] == "ok" and table["Navier-Stokes"]["status"] == "ok"  # scale=demo's context rows
     for name in ("Sem-Filter(F1)", "Sem-Filter(F2)", "Sem-Filter(F3)"):  # only the tested checkpoint is kept
         job = md.parent / table[name]["job_dir"]

@@ -128,7 +128,7 @@ def write_report(spec: TableSpec, sections: Mapping[str | None, Mapping[str, Out
                                                    if r.experiment and row_out[r.id].ok})
             found = claim_stats.evaluate(claims, scores, paper, compare)
             comparisons += [dataclasses.replace(c, dataset=label or "") for c in found]
-            body += "\n\n" + claim_stats.markdown_section(claims, found, show_paper=paper_column)
+            body += "\n\n" + claim_stats.markdown_section(claims, found, show_paper=paper_column and paper is not None)
         parts.append(f"## {label or 'results'}\n\n### Rows\n\n{status_block(section_rows, outcomes, out_stem.parent)}\n\n{body}".replace("\n## ", "\n### "))
         table = csv_rows(results, bins, metrics, paper_values, numbers_only=True)  # why a cell is empty: status, error, the markdown
         header = ["dataset"] + table[0] + ["status", "experiment", "job_dir", "error"]

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Optional
@@ -38,6 +37,7 @@ from PIL import Image
 
 from inpainting.data.io import DataError, load_image
 from inpainting.data.sources import ImageList
+from inpainting.utils.atomic import atomic_path, write_text
 
 MANIFEST = "rtv_manifest.json"
 CACHE_VERSION = 1
@@ -203,7 +203,7 @@ class RTVStructureImages(ImageList):
         if path.is_file() and json.loads(path.read_text()) != self.manifest() and not force:
             raise DataError(f"{path} holds other RTV parameters ({path.read_text().strip()}); pass force=true to "
                             f"recompute every structure image with {self.manifest()}")
-        _atomic_write(path, json.dumps(self.manifest()).encode())
+        write_text(path, json.dumps(self.manifest()))
         self._checked_manifest = False
 
     def compute(self, index: int) -> pathlib.Path:
@@ -211,22 +211,9 @@ class RTVStructureImages(ImageList):
         target = self.structure_path(index)
         target.parent.mkdir(parents=True, exist_ok=True)
         structure = to_uint8(rtv_smooth(self.source.load(index), self.params))
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".png.part")
-        os.close(fd)
-        try:
+        with atomic_path(target) as tmp:
             Image.fromarray(structure).save(tmp, format="PNG")
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return target
-
-
-def _atomic_write(path: pathlib.Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
 
 
 def rtv_structures(cache_dir: Optional[str] = None, params: Optional[dict] = None):

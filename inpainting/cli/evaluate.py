@@ -27,11 +27,12 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from inpainting.cli.common import CONFIG_DIR, build_run, find_test_report, finish_loggers, prepare_run
-from inpainting.cli.options import exit_if_missing, one_line_errors, override_key
+from inpainting.cli.options import exit_if_missing, one_line_errors
 from inpainting.data.io import DataError
 from inpainting.eval.engine import score_folders
 from inpainting.eval.metrics import flat_metrics
 from inpainting.eval.report import write_report
+from inpainting.utils.resources import override_key
 from inpainting.utils.run_folder import RunFolder
 from inpainting.utils.runs import resolve_checkpoint, write_json, write_status
 

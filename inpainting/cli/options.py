@@ -32,7 +32,3 @@ def one_line_errors(command: str):
         logging.getLogger(__name__).debug("%s failed", command, exc_info=True)
         print(f"{command}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from error
-
-
-def override_key(override: str) -> str:
-    return override.lstrip("+~").split("=", 1)[0]

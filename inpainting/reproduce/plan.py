@@ -15,7 +15,7 @@ import shlex
 from typing import Iterable, Mapping, Sequence
 
 from inpainting.reproduce.spec import Row
-from inpainting.utils.resources import CONFIG_DIR, compose
+from inpainting.utils.resources import CONFIG_DIR, compose, override_key
 
 NOT_RUN_YET = "TESTED_CHECKPOINT"  # a dry run's stand-in for a stage checkpoint (known once the stage ran)
 
@@ -44,11 +44,6 @@ def load_scale(name: str, overrides: Sequence[str] = ()) -> Scale:
     return Scale(name, bool(node.get("per_dataset")), bool(node.get("check_data")), bool(node.get("released")),
                  {k: str(v) for k, v in (node.get("env") or {}).items()}, tuple(node.get("notes") or ()),
                  str(node.get("keep_checkpoints") or "all"), bool(node.get("paper_column", True)))
-
-
-def override_key(override: str) -> str:
-    """The config key an override sets: ``+model.x=1`` -> ``model.x``, ``hydra/launcher=joblib`` -> ``hydra/launcher``."""
-    return override.split("=", 1)[0].lstrip("+~")
 
 
 def merge_overrides(*layers: Iterable[str]) -> list[str]:

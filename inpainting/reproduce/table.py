@@ -8,10 +8,11 @@ import pathlib
 from typing import Sequence
 
 from inpainting.reproduce.collect import Outcome
-from inpainting.reproduce.plan import load_scale, override_key
+from inpainting.reproduce.plan import load_scale
 from inpainting.reproduce.report import write_report
 from inpainting.reproduce.run import check_data, planned_jobs, released_rows, run_rows
 from inpainting.reproduce.spec import SpecError, load_spec, select_rows
+from inpainting.utils.resources import override_key
 
 OPTIONS = ("table", "rows", "datasets", "out_dir", "runs_dir", "weights", "dry_run", "estimate")
 

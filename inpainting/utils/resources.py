@@ -47,3 +47,8 @@ def compose(config_name: str = "train", overrides: Sequence[str] = ()) -> DictCo
         cfg = hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     return cfg
+
+
+def override_key(override: str) -> str:
+    """The config key an override sets: ``+model.x=1`` -> ``model.x``, ``hydra/launcher=joblib`` -> ``hydra/launcher``."""
+    return override.split("=", 1)[0].lstrip("+~")

@@ -17,9 +17,10 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from inpainting.data.datasets import is_padding
 from inpainting.eval.engine import INPUT_ROW, EvalResults, MetricOptions, Scorer, batch_bins, save_outputs, score_batch
-from inpainting.eval.metrics import composite, flat_metrics
+from inpainting.eval.metrics import flat_metrics
 from inpainting.eval.report import write_report
 from inpainting.eval.tables import OVERALL
+from inpainting.utils.composite import composite
 
 
 def per_bin_table(results: EvalResults) -> tuple[list[str], list[list]]:

@@ -20,8 +20,9 @@ from inpainting.data.bins import PAPER_BIN_EDGES, bin_names, check_edges
 from inpainting.data.datasets import is_padding
 from inpainting.data.derived import derived_of, net_inputs, with_derived
 from inpainting.eval.engine import batch_bins
-from inpainting.eval.metrics import BinnedInpaintingMetrics, check_finite, check_protocol, composite, flat_metrics
+from inpainting.eval.metrics import BinnedInpaintingMetrics, check_finite, check_protocol, flat_metrics
 from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
+from inpainting.utils.composite import composite
 
 # our datamodule leaves on_before_batch_transfer to the module (which knows the network's derived inputs)
 warnings.filterwarnings("ignore", message=".*overridden `on_before_batch_transfer` in `LightningModule` but have passed in a")

@@ -204,28 +204,34 @@ def paper_check(claim: Claim, paper) -> dict[str, float]:
 
 # -- per-image scores --------------------------------------------------------------------------------
 def read_per_image(path: str | pathlib.Path, method: str) -> Scores:
-    """A ``test_per_image.csv`` as :data:`Scores`: the plain metric columns under ``method``, the
-    ``<row>/<metric>`` columns under ``<row>``. Empty cells (a metric not computed) are left out."""
+    """A ``test_per_image.csv`` as :data:`Scores` (see :func:`per_image_scores`)."""
     path = pathlib.Path(path)
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in ("name", "bin") if c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{path}: not a per-image score file (no column {missing})")
-        scores: Scores = {}
-        seen: dict[tuple[str, str], int] = {}
-        for line in reader:
-            pair = (line["bin"], line["name"])
-            key = (*pair, seen.get(pair, 0))
-            seen[pair] = key[2] + 1
-            for column, value in line.items():
-                if column in _INFO_COLUMNS or value in ("", None):
-                    continue
-                row, metric = column.rsplit("/", 1) if "/" in column else (method, column)
-                try:
-                    scores.setdefault(row, {}).setdefault(key, {})[metric] = float(value)
-                except ValueError:
-                    raise ValueError(f"{path}: {column} of {line['name']} is not a number: {value!r}") from None
+        return per_image_scores(reader, method, str(path))
+
+
+def per_image_scores(rows: Iterable[Mapping[str, object]], method: str, where: str = "per-image scores") -> Scores:
+    """Per-image rows (``EvalResults.per_image``, or the lines of its CSV) as :data:`Scores`: the plain metric
+    columns under ``method``, the ``<row>/<metric>`` columns under ``<row>``. Empty cells (a metric not
+    computed) are left out."""
+    scores: Scores = {}
+    seen: dict[tuple[str, str], int] = {}
+    for line in rows:
+        pair = (str(line["bin"]), str(line["name"]))
+        key = (*pair, seen.get(pair, 0))
+        seen[pair] = key[2] + 1
+        for column, value in line.items():
+            if column in _INFO_COLUMNS or value in ("", None):
+                continue
+            row, metric = column.rsplit("/", 1) if "/" in column else (method, column)
+            try:
+                scores.setdefault(row, {}).setdefault(key, {})[metric] = float(value)
+            except ValueError:
+                raise ValueError(f"{where}: {column} of {line['name']} is not a number: {value!r}") from None
     return scores
 
 

@@ -16,7 +16,6 @@ from typing import Any, Mapping, Sequence
 
 from inpainting.eval.engine import EvalResults
 from inpainting.eval.tables import write_per_image_csv, write_tables
-from inpainting.utils.atomic import write_text
 from inpainting.utils.runs import write_json
 
 RESULTS_FILE = "results.json"
@@ -49,11 +48,10 @@ def write_report(results: EvalResults, output_dir: str | pathlib.Path, run_name:
     tables = output_dir / "tables"
     title = title or f"{run_name}: test metrics on the composited output"
     notes = [PROTOCOL_NOTE, *([excluded_note(excluded, results.bins)] if excluded else [])]
+    paired = "\n" + paired_section(results, method) if method in results.table and len(results.table) > 1 else ""
     md, csv_path = write_tables(results.table_rows(), tables / "test_metrics", bins=results.bins, title=title,
-                                notes=notes, numbers_only=True)
+                                notes=notes, numbers_only=True, appendix=paired)
     per_image = write_per_image_csv(results.per_image, tables / "test_per_image.csv")
-    if method in results.table and len(results.table) > 1:
-        write_text(md, md.read_text(encoding="utf-8") + "\n" + paired_section(results, method, per_image))
     if checkpoint is not None:
         path = pathlib.Path(checkpoint).resolve()
         checkpoint = str(path.relative_to(output_dir.resolve())) if path.is_relative_to(output_dir.resolve()) else str(path)
@@ -63,7 +61,7 @@ def write_report(results: EvalResults, output_dir: str | pathlib.Path, run_name:
     return {"markdown": md, "csv": csv_path, "per_image": per_image, "results": json_path}
 
 
-def paired_section(results: EvalResults, method: str, per_image: pathlib.Path) -> str:
+def paired_section(results: EvalResults, method: str) -> str:
     """``method`` against every other row (Input, classical rows, other prediction folders) on the same test
     pairs: mean per-image difference, its 95 % bootstrap interval and a verdict (``inpainting.eval.claims``)."""
     from inpainting.eval import claims
@@ -72,5 +70,5 @@ def paired_section(results: EvalResults, method: str, per_image: pathlib.Path) -
     metrics = [m for m in results.metrics if m in scored]  # per-image metrics only (FID is a set statistic)
     others = [row for row in results.table if row != method]
     found = claims.pairwise_claims(method, others, metrics)
-    comparisons = claims.evaluate(found, claims.read_per_image(per_image, method))
+    comparisons = claims.evaluate(found, claims.per_image_scores(results.per_image, method))
     return claims.markdown_section(found, comparisons, show_paper=False, heading="## Paired differences")

@@ -184,12 +184,14 @@ def write_tables(
     title: str | None = None,
     notes: Sequence[str] = (),
     numbers_only: bool = False,
+    appendix: str = "",
 ) -> tuple[Path, Path]:
-    """Write ``<out_stem>.md`` and ``<out_stem>.csv`` (see :func:`csv_rows` for ``numbers_only``); returns both paths."""
+    """Write ``<out_stem>.md`` (the tables, then ``appendix``) and ``<out_stem>.csv`` (see :func:`csv_rows` for
+    ``numbers_only``); returns both paths."""
     out_stem = Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     md_path, csv_path = out_stem.with_suffix(".md"), out_stem.with_suffix(".csv")
-    write_text(md_path, markdown_table(results, bins, metrics, paper, title, notes))
+    write_text(md_path, markdown_table(results, bins, metrics, paper, title, notes) + appendix)
     with atomic_path(csv_path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(csv_rows(results, bins, metrics, paper, numbers_only))
     return md_path, csv_path

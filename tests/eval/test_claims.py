@@ -160,7 +160,11 @@ def test_a_runs_per_image_file_pairs_the_method_with_its_context_rows(tmp_path):
     scorer = Scorer([0.0, 0.6], [INPUT_ROW, "oracle", "Telea"])
     score_batch(scorer, "oracle", image.clone(), batch)
     scorer.update({"Telea": telea(image, mask)}, image, mask, batch["bin"], batch["name"])
-    write_report(scorer.compute(), tmp_path / "run", "oracle")
+    results = scorer.compute()
+    paths = write_report(results, tmp_path / "run", "oracle", method="oracle")
+    table = paths["markdown"].read_text()  # the test report compares the method with every other row itself
+    assert "## Paired differences" in table and "| oracle vs Telea | psnr | 0-60% | 8 |" in table
+    assert C.per_image_scores(results.per_image, "oracle") == C.read_per_image(paths["per_image"], "oracle")
     scores = C.scores_from_jobs({"Oracle": tmp_path / "run", "Missing": tmp_path / "nowhere"})
     assert set(scores) == {"Oracle", INPUT_ROW, "Telea"} and len(scores["Telea"]) == 8
     claims = C.load_claims({"claims": [{"id": "o", "text": "t", "section": "s", "better": "Oracle",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import platform
 import statistics
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -26,6 +25,7 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
+from inpainting.utils.devices import machine_description
 from inpainting.utils.resources import CONFIG_DIR, compose
 
 log = logging.getLogger(__name__)
@@ -142,22 +142,6 @@ def time_modules(
             continue
         results.append(ModuleTime(name, statistics.fmean(per_image), statistics.pstdev(per_image)))
     return results
-
-
-def machine_description(device: str) -> str:
-    """CPU (or GPU) model, threads and library versions, for the report."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    parts = [f"CPU: {cpu}", f"torch threads: {torch.get_num_threads()}", f"torch {torch.__version__}", f"Python {platform.python_version()}"]
-    if torch.device(device).type == "cuda":
-        parts.insert(0, f"GPU: {torch.cuda.get_device_name(torch.device(device))} (CUDA {torch.version.cuda})")
-    return "; ".join(parts)
 
 
 def timing_markdown(results: Sequence[ModuleTime], settings: Mapping[str, object], machine: str) -> str:

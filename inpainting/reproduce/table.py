@@ -5,6 +5,7 @@ import dataclasses
 import datetime
 import os
 import pathlib
+import time
 from typing import Sequence
 
 from inpainting.reproduce.collect import Outcome
@@ -12,6 +13,7 @@ from inpainting.reproduce.plan import load_scale
 from inpainting.reproduce.report import write_report
 from inpainting.reproduce.run import check_data, planned_jobs, released_rows, run_rows
 from inpainting.reproduce.spec import SpecError, load_spec, select_rows
+from inpainting.utils.devices import machine_description, resolve_device
 from inpainting.utils.resources import override_key
 
 OPTIONS = ("table", "rows", "datasets", "out_dir", "runs_dir", "weights", "dry_run", "estimate")
@@ -36,11 +38,21 @@ def job_overrides(cli_overrides: Sequence[str]) -> list[str]:
     return extra
 
 
+def run_line(started: float) -> str:
+    """When, how long and on what the table ran (the jobs' thread count is their OMP_NUM_THREADS)."""
+    wall = int(time.monotonic() - started)
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    return (f"Ran {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC (end), {wall // 3600} h {wall % 3600 // 60:02d} min "
+            f"{wall % 60:02d} s wall for the whole table; machine: {machine_description(resolve_device().type)}; "
+            f"OMP_NUM_THREADS={threads}.")
+
+
 def reproduce(table: str, scale_name: str = "demo", extra: Sequence[str] = (), rows: Sequence[str] = (),
               datasets: Sequence[str] = (), out_dir: str | None = None, runs_dir: str = "outputs/reproduce",
               weights: str | None = None, dry_run: bool = False, estimate: bool = True) -> Reproduced:
     """Run (or with ``dry_run`` print) ``table`` at ``scale_name``; ``extra``: training overrides for every job."""
     spec = load_spec(table)
+    started = time.monotonic()
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
     runs_root = pathlib.Path(runs_dir).resolve() / spec.name / scale_name / stamp
     report_dir = pathlib.Path(out_dir) if out_dir else runs_root  # never into the source tree unless asked
@@ -93,7 +105,9 @@ def reproduce(table: str, scale_name: str = "demo", extra: Sequence[str] = (), r
         return Reproduced(out_stem.with_suffix(".md"), sections)
     first_paper_dataset = next(iter(spec.datasets), None)
     jobs = os.path.relpath(runs_root, report_dir.resolve())
-    notes = [*scale.notes, "Job folders: the numbered folders next to this report." if jobs == "."
+    # a table whose own recipe replaces the scale's data or length describes itself (spec `notes`)
+    notes = [*(spec.raw.get("notes") or scale.notes), run_line(started),
+             "Job folders: the numbered folders next to this report." if jobs == "."
              else f"Job folders: {jobs} (relative to this report)."]
     if not scale.paper_column:
         notes.append(f"No paper column at scale={scale.name}: these numbers are not comparable with the paper's.")

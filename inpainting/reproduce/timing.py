@@ -42,7 +42,8 @@ def timing_rows() -> tuple[Row, ...]:
 
 def run_timing_table(spec: TableSpec, scale: str, extra: Sequence[str]) -> tuple[TableSpec, dict[str, Outcome], str]:
     """Time every part; returns the spec with the variant rows, their outcomes and the settings/machine note."""
-    from inpainting.cli.timing import DGNET_PREFIX, RANDOM_WEIGHTS_NOTE, machine_description, time_modules
+    from inpainting.cli.timing import DGNET_PREFIX, RANDOM_WEIGHTS_NOTE, time_modules
+    from inpainting.utils.devices import machine_description
 
     settings = timing_settings(spec, scale, extra)
     others = [d for d in VARIANT_DGNETS.values() if d != "edgeconnect"]

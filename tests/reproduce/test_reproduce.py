@@ -400,3 +400,17 @@ def test_demo_pruning_keeps_only_the_tested_checkpoint_without_optimizer_states(
     assert not other.exists() and sorted(p.name for p in tmp_path.rglob("*")) == ["best_step0000002.ckpt", "checkpoints"]
     kept = torch.load(tested, weights_only=True)
     assert "optimizer_states" not in kept and kept["global_step"] == 2 and torch.equal(kept["state_dict"]["net.w"], weights["net.w"])
+
+
+def test_report_opens_with_the_tables_own_recipe_note_and_the_run(tmp_path, monkeypatch):
+    """A table whose recipe replaces the scale's data describes itself; every report says when, how long and on what."""
+    job = _fake_job(tmp_path / "0", "jpgnet_classical_telea", 24.0, status={"status": "ok"}, method="JPGNet-Telea")
+    monkeypatch.setattr("inpainting.reproduce.table.run_rows",
+                        lambda rows, *args: {r.id: rp.collect_job(job if r.id == "JPGNet-Telea" else None) for r in rows})
+    text = rp.reproduce("jpgnet_classical", "small", runs_dir=str(tmp_path / "runs")).report.read_text()
+    head = text.split("## ")[0]
+    assert "NVIDIA irregular test masks" in head and "procedural masks" not in head  # not scale=small's description
+    assert re.search(r"Ran \d{4}-\d\d-\d\d \d\d:\d\d UTC \(end\), 0 h 00 min \d\d s wall for the whole table; "
+                     r"machine: CPU: .+ \(\d+ logical CPUs\); torch threads: \d+", head)
+    small = rp.reproduce("misf_table3", "small", rows=["MISF"], runs_dir=str(tmp_path / "runs2")).report.read_text()
+    assert "procedural masks" in small.split("## ")[0]  # a table without notes keeps the scale's description

@@ -8,7 +8,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 export WANDB_MODE ?= offline
 export HYDRA_FULL_ERROR := 1
 
-.PHONY: help install demo test test-full bench reproduce gpu-kit gpu-check clean
+.PHONY: help install demo test test-full bench reproduce readme-results gpu-kit gpu-check clean
 
 help:  ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ TABLE ?= misf_table3
 SCALE ?= demo
 reproduce: install  ## one paper table: make reproduce TABLE=misf_table3 SCALE=demo|small|full|released [WEIGHTS=<dir>] [ARGS="paths.data_dir=/data"]
 	$(BIN)/inpaint-reproduce table=$(TABLE) scale=$(SCALE) out_dir=experiments/results $(if $(WEIGHTS),weights=$(WEIGHTS)) $(ARGS)
+
+readme-results: install  ## rewrite the README's measured tables from the committed reports in experiments/results/
+	$(BIN)/python -m inpainting.reproduce.readme
 
 # GPU machines without a package index (docs/gpu.md): build the kit where there is one, carry .gpu-kit/ along
 GPU_TORCH ?= 2.13.0

@@ -460,3 +460,24 @@ def write_comparisons_csv(comparisons: Sequence[Comparison], path: str | pathlib
         writer.writerow(fields)
         writer.writerows([["" if (v := getattr(c, f)) is None else v for f in fields] for c in comparisons])
     return path
+
+
+def read_comparisons_csv(path: str | pathlib.Path) -> list[Comparison]:
+    """The comparisons :func:`write_comparisons_csv` wrote (empty cells back to None)."""
+    kinds = {f.name: f.type for f in dataclasses.fields(Comparison)}
+    out = []
+    with pathlib.Path(path).open(newline="", encoding="utf-8") as handle:
+        for line in csv.DictReader(handle):
+            unknown = set(line) - set(kinds)
+            if unknown:
+                raise ValueError(f"{path}: unknown columns {sorted(unknown)}; a comparisons file has {list(kinds)}")
+            values = {}
+            for name, text in line.items():
+                if "float" in kinds[name]:
+                    values[name] = float(text) if text else None
+                elif kinds[name] == "int":
+                    values[name] = int(text)
+                else:
+                    values[name] = text
+            out.append(Comparison(**values))
+    return out

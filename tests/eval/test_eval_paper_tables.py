@@ -6,14 +6,16 @@ import pytest
 from inpainting.eval.paper_tables import PAPER_TABLES_DIR, known_tables, load_paper_table
 from tests.conftest import shared_path
 
-SHIPPED = [f"{paper}_table{n}" for paper in ("misf", "jpgnet") for n in (2, 3, 4)]
+# the two papers' tables, checked against the transcription; a table a user adds is loaded, not checked here
+TRANSCRIBED = [f"{paper}_table{n}" for paper in ("misf", "jpgnet") for n in (2, 3, 4)]
 
 
 def test_every_table_ships_and_loads():
-    assert known_tables() == sorted(SHIPPED)
-    for name in SHIPPED:
+    assert set(TRANSCRIBED) <= set(known_tables())
+    for name in known_tables():
         table = load_paper_table(name)
-        assert table.paper.startswith(("MISF", "JPGNet")) and table.row_names
+        assert table.paper and table.row_names, name
+    assert all(load_paper_table(name).paper.startswith(("MISF", "JPGNet")) for name in TRANSCRIBED)
 
 
 def test_every_value_equals_the_transcription():
@@ -21,7 +23,7 @@ def test_every_value_equals_the_transcription():
     with path.open(newline="", encoding="utf-8") as handle:
         cells = list(csv.DictReader(handle))
     assert len(cells) == 617
-    tables = {name: load_paper_table(name) for name in SHIPPED}
+    tables = {name: load_paper_table(name) for name in TRANSCRIBED}
     for cell in cells:
         table = tables[f"{cell['paper'].lower()}_table{cell['table']}"]
         scale = table.l1_scale if cell["metric"] == "l1" else 1.0

@@ -18,8 +18,6 @@ from inpainting.models.schedules import lightning_scheduler
 from inpainting.utils.resources import EXPERIMENTS_DIR, compose
 
 RECIPES_DIR = EXPERIMENTS_DIR / "recipes"
-# training images per data config (the audit's list sizes; Dunhuang: 500 less the 50 held out for validation)
-TRAIN_IMAGES = {"places2": 1_803_460, "celeba": 162_770, "dunhuang": 450}
 SETTINGS = {"image_size", "batch", "shuffle", "eval_batch", "optimizer", "d_optimizer", "lr", "iterations", "loss",
             "masks", "handoff", "loads", "protocol", "other"}
 STATUSES = {"faithful", "switch", "differs", "unknown"}
@@ -71,7 +69,9 @@ def recipes() -> dict[str, dict]:
 
 
 @functools.cache
+@functools.cache
 def dataset_recipes() -> dict[str, dict]:
+    """experiments/recipes/datasets.yaml: per data config its masks, training-list size and declared differences."""
     return yaml.safe_load((RECIPES_DIR / "datasets.yaml").read_text())["datasets"]
 
 
@@ -87,7 +87,7 @@ def composed(experiment: str, data: str, overrides: tuple[str, ...]):
 
 def for_dataset(value, data: str):
     """A declared value, or its entry for ``data`` when it is a per-dataset mapping."""
-    return value[data] if isinstance(value, Mapping) and set(value) <= set(TRAIN_IMAGES) else value
+    return value[data] if isinstance(value, Mapping) and set(value) <= set(dataset_recipes()) else value
 
 
 def built_optimizer(config) -> dict:
@@ -98,7 +98,7 @@ def built_optimizer(config) -> dict:
 
 def run_length(cfg, data: str) -> tuple[int, int]:
     """(training iterations, optimizer steps per epoch) of the composed run on ``data``."""
-    steps_per_epoch = TRAIN_IMAGES[data] // cfg.data.batch_size  # the training loader drops the last batch
+    steps_per_epoch = int(dataset_recipes()[data]["train_images"]) // cfg.data.batch_size  # the training loader drops the last batch
     if cfg.model.get("max_iterations"):
         return int(cfg.model.max_iterations), steps_per_epoch
     limits = [cfg.trainer.max_steps] if cfg.trainer.max_steps > 0 else []

@@ -142,7 +142,9 @@ def test_every_experiment_is_narrowed_at_demo_scale():
         weights = OmegaConf.select(cfg, "model.loss.weights") or {}
         assert not any(weights.get(k) for k in ("perceptual", "style", "correctness")), path.stem
         choice = cfg.hydra.runtime.choices.scale_model
-        assert (CONFIG_DIR / "scale_model" / f"{choice}.yaml").is_file(), (path.stem, choice)
+        assert (CONFIG_DIR / "scale_model" / f"{choice}.yaml").is_file(), (
+            f"experiment {path.stem}: add conf/scale_model/{choice}.yaml, the network narrowed for scale=demo "
+            "(docs/extending.md): a demo table trains every row in seconds")
     misf = compose("train", ["experiment=misf", "scale=demo"])
     assert misf.model.net.generator.width == 0.125 and misf.data.image_size == 32
     assert compose("train", ["experiment=misf"]).model.net.generator.width == 1.0  # no scale: the paper's network

@@ -23,8 +23,6 @@ REMAINING = {
     # the Python API reaches the families only through the released-weights registry and the adapter base
     ("api.py", "inpainting.nets.adapter"),
     ("api.py", "inpainting.nets.checkpoints"),
-    # export turns a classical stage (Telea as the demo's DGNet) into an input of the graph: it must recognise one
-    ("cli/export.py", "inpainting.nets.classical"),
 }
 
 

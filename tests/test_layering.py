@@ -20,9 +20,6 @@ REMAINING = {
     ("models/ctsdg_module.py", "inpainting.nets.checkpoints"),
     # CTSDG's official files hold both networks: the module loads G and D together
     ("models/ctsdg_module.py", "inpainting.nets.ctsdg.checkpoint"),
-    # the Python API reaches the families only through the released-weights registry and the adapter base
-    ("api.py", "inpainting.nets.adapter"),
-    ("api.py", "inpainting.nets.checkpoints"),
 }
 
 

@@ -27,10 +27,10 @@ from inpainting.data.io import load_image, load_mask_file
 from inpainting.data.masks import MaskPolarity, fit_mask_to_image
 from inpainting.data.transforms import image_to_tensor, mask_to_tensor
 from inpainting.eval.classical import CLASSICAL_SOURCES, classical_inpainter
-from inpainting.nets.adapter import Adapter, load_released, released_families
 from inpainting.utils.devices import resolve_device
+from inpainting.utils.released import load_released, released_families
 
-OFFICIAL_FAMILIES = released_families()  # every family of inpainting/nets that registers its released weights
+OFFICIAL_FAMILIES = released_families()  # the entries of conf/released/: every family with released weights
 
 InpaintFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (image, mask) -> composited result
 
@@ -50,10 +50,12 @@ class Predictor:
 
 # -- models --------------------------------------------------------------------------------------
 def size_multiple(net: torch.nn.Module) -> int:
-    """The input side multiple a network needs: the largest ``meta.size_multiple`` of its adapters."""
-    multiples = [m.meta.size_multiple for m in net.modules() if isinstance(m, Adapter)]
+    """The input side multiple a network needs: the largest ``meta.size_multiple`` of its adapters (the modules
+    with a ``meta``, :class:`inpainting.nets.adapter.Adapter`)."""
+    multiples = [m.meta.size_multiple for m in net.modules() if hasattr(getattr(m, "meta", None), "size_multiple")]
     if not multiples:
-        raise TypeError(f"{type(net).__name__} holds no inpainting.nets.adapter.Adapter, so its input size is unknown")
+        raise TypeError(f"{type(net).__name__} holds no inpainting.nets.adapter.Adapter (no meta.size_multiple), "
+                        f"so its input size is unknown")
     return max(multiples)
 
 
@@ -70,9 +72,9 @@ def _composited(net: torch.nn.Module) -> InpaintFn:
 def load_run_module(source: str | pathlib.Path, device: torch.device | str = "auto"):
     """The LightningModule of a run folder or ``.ckpt`` of ours, rebuilt from the run's
     ``config_resolved.yaml`` (best checkpoint first), with its weights, in eval mode; and the file."""
-    from inpainting.nets.checkpoints import CheckpointError
     from inpainting.utils.run_folder import RunFolder
     from inpainting.utils.runs import resolve_checkpoint
+    from inpainting.utils.weights import CheckpointError
 
     ckpt = resolve_checkpoint(str(source), source, prefer_best=True)
     run = RunFolder.of(ckpt)

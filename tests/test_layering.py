@@ -20,15 +20,6 @@ REMAINING = {
     ("models/ctsdg_module.py", "inpainting.nets.checkpoints"),
     # CTSDG's official files hold both networks: the module loads G and D together
     ("models/ctsdg_module.py", "inpainting.nets.ctsdg.checkpoint"),
-    # inpaint-timing builds JPGNet's and MISF's networks itself, without a config
-    ("cli/timing.py", "inpainting.nets.edgeconnect"),
-    ("cli/timing.py", "inpainting.nets.jpgnet"),
-    ("cli/timing.py", "inpainting.nets.misf"),
-    # the Python API reaches the families only through the released-weights registry and the adapter base
-    ("api.py", "inpainting.nets.adapter"),
-    ("api.py", "inpainting.nets.checkpoints"),
-    # export turns a classical stage (Telea as the demo's DGNet) into an input of the graph: it must recognise one
-    ("cli/export.py", "inpainting.nets.classical"),
 }
 
 

@@ -2,7 +2,9 @@
 
 Both go through the one evaluation engine (``inpainting.eval.engine``) and write the same files into
 this evaluation's run folder: ``tables/test_metrics.{md,csv}``, ``tables/test_per_image.csv``,
-``results.json``, ``metrics.json`` and ``status.json`` (ok / failed with the error); rank 0 only.
+``results.json`` (the one result file: with ``checkpoint`` mode's last logged metrics as ``final_metrics``, and
+the folder of each row as ``predictions`` in ``predictions`` mode) and ``status.json`` (ok / failed with the
+error); rank 0 only.
 
 * ``ckpt_path``: when it is a run folder (or a checkpoint inside one) the model is rebuilt from that
   run's ``config_resolved.yaml``, so the command needs nothing else; ``data=...`` picks the test set. The
@@ -31,16 +33,17 @@ from inpainting.cli.options import exit_if_missing, one_line_errors
 from inpainting.data.io import DataError
 from inpainting.eval.engine import score_folders
 from inpainting.eval.metrics import flat_metrics
-from inpainting.eval.report import write_report
+from inpainting.eval.report import add_final_metrics, write_report
 from inpainting.utils.resources import override_key
 from inpainting.utils.run_folder import RunFolder
-from inpainting.utils.runs import resolve_checkpoint, write_json, write_status
+from inpainting.utils.runs import resolve_checkpoint, write_status
 
 log = logging.getLogger(__name__)
 
 
 def evaluate(cfg: DictConfig) -> dict:
-    """Run the evaluation the config asks for; returns ``{"metrics": ..., "checkpoint": ...}`` (also ``metrics.json``)."""
+    """Run the evaluation the config asks for; returns ``{"metrics": ..., "checkpoint": ...}`` (``results.json``
+    holds the same: ``final_metrics``, ``checkpoint``; ``predictions`` and ``methods`` in ``predictions`` mode)."""
     output_dir = pathlib.Path(cfg.paths.output_dir)
     rank_zero = True
     try:
@@ -53,7 +56,6 @@ def evaluate(cfg: DictConfig) -> dict:
             write_status(output_dir, error)
         raise
     if rank_zero:
-        write_json(summary, output_dir / "metrics.json")
         write_status(output_dir)
     return summary
 
@@ -73,6 +75,8 @@ def _test_checkpoint(cfg: DictConfig, output_dir: pathlib.Path) -> tuple[dict, b
         run.model.load_weights(ckpt)  # weights that do not fit: an error naming the file and what it holds
         run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=ckpt, weights_only=True)
         metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
+        if run.trainer.is_global_zero:
+            add_final_metrics(output_dir, metrics)
         return {"metrics": metrics, "checkpoint": ckpt}, run.trainer.is_global_zero
     finally:
         finish_loggers(run.loggers)
@@ -130,7 +134,8 @@ def _score_saved(cfg: DictConfig, output_dir: pathlib.Path) -> dict:
     results = score_folders(rows, cfg.images, cfg.masks, OmegaConf.to_container(cfg.data.bin_edges),
                             options=options, hole_threshold=cfg.mask_threshold, batch_size=cfg.data.eval_batch_size,
                             device=cfg.get("device", "auto"))
-    paths = write_report(results, output_dir, cfg.run_name, checkpoint=None, method=next(iter(rows)))
+    paths = write_report(results, output_dir, cfg.run_name, checkpoint=None, method=next(iter(rows)),
+                         job={"predictions": rows})
     print(paths["markdown"].read_text())
     # metrics: the first row's (a sweep's objective); rows: every row's
     per_row = {row: flat_metrics("test", results.table[row]) for row in rows}

@@ -49,13 +49,11 @@ class ExportedInpainter(torch.nn.Module):
 
     def __init__(self, net: torch.nn.Module):
         super().__init__()
-        from inpainting.nets.classical import ClassicalInpainter
-
         self.net = copy.deepcopy(net).eval()
         for module in self.net.modules():
             if getattr(module, "filter_impl", None) == "shift":
                 module.filter_impl = "unfold"  # plain tensor ops that tracing and ONNX can record
-        self.classical = {name: module for name, module in net.named_modules() if isinstance(module, ClassicalInpainter)}
+        self.classical = {name: module for name, module in net.named_modules() if not _traceable(module)}
         self.fed = []
         for name in self.classical:
             parent, _, attribute = name.rpartition(".")
@@ -71,6 +69,11 @@ class ExportedInpainter(torch.nn.Module):
         for stage, result in zip(self.fed, classical, strict=True):
             stage.result = result
         return composite(self.net(image, mask)["pred"], image, mask).clamp(0, 1)
+
+
+def _traceable(module: torch.nn.Module) -> bool:
+    """False for a stage whose adapter's ``meta`` says it runs outside torch (a classical method)."""
+    return getattr(getattr(module, "meta", None), "traceable", True)
 
 
 def example_inputs(height: int, width: int, batch: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

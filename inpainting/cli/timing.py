@@ -7,8 +7,10 @@ A Hydra app (``conf/timing.yaml``; ``--help`` lists its options).
 Each module runs on its own inputs (as inside JPGNet: PFUNet on the masked image, the DGNet on the image
 and mask, e.g. EdgeConnect G1 -> G2 with Canny on the known pixels, UAFNet on [res1, res2, K, U]) with
 random weights (the time does not depend on them), after warm-up iterations, under ``torch.inference_mode``;
-timed by ``torch.utils.benchmark.Timer`` (on CUDA it synchronises before each clock read). The DGNets are the options of the
-``conf/model/dgnet`` group (all of them by default), built from their YAML. Reported: mean milliseconds per
+timed by ``torch.utils.benchmark.Timer`` (on CUDA it synchronises before each clock read). Every network is built
+from the model configs, as a training run builds it: PFUNet, EdgeConnect and UAFNet from ``model=jpgnet_uafnet``, MISF
+from ``model=misf``, and the other DGNets from the options of the ``conf/model/dgnet`` group (all of them by default).
+Reported: mean milliseconds per
 image; the first DGNet's JPGNet total (PFUNet + DGNet + UAFNet) with each part's share; then one row per
 DGNet with its JPGNet total. The machine (CPU/GPU, threads, torch) is printed with it.
 """
@@ -42,12 +44,17 @@ def dgnet_options() -> list[str]:
     return sorted(names, key=lambda n: n != "edgeconnect")
 
 
+def model_networks(overrides: Sequence[str]) -> DictConfig:
+    """The ``model`` node of the training config composed with ``overrides`` (its networks at the paper's width)."""
+    return compose("train", list(overrides)).model
+
+
 def build_dgnet(name: str) -> torch.nn.Module:
     """The DGNet of ``conf/model/dgnet/<name>.yaml``, random weights (its stage files are not read)."""
     if not (DGNET_DIR / f"{name}.yaml").is_file():
         raise ValueError(f"unknown DGNet {name!r}; options: {dgnet_options()}")
     # composed (the option includes shared net configs), in the naive fusion model that selects the group
-    return hydra.utils.instantiate(compose("train", ["model=jpgnet_naive_fusion", f"model/dgnet={name}"]).model.dgnet)
+    return hydra.utils.instantiate(model_networks(["model=jpgnet_naive_fusion", f"model/dgnet={name}"]).dgnet)
 
 
 def _label(module: str) -> str:
@@ -74,15 +81,12 @@ def build_modules(device: torch.device, image: torch.Tensor, mask: torch.Tensor,
                   dgnets: Sequence[str] = ()) -> dict[str, Callable[[], object]]:
     """One zero-argument call per module (``dgnet:<name>`` for each of ``dgnets``), inputs prepared once
     (outside the timed region)."""
-    from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator
-    from inpainting.nets.jpgnet import PFUNet, SmartFusion, pfunet
-    from inpainting.nets.misf import MISFGenerator, MISFInpainter
     from inpainting.utils.composite import composite
 
-    pfu = PFUNet(pfunet()).eval().to(device)
-    dgnet = EdgeConnect(EdgeGenerator(), InpaintGenerator()).eval().to(device)
-    fusion = SmartFusion().eval().to(device)
-    misf = MISFInpainter(MISFGenerator(variant="misf")).eval().to(device)
+    # the networks of the experiment configs (JPGNet stage 3 with EdgeConnect, MISF), random weights
+    jpgnet = model_networks(["model=jpgnet_uafnet", "model/dgnet=edgeconnect"])
+    pfu, dgnet, fusion = (hydra.utils.instantiate(jpgnet[key]).eval().to(device) for key in ("pfunet", "dgnet", "fusion"))
+    misf = hydra.utils.instantiate(model_networks(["model=misf"]).net).eval().to(device)
     with torch.inference_mode():
         filtered = pfu(image, mask)
         res1 = composite(dgnet(image, mask)["pred"], image, mask)

@@ -2,9 +2,10 @@
 
 Everything a run produces lands in its Hydra run folder (``paths.output_dir``):
 ``config_resolved.yaml``, ``checkpoints/`` (``last.ckpt``, ``best_*.ckpt``), ``csv/metrics.csv``,
-``metrics.json``, ``status.json`` (ok, failed with the error, or interrupted with the signal), and from the ``TestReport`` callback
-``results.json`` and ``tables/`` (per-bin metrics as markdown and CSV, per-image scores), ``images/``,
-``wandb_id.txt`` with the W&B logger.
+``status.json`` (ok, failed with the error, or interrupted with the signal; the sweep objective and the step), and
+from the ``TestReport`` callback ``results.json`` (with the last logged metrics as ``final_metrics``) and
+``tables/`` (per-bin metrics as markdown and CSV, per-image scores), ``images/``, ``wandb_id.txt`` with the W&B
+logger.
 
 Resuming (``ckpt_path=last``, a run folder, or a ``<run>/checkpoints/*.ckpt``) continues in that
 run's folder with the same W&B run; see ``resume_run_dir_override``. The checkpoint (and an
@@ -35,6 +36,7 @@ from inpainting.cli.common import (
     prepare_run,
 )
 from inpainting.cli.options import exit_if_missing
+from inpainting.eval.report import add_final_metrics
 from inpainting.launch.ddp_children import ddp_job_scope
 from inpainting.utils.interrupts import interrupts_end_the_run
 from inpainting.utils.run_folder import RunFolder
@@ -44,7 +46,6 @@ from inpainting.utils.runs import (
     clear_rank_errors,
     resolve_checkpoint,
     run_folder_of,
-    write_json,
     write_status,
 )
 
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict:
-    """Fit, then test, as configured; returns the metrics written to ``metrics.json``.
+    """Fit, then test, as configured; returns ``{"metrics": last logged values, "objective", "global_step"}``.
 
     ``<run>/status.json`` records success, the error (a failed sweep job keeps its row) or the signal
     that interrupted the run (then ``RunInterrupted``, a ``SystemExit`` with status 128+N, is raised).
@@ -138,15 +139,15 @@ def _fit_and_test(cfg: DictConfig, run, output_dir: pathlib.Path, ckpt: str | No
     metrics = {k: float(v) for k, v in run.trainer.callback_metrics.items()}
     if cfg.get("test", True) and not run.trainer.fast_dev_run:
         best = handoff_checkpoint(run.trainer, output_dir, cfg.get("handoff_checkpoint", "best"))
-        if find_test_report(run.trainer) is None:
+        reported = find_test_report(run.trainer) is not None
+        if not reported:
             log.warning("no TestReport callback configured: the test writes no tables or results.json")
         run.trainer.test(run.model, datamodule=run.datamodule, ckpt_path=best, weights_only=True)
         metrics.update({k: float(v) for k, v in run.trainer.callback_metrics.items()})
+        if reported and run.trainer.is_global_zero:
+            add_final_metrics(output_dir, metrics)
     objective = _objective(run.trainer, metrics, cfg.get("optimized_metric"))
-    summary = {"metrics": metrics, "objective": objective, "global_step": run.trainer.global_step}
-    if run.trainer.is_global_zero:
-        write_json(summary, output_dir / "metrics.json")
-    return summary
+    return {"metrics": metrics, "objective": objective, "global_step": run.trainer.global_step}
 
 
 def handoff_checkpoint(trainer, output_dir: pathlib.Path, rule: str) -> str | None:

@@ -7,10 +7,14 @@
 * ``results.json`` (schema 1: ``run_name``, ``checkpoint``, ``bins``, ``counts``,
   ``methods[row][metric][bin]`` = number or null, ``notes[metric]``, ``excluded``: the test masks
   whose hole ratio falls in no bin, as ``[name, ratio]``; ``method``: the row of ``methods`` that is the
-  model, ``experiment``, and ``table``/``row`` when ``inpaint-reproduce`` ran the job).
+  model, ``experiment``, and ``table``/``row`` when ``inpaint-reproduce`` ran the job; ``predictions``: the
+  folder of each row when ``inpaint-eval predictions=...`` scored files on disk). After the test,
+  ``inpaint-train`` and ``inpaint-eval ckpt_path=...`` add ``final_metrics`` (:func:`add_final_metrics`): it is
+  the one result file of a run (``status.json`` says how the run ended, with the sweep objective).
 """
 from __future__ import annotations
 
+import json
 import pathlib
 from typing import Any, Mapping, Sequence
 
@@ -59,6 +63,15 @@ def write_report(results: EvalResults, output_dir: str | pathlib.Path, run_name:
     identity = {"method": method, "experiment": None, "table": None, "row": None} | dict(job or {})
     write_json(results.to_json(run_name, checkpoint, excluded) | identity, json_path)
     return {"markdown": md, "csv": csv_path, "per_image": per_image, "results": json_path}
+
+
+def add_final_metrics(output_dir: str | pathlib.Path, metrics: Mapping[str, float]) -> pathlib.Path:
+    """Add ``final_metrics`` to the ``results.json`` the test just wrote: the last value of every metric the run
+    logged (Lightning's ``callback_metrics`` after the test: ``train/*``, ``val/*``, ``test/*`` over all bins)."""
+    path = pathlib.Path(output_dir) / RESULTS_FILE
+    results = json.loads(path.read_text(encoding="utf-8"))
+    write_json(results | {"final_metrics": {name: float(value) for name, value in metrics.items()}}, path)
+    return path
 
 
 def paired_section(results: EvalResults, method: str) -> str:

@@ -64,14 +64,14 @@ class InpaintingModule(L.LightningModule):
         scheduler: Callable[..., Any] | None = None,
         method_name: str = "model",
         bin_edges: Sequence[float] = PAPER_BIN_EDGES,
-        metric_protocol: str = "misf",  # misf | jpgnet: how validation scores L1 (eval.metrics)
+        protocol: str = "misf",  # misf | jpgnet: how validation scores L1 (eval.metrics)
     ):
         super().__init__()
         self.net = net
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.method_name = method_name
-        self.val_metrics = BinnedInpaintingMetrics(bin_names(check_edges(bin_edges)), protocol=check_protocol(metric_protocol))
+        self.val_metrics = BinnedInpaintingMetrics(bin_names(check_edges(bin_edges)), protocol=check_protocol(protocol))
 
     # -- conventions --------------------------------------------------------------------------
     def forward(self, image: torch.Tensor, mask: torch.Tensor, **derived: torch.Tensor) -> dict[str, torch.Tensor]:

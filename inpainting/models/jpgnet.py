@@ -80,7 +80,7 @@ class JPGNetModule(_StageFiles, InpaintingModule):
         method_name: str = "JPGNet",
         **kwargs,
     ):
-        """``kwargs``: :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``, ``metric_protocol``)."""
+        """``kwargs``: :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``, ``protocol``)."""
         super().__init__(JPGNet(pfunet, dgnet, fusion, threshold, train_pfunet), optimizer=optimizer,
                          scheduler=scheduler, method_name=method_name, **kwargs)
         if (loss is None) != (fusion is None):

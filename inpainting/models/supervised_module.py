@@ -21,7 +21,7 @@ def log_training_loss(module: InpaintingModule, total: torch.Tensor, parts: dict
 
 class SupervisedInpaintingModule(InpaintingModule):
     """``net`` trained on ``loss`` (whatever ``training_loss`` makes of it); ``kwargs``:
-    :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``, ``metric_protocol``)."""
+    :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``, ``protocol``)."""
 
     def __init__(self, net: nn.Module, loss, optimizer=None, scheduler=None, method_name: str = "model", **kwargs):
         super().__init__(net, optimizer=optimizer, scheduler=scheduler, method_name=method_name, **kwargs)

@@ -4,9 +4,10 @@ Seven families, each ``nets/<family>/`` with its network (the authors' key names
 adapter to the framework's conventions (image in [0,1], mask 1 = hole): ``misf``, ``jpgnet`` (PFUNet,
 UAFNet), ``edgeconnect``, ``rfrnet``, ``pconv``, ``structureflow``, ``ctsdg``. Shared parts: ``blocks``,
 ``checkpoints`` (file formats), ``discriminator`` (the PatchGAN), ``partialconv``, ``meta`` (``NetMeta``); every adapter follows one contract
-(:class:`~inpainting.nets.adapter.Adapter`) and the registry knows the families with released weights.
+(:class:`~inpainting.nets.adapter.Adapter`); the families with released weights each have an entry in
+``conf/released/`` (:mod:`inpainting.utils.released` loads them).
 """
-from inpainting.nets.adapter import Adapter, load_released, released_families
+from inpainting.nets.adapter import Adapter
 from inpainting.nets.blocks import init_normal_
 from inpainting.nets.checkpoints import (
     CheckpointError,
@@ -59,7 +60,6 @@ __all__ = [
     "load_misf_discriminator",
     "load_misf_generator",
     "load_entry",
-    "load_released",
     "load_pconv_unet",
     "load_rfrnet_checkpoint",
     "load_state_dict_strict",
@@ -72,7 +72,6 @@ __all__ = [
     "PConvUNet",
     "pfunet",
     "read_checkpoint",
-    "released_families",
     "RFRNet",
     "RFRNetInpainter",
     "rgb_to_gray",

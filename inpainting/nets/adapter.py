@@ -1,4 +1,4 @@
-"""The contract of a network family's adapter, and the registry of the families' released weights (timm's idea).
+"""The contract of a network family's adapter (timm's idea).
 
 Every network the framework runs (a model's ``net``, JPGNet's ``dgnet`` and ``pfunet``) is an :class:`Adapter`:
 
@@ -13,18 +13,16 @@ Every network the framework runs (a model's ``net``, JPGNet's ``dgnet`` and ``pf
   (Canny edges, a classical result), which the batch carries when the adapter has a ``derived`` attribute
   (:mod:`inpainting.data.derived`); without them it computes them itself.
 
-A family with released weights registers a builder of the released architecture with :func:`released`;
-``load_model(file, official=<family>)`` (predict, export, the web demo) builds it and loads the files.
+A family with released weights has an entry ``conf/released/<family>.yaml`` that builds the released
+architecture; ``load_model(file, official=<family>)`` (predict, export, the web demo) builds it and loads the
+files (:mod:`inpainting.utils.released`).
 """
 from __future__ import annotations
 
 import abc
-import importlib
 import os
-import pathlib
-import pkgutil
 from collections.abc import Mapping
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -65,65 +63,3 @@ def check_weight_files(adapter: Adapter, files: Mapping[str, object], key: str) 
         raise ValueError(f"{type(adapter).__name__} needs weight files {list(adapter.weight_files)}: "
                          + "; ".join(problems))
     return {name: files[name] for name in adapter.weight_files}
-
-
-# -- the released weights of each family ---------------------------------------------------------
-_RELEASED: dict[str, Callable[[], Adapter]] = {}
-
-
-def released(family: str):
-    """Register ``build() -> Adapter`` (the released architecture, no weights read) as ``official=<family>``."""
-    def register(build: Callable[[], Adapter]) -> Callable[[], Adapter]:
-        if family in _RELEASED:
-            raise ValueError(f"family {family!r} registered twice")
-        _RELEASED[family] = build
-        return build
-
-    return register
-
-
-def released_families() -> tuple[str, ...]:
-    """The families with released weights: those of every package under ``inpainting/nets`` that registers one."""
-    import inpainting.nets
-
-    for module in pkgutil.iter_modules(inpainting.nets.__path__):
-        if module.ispkg:
-            importlib.import_module(f"inpainting.nets.{module.name}")
-    return tuple(sorted(_RELEASED))
-
-
-def released_weight_files(adapter: Adapter, source: str | os.PathLike) -> dict[str, str]:
-    """``{keyword: path}`` for ``adapter``'s weight files from ``source``: the file itself when it needs one, or a
-    folder holding the authors' files under their released names (``meta.released_files``, glob patterns)."""
-    source = pathlib.Path(source)
-    names = adapter.weight_files
-    if source.is_file():
-        if len(names) != 1:
-            raise ValueError(f"{adapter.meta.name} needs {len(names)} files ({dict(adapter.meta.released_files)}): "
-                             f"give the folder that holds them, not the file {source}")
-        return {names[0]: str(source)}
-    files = {}
-    for name in names:
-        pattern = adapter.meta.released_files.get(name)
-        found = sorted(source.glob(pattern)) if pattern else []
-        if len(found) != 1:
-            raise FileNotFoundError(f"{source}: {adapter.meta.name}'s {name} is a file named {pattern!r}; found "
-                                    f"{[p.name for p in found] or 'none'} (give the file itself when there are several)")
-        files[name] = str(found[0])
-    return files
-
-
-def released_network(family: str) -> Adapter:
-    """The ``family``'s released architecture, no weights read yet."""
-    families = released_families()
-    if family not in _RELEASED:
-        raise ValueError(f"official={family!r}: the families with released weights are {', '.join(families)} "
-                         f"(PConv's authors released none)")
-    return _RELEASED[family]()
-
-
-def load_released(family: str, source: str | os.PathLike) -> Adapter:
-    """The ``family``'s released network with the authors' weights of ``source`` (see :func:`released_weight_files`)."""
-    adapter = released_network(family)
-    adapter.load_weights(**released_weight_files(adapter, source))
-    return adapter

@@ -20,14 +20,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from inpainting.utils.weights import CheckpointError
+
 WEIGHTS_HINT = (
     "download the authors' released weights (links in the official MISF / JPGNet / EdgeConnect READMEs) "
     "and put the file at this path"
 )
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is unreadable or does not match the network it is loaded into."""
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:

@@ -14,6 +14,7 @@ CLASSICAL_META = NetMeta(
     mask_polarity="hole",
     value_range=(0.0, 1.0),
     param_count=0,
+    traceable=False,
     source="OpenCV cv2.inpaint (Telea, Navier-Stokes), scikit-image inpaint_biharmonic, pypatchmatch (PatchMatch)",
 )
 

@@ -25,6 +25,9 @@ class NetMeta:
     source: str = ""  # where the architecture comes from (repository, commit, or paper)
     # the authors' released files: the adapter's load_weights keyword -> the file's name (a glob pattern)
     released_files: Mapping[str, str] = field(default_factory=dict)
+    # False for a network that runs outside torch (a classical method on numpy/OpenCV): no tracer records it, so
+    # ``inpaint-export`` makes its result an input of the exported graph
+    traceable: bool = True
 
     def check_inputs(self, image: torch.Tensor, mask: torch.Tensor) -> None:
         """The framework's (B, 3, H, W) image and (B, 1, H, W) mask, at a size this network takes."""

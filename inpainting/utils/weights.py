@@ -1,4 +1,5 @@
-"""Where pretrained weight files live when no explicit path is given, and the one error for a missing one."""
+"""Where pretrained weight files live when no explicit path is given, and the errors for weight files: one that is
+missing (:class:`WeightsMissingError`), one that cannot be read or does not fit its network (:class:`CheckpointError`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,6 +19,10 @@ class WeightsMissingError(FileNotFoundError):
             f"Weights are never downloaded at run time: copy the file there (or pass its path explicitly){hint}."
         )
         self.path = path
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is unreadable or does not match the network it is loaded into."""
 
 
 def hub_checkpoint_path(filename: str) -> Path:

@@ -105,7 +105,7 @@ def _authors_files(family: str, net: torch.nn.Module) -> dict[str, object]:
 @pytest.mark.slow  # every family at its released size (about 150M parameters in all)
 @pytest.mark.parametrize("family", ["ctsdg", "edgeconnect", "misf", "pfunet", "rfrnet", "structureflow"])
 def test_official_weights_of_every_family(family, tmp_path):
-    from inpainting.nets.adapter import released_network
+    from inpainting.utils.released import released_network
 
     torch.manual_seed(1)
     authors = released_network(family)  # the released architecture, its weights saved as the authors save them

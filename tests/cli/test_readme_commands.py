@@ -242,7 +242,7 @@ def ws(tmp_path_factory):
 def assert_run_folder(run: pathlib.Path, tested: bool = True) -> None:
     """What the README's run-folder listing promises."""
     assert json.loads((run / "status.json").read_text())["status"] == "ok"
-    for name in ("config_resolved.yaml", "checkpoints/last.ckpt", "csv/metrics.csv", "metrics.json", "curves.png"):
+    for name in ("config_resolved.yaml", "checkpoints/last.ckpt", "csv/metrics.csv", "curves.png"):
         assert (run / name).is_file(), name
     assert list(run.glob("checkpoints/best_*.ckpt")) and list(run.glob("images/val_epoch*_step*.png"))
     if tested:

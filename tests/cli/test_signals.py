@@ -40,7 +40,7 @@ def test_a_signal_interrupts_the_run_and_says_so(tmp_path, signum):
     assert stop.value.code == 128 + signum
     status = json.loads((out / "status.json").read_text())
     assert status["status"] == "interrupted" and status["signal"] == signum.name, status
-    assert not (out / "metrics.json").exists(), "an interrupted run reports no results"
+    assert not (out / "results.json").exists(), "an interrupted run reports no results"
     assert {s: signal.getsignal(s) for s in handlers} == handlers, "the previous handlers are back"
 
 

@@ -52,7 +52,7 @@ def test_optuna_search_returns_best_validation_psnr(tmp_path, monkeypatch):
     study = sweep_dir(tmp_path)
     objectives = []
     for job in ("0", "1"):
-        summary = json.loads((study / job / "metrics.json").read_text())
+        summary = json.loads((study / job / "status.json").read_text())  # test=false: no results.json
         with open(study / job / "csv/metrics.csv") as handle:
             val_psnr = [float(r["val/psnr"]) for r in csv.DictReader(handle) if r.get("val/psnr")]
         assert len(val_psnr) == 2

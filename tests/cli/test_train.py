@@ -35,7 +35,7 @@ def demo_run(tmp_path_factory):
 
 def test_demo_writes_run_folder(demo_run):
     out, summary = demo_run
-    for rel in ["config_resolved.yaml", "checkpoints/last.ckpt", "csv/metrics.csv", "metrics.json",
+    for rel in ["config_resolved.yaml", "checkpoints/last.ckpt", "csv/metrics.csv", "results.json",
                 "tables/test_metrics.md", "tables/test_metrics.csv", "tables/test_per_image.csv",
                 "images/test.png", "images/val_epoch000_step0000002.png", "curves.png"]:
         assert (out / rel).is_file(), f"missing {rel}"
@@ -93,6 +93,11 @@ def test_evaluate_run_folder(demo_run, tmp_path):
     result = evaluate(cfg)
     assert pathlib.Path(tmp_path / "eval/tables/test_metrics.md").is_file()
     assert result["metrics"]["test/psnr"] == pytest.approx(summary["metrics"]["test/psnr"], abs=1e-6)
+    # results.json is the one result file: the test's tables and the last logged values, of the run and of this
+    final = {d: json.loads((d / "results.json").read_text())["final_metrics"] for d in (first, tmp_path / "eval")}
+    assert final[first] == pytest.approx(summary["metrics"]) and "val/psnr" in final[first]
+    assert final[tmp_path / "eval"] == pytest.approx(result["metrics"]) and "test/psnr" in final[tmp_path / "eval"]
+    assert not (first / "metrics.json").exists() and not (tmp_path / "eval/metrics.json").exists()
     # the training-time table, comparison rows included (the demo's Telea, Navier-Stokes, biharmonic)
     ours, theirs = ((d / "tables/test_metrics.md").read_text().split("\n", 1)[1] for d in (tmp_path / "eval", first))
     assert "| Telea" in theirs and ours == theirs
@@ -247,3 +252,4 @@ def test_saved_test_outputs_score_to_the_run_tables(tmp_path):
         for metric, values in metrics.items():
             assert eval_json["methods"][row][metric] == pytest.approx(values, rel=1e-12), (row, metric)
     assert json.loads((tmp_path / "eval/status.json").read_text())["status"] == "ok"
+    assert eval_json["predictions"] == {MODEL: str(outputs / "predictions")} and "final_metrics" not in eval_json

@@ -31,5 +31,5 @@ def test_one_gpu_nccl_ddp_run(tmp_path):
     result = run_cli([*TINY_GAN_RUN, "trainer=ddp", "trainer.devices=1", f"paths.log_dir={tmp_path / 'logs'}"], timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     run_dir = single_folder(tmp_path / "logs")
-    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    metrics = json.loads((run_dir / "results.json").read_text())["final_metrics"]
     assert metrics["val/psnr"] > 0 and metrics["test/psnr"] > 0  # Lightning's CUDA DDP backend: NCCL

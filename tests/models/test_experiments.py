@@ -183,8 +183,8 @@ def test_jpgnet_rows_score_with_jpgnet_protocol_and_misf_rows_with_misf(tmp_path
     assert compose_config("train", ["experiment=jpgnet_uafnet"], tmp_path).metrics.protocol == "jpgnet"
     assert compose_config("train", ["experiment=misf"], tmp_path).metrics.protocol == "misf"
     cfg = compose_config("train", ["experiment=jpgnet_uafnet"], tmp_path)
-    assert cfg.model.metric_protocol == "jpgnet"  # validation scores as the test does
-    assert InpaintingModule(torch.nn.Identity(), metric_protocol="jpgnet").val_metrics.protocol == "jpgnet"
+    assert cfg.model.protocol == "jpgnet"  # validation scores as the test does
+    assert InpaintingModule(torch.nn.Identity(), protocol="jpgnet").val_metrics.protocol == "jpgnet"
     from inpainting.eval.engine import MetricOptions, Scorer
 
     scores = Scorer([0.0, 0.2, 0.4, 0.6], ["Input", "X"], MetricOptions(protocol="jpgnet"))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from inpainting.cli.common import CONFIG_DIR
-from inpainting.nets.adapter import Adapter, load_released, released_families
+from inpainting.nets.adapter import Adapter
 from inpainting.nets.classical import ClassicalInpainter
 from inpainting.nets.ctsdg import CTSDGInpainter, Generator
 from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator
@@ -18,6 +18,7 @@ from inpainting.nets.pconv import PConvInpainter, PConvUNet
 from inpainting.nets.rfrnet import RFRNet, RFRNetInpainter
 from inpainting.nets.structureflow import StructureFlowInpainter, StructureGenerator
 from inpainting.utils.instantiate import check_run_config_targets
+from inpainting.utils.released import load_released, released_families, released_network
 from tests.cli.helpers import compose_config
 
 MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
@@ -108,10 +109,40 @@ def test_a_stage_that_is_no_adapter_is_refused():
         load_stage(torch.nn.Identity(), "dgnet", None)
 
 
-def test_registry_finds_every_family_with_released_weights():
-    # found by walking inpainting/nets: a new family registers in its own adapter.py, no list to edit
-    assert {"ctsdg", "edgeconnect", "misf", "pfunet", "rfrnet", "structureflow"} <= set(released_families())
-    assert "pconv" not in released_families()
+def _adapter_classes() -> set[type]:
+    """Every concrete Adapter defined in a package of inpainting/nets (all of them imported)."""
+    import importlib
+    import pkgutil
+
+    import inpainting.nets
+
+    for module in pkgutil.walk_packages(inpainting.nets.__path__, "inpainting.nets."):
+        importlib.import_module(module.name)
+    found, todo = set(), [Adapter]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("inpainting.nets.") and not inspect.isabstract(cls):
+            found.add(cls)
+    return found
+
+
+def test_the_released_registry_and_the_families_agree():
+    # conf/released/ is the registry: every family that names its authors' files (meta.released_files) has an
+    # entry, and every entry builds an adapter that can read its files (named, or one file given as such)
+    assert released_families() == ("ctsdg", "edgeconnect", "misf", "pfunet", "rfrnet", "structureflow")
+    built = {family: released_network(family) for family in released_families()}  # the released sizes, ~2 s
+    naming_files = {cls for cls in _adapter_classes() if cls.meta.released_files}
+    assert {EdgeConnect, MISFInpainter, RFRNetInpainter, StructureFlowInpainter, CTSDGInpainter} <= naming_files
+    assert naming_files - {type(a) for a in built.values()} == set(), \
+        "a family names released files in its meta but has no conf/released entry"
+    for family, adapter in built.items():
+        assert isinstance(adapter, Adapter) and adapter.weight_files, family
+        named = set(adapter.meta.released_files)
+        assert set(adapter.weight_files) <= named or len(adapter.weight_files) == 1, family
+
+
+def test_a_family_without_released_weights_is_refused_by_name():
     with pytest.raises(ValueError, match="PConv's authors released none"):
         load_released("pconv", "x.pth")
 

@@ -25,9 +25,8 @@ def test_ddp_sim_eval_metrics_equal_single_process(run, steps, tmp_path):
     result = run_cli([*run, "trainer=ddp_sim", f"paths.log_dir={tmp_path / 'logs'}"])
     assert result.returncode == 0, result.stderr[-3000:]
     run_dir = single_folder(tmp_path / "logs")
-    summary = json.loads((run_dir / "metrics.json").read_text())
-    ddp = summary["metrics"]
-    assert summary["global_step"] == steps
+    ddp = json.loads((run_dir / "results.json").read_text())["final_metrics"]
+    assert json.loads((run_dir / "status.json").read_text())["global_step"] == steps
     # per-image rows of both ranks (2 + 1 of the 3 test pairs), each once
     names = (run_dir / "tables" / "test_per_image.csv").read_text().splitlines()[1:]
     assert len(names) == 3 and len(set(names)) == 3
@@ -59,7 +58,7 @@ def test_multirun_with_ddp_sim_runs_each_job_once_and_survives_a_failed_job(tmp_
         status = json.loads((sweep / job / "status.json").read_text())
         assert status["status"] == "ok", status
         assert f"batch_size: {batch}" in (sweep / job / "config_resolved.yaml").read_text()
-        assert json.loads((sweep / job / "metrics.json").read_text())["global_step"] == 16 // batch
+        assert status["global_step"] == 16 // batch
     failed = json.loads((sweep / "1" / "status.json").read_text())
     assert failed["status"] == "failed" and "must be divisible by the world size (2)" in failed["error"]
     for job in ("0", "1", "2"):
@@ -78,5 +77,5 @@ def test_ddp_sim_with_fewer_eval_pairs_than_ranks_finishes(tmp_path):
     run_dir = single_folder(tmp_path / "logs")
     names = (run_dir / "tables" / "test_per_image.csv").read_text().splitlines()[1:]
     assert len(names) == 1  # the one pair, scored once; the padding sample by nobody
-    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    metrics = json.loads((run_dir / "results.json").read_text())["final_metrics"]
     assert metrics["val/psnr"] > 0 and metrics["test/psnr"] > 0

@@ -31,7 +31,7 @@ import os
 
 import torch
 
-from inpainting.nets.adapter import Adapter, released
+from inpainting.nets.adapter import Adapter
 from inpainting.nets.ctsdg.checkpoint import load_ctsdg_checkpoint
 from inpainting.nets.ctsdg.network import META, Generator
 from inpainting.nets.edgeconnect import canny_edges, rgb_to_gray
@@ -119,9 +119,3 @@ class CTSDGInpainter(Adapter):
             "edge": edge,
             "gray": gray,
         }
-
-
-@released("ctsdg")
-def released_ctsdg() -> CTSDGInpainter:
-    """The authors' generator with their inputs (``structure_from="wrap"``, Canny sigma 2 of the full image)."""
-    return CTSDGInpainter()

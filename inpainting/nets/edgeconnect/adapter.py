@@ -19,7 +19,7 @@ import os
 
 import torch
 
-from inpainting.nets.adapter import Adapter, released
+from inpainting.nets.adapter import Adapter
 from inpainting.nets.edgeconnect.checkpoint import load_generator
 from inpainting.nets.edgeconnect.network import EdgeGenerator, InpaintGenerator, canny_edges, rgb_to_gray
 from inpainting.nets.meta import NetMeta
@@ -158,9 +158,3 @@ class EdgeInputs:
             if key in ("canny", "canny_known"):
                 out[key] = canny_edges(gray, mask if key == "canny_known" else None, self.sigma)
         return out
-
-
-@released("edgeconnect")
-def released_edgeconnect() -> EdgeConnect:
-    """The authors' test path: G1 -> G2 (8 residual blocks each), Canny sigma 2."""
-    return EdgeConnect(EdgeGenerator(), InpaintGenerator())

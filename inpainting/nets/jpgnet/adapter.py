@@ -15,9 +15,9 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from inpainting.nets.adapter import Adapter, check_weight_files, released
+from inpainting.nets.adapter import Adapter, check_weight_files
 from inpainting.nets.jpgnet.checkpoint import load_pfunet
-from inpainting.nets.jpgnet.network import KPN, META, SmartFusion, naive_fusion, pfunet, uncertainty_map
+from inpainting.nets.jpgnet.network import KPN, META, SmartFusion, naive_fusion, uncertainty_map
 from inpainting.utils.composite import composite
 
 
@@ -48,12 +48,6 @@ class PFUNet(Adapter):
         pred, kernels = self.kpn(image * (1 - mask))
         uncertainty = uncertainty_map(kernels.detach(), self.uncertainty_reduce, self.uncertainty_normalize)
         return {"pred": pred, "kernels": kernels, "uncertainty": uncertainty}
-
-
-@released("pfunet")
-def released_pfunet() -> PFUNet:
-    """JPGNet's released PFUNet (KPN model type 1, width 1)."""
-    return PFUNet(pfunet())
 
 
 def needs_weight_files(stage: nn.Module) -> bool:

@@ -5,7 +5,7 @@ import os
 
 import torch
 
-from inpainting.nets.adapter import Adapter, released
+from inpainting.nets.adapter import Adapter
 from inpainting.nets.misf.checkpoint import load_misf_generator
 from inpainting.nets.misf.network import META, MISFGenerator
 
@@ -33,9 +33,3 @@ class MISFInpainter(Adapter):
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         pred, kernels = self.generator(image, mask, return_kernels=True)
         return {"pred": pred} if kernels is None else {"pred": pred, "kernels": kernels}
-
-
-@released("misf")
-def released_misf() -> MISFInpainter:
-    """The authors' generator (variant ``misf``, width 1)."""
-    return MISFInpainter(MISFGenerator(variant="misf"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from inpainting.nets.adapter import Adapter, released
+from inpainting.nets.adapter import Adapter
 from inpainting.nets.checkpoints import load_run_or_official
 from inpainting.nets.rfrnet.checkpoint import load_rfrnet_checkpoint
 from inpainting.nets.rfrnet.network import META, RFRNet
@@ -33,9 +33,3 @@ class RFRNetInpainter(Adapter):
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         valid = (1 - mask).expand(-1, 3, -1, -1)
         return {"pred": self.generator(image * valid, valid)}
-
-
-@released("rfrnet")
-def released_rfrnet() -> RFRNetInpainter:
-    """The authors' RFRNet (``RFRNet.py``: 6 recurrences, kernel 7)."""
-    return RFRNetInpainter(RFRNet())

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from inpainting.data.rtv import rtv_smooth, to_uint8
-from inpainting.nets.adapter import Adapter, released
+from inpainting.nets.adapter import Adapter
 from inpainting.nets.checkpoints import load_run_or_official
 from inpainting.nets.structureflow.checkpoint import load_structureflow_network
 from inpainting.nets.structureflow.network import META, MIN_SIZE, FlowGenerator, StructureGenerator
@@ -118,10 +118,3 @@ class StructureFlowInpainter(Adapter):
             result["flow"] = out["flow"]
         result["pred"] = (out["output"] + 1) / 2 if "output" in out else result["structure_pred"]
         return result
-
-
-@released("structureflow")
-def released_structureflow() -> StructureFlowInpainter:
-    """The authors' Gs -> Gt with the image as its structure (JPGNet's StructureFlow config; ``"rtv"`` is
-    StructureFlow's own, slow on the CPU: build it with :class:`StructureFlowInpainter` for that)."""
-    return StructureFlowInpainter(StructureGenerator(), FlowGenerator())

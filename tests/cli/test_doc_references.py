@@ -56,3 +56,16 @@ def test_nothing_cites_documents_outside_the_repository():
 def test_anchor_rules():
     page = REPO_ROOT / "docs" / "authors-code.md"
     assert {"predictive-filtering", "dgnets-inside-jpgnet", "edgeconnect"} <= anchors(page)
+
+
+def test_every_list_of_released_families_names_them_all():
+    """Help texts, config comments and docs that list the families (``misf | pfunet ...``) list every one of
+    ``conf/released/``: a family added there shows up in ``--help`` or this fails."""
+    from inpainting.utils.released import released_families
+
+    listing = re.compile(r"misf \| pfunet|`misf`, `pfunet`")
+    for path in tracked("conf/*.yaml", "conf/hydra/help/*.yaml", "docs/*.md", "README.md"):
+        text = path.read_text(encoding="utf-8")
+        if listing.search(text):
+            missing = [f for f in released_families() if f not in text]
+            assert not missing, f"{path.relative_to(REPO_ROOT)} lists the released families without {missing}"

@@ -15,8 +15,6 @@ REMAINING = {
     # JPGNet's module composes its stages into the JPGNet network and reads their stage files itself
     ("models/jpgnet.py", "inpainting.nets.jpgnet"),
     ("models/jpgnet.py", "inpainting.nets.jpgnet.adapter"),
-    # strict checkpoint reading shared by every adapter and module (init_from, load_weights)
-    ("models/base.py", "inpainting.nets.checkpoints"),
     ("models/ctsdg_module.py", "inpainting.nets.checkpoints"),
     # CTSDG's official files hold both networks: the module loads G and D together
     ("models/ctsdg_module.py", "inpainting.nets.ctsdg.checkpoint"),

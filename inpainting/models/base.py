@@ -168,7 +168,7 @@ class InpaintingModule(L.LightningModule):
         Weights that do not fit this model (another model, another width: ``init_from``, a run whose
         config and checkpoint disagree) are a CheckpointError naming the file, what it holds and every
         missing, unexpected or differently shaped tensor this model expects."""
-        from inpainting.nets.checkpoints import load_state_dict_strict, read_checkpoint
+        from inpainting.utils.checkpoint_read import load_state_dict_strict, read_checkpoint
 
         state = read_checkpoint(path)
         if "state_dict" not in state:

@@ -3,12 +3,12 @@
 Seven families, each ``nets/<family>/`` with its network (the authors' key names), checkpoint loader and
 adapter to the framework's conventions (image in [0,1], mask 1 = hole): ``misf``, ``jpgnet`` (PFUNet,
 UAFNet), ``edgeconnect``, ``rfrnet``, ``pconv``, ``structureflow``, ``ctsdg``. Shared parts: ``blocks``,
-``checkpoints`` (file formats), ``discriminator`` (the PatchGAN), ``partialconv``, ``meta`` (``NetMeta``); every adapter follows one contract
+``checkpoints`` (our runs or the authors' files; the strict readers are ``inpainting.utils.checkpoint_read``), ``discriminator`` (the PatchGAN), ``partialconv``, ``meta`` (``NetMeta``); every adapter follows one contract
 (:class:`~inpainting.nets.adapter.Adapter`) and the registry knows the families with released weights.
 """
 from inpainting.nets.adapter import Adapter, load_released, released_families
 from inpainting.nets.blocks import init_normal_
-from inpainting.nets.checkpoints import (
+from inpainting.utils.checkpoint_read import (
     CheckpointError,
     load_entry,
     load_state_dict_strict,
@@ -58,7 +58,6 @@ __all__ = [
     "load_jpgnet_kpn",
     "load_misf_discriminator",
     "load_misf_generator",
-    "load_entry",
     "load_released",
     "load_pconv_unet",
     "load_rfrnet_checkpoint",

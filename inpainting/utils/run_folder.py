@@ -9,7 +9,7 @@ instantiated goes through ``instantiate.resolved_run_node`` (only allow-listed t
 ``inpaint-eval`` (model, data, protocol, comparison rows), ``inpaint-train`` (the resume check),
 ``inpaint-predict`` / ``inpaint-export`` / ``load_model`` / the web demo (``api.load_run_module``) and
 ``reproduce`` (each job's status and results) read runs through it. Which file a folder stands for is
-``runs.resolve_checkpoint``'s (best or last) and ``nets.checkpoints.handed_on_checkpoint``'s (the one its
+``runs.resolve_checkpoint``'s (best or last) and ``checkpoint_read.handed_on_checkpoint``'s (the one its
 test scored, as ``handoff_checkpoint`` chose).
 """
 from __future__ import annotations

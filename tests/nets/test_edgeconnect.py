@@ -15,7 +15,7 @@ from inpainting.nets import (
     load_edgeconnect_generator,
     rgb_to_gray,
 )
-from inpainting.nets.checkpoints import load_state_dict_strict
+from inpainting.utils.checkpoint_read import load_state_dict_strict
 from tests.conftest import shared_path
 from tests.nets.official_weights import official_state_dict
 

@@ -8,12 +8,6 @@ UAFNet), ``edgeconnect``, ``rfrnet``, ``pconv``, ``structureflow``, ``ctsdg``. S
 """
 from inpainting.nets.adapter import Adapter, load_released, released_families
 from inpainting.nets.blocks import init_normal_
-from inpainting.utils.checkpoint_read import (
-    CheckpointError,
-    load_entry,
-    load_state_dict_strict,
-    read_checkpoint,
-)
 from inpainting.nets.ctsdg import CTSDGInpainter, load_ctsdg_checkpoint
 from inpainting.nets.discriminator import PatchDiscriminator
 from inpainting.nets.edgeconnect import (
@@ -39,6 +33,12 @@ from inpainting.nets.misf import MISFGenerator, expand_feature_kernels, load_mis
 from inpainting.nets.pconv import PConvInpainter, PConvUNet, load_pconv_unet
 from inpainting.nets.rfrnet import RFRNet, RFRNetInpainter, load_rfrnet_checkpoint
 from inpainting.nets.structureflow import StructureFlowInpainter, load_structureflow_network
+from inpainting.utils.checkpoint_read import (
+    CheckpointError,
+    load_entry,
+    load_state_dict_strict,
+    read_checkpoint,
+)
 
 __all__ = [
     "Adapter",

@@ -24,8 +24,8 @@ SMALL = {
     "misf_img_filter": (["model.net.kpn.width=0.125"], 1),   # MISF Table 3's Img-Filter is PFUNet
     "jpgnet_dgnet_edge": (["model.net.edge_generator.residual_blocks=1"], 2),
     "jpgnet_dgnet_inpaint": (["model.net.inpaint_generator.residual_blocks=1", *NO_VGG], 2),
-    "jpgnet_dgnet_edge_inpaint": ([*TINY_G1_G2, *NO_VGG, "model.net.edge_weights={edge}",
-                                   "model.net.inpaint_weights={inpaint}"], 2),
+    "jpgnet_dgnet_edge_inpaint": ([*TINY_G1_G2, *NO_VGG, "model.stage_weights.edge_weights={edge}",
+                                   "model.stage_weights.inpaint_weights={inpaint}"], 2),
     "jpgnet_uafnet": ([*TINY_PFUNET, *TINY_DGNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}",
                        "model.stage_weights.dgnet.edge_weights={edge}", "model.stage_weights.dgnet.inpaint_weights={inpaint}"], 1),
     "jpgnet_telea": ([*TINY_PFUNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}"], 1),
@@ -140,8 +140,8 @@ def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
         train(cfg)
         runs[experiment] = tmp_path / experiment
     cfg = compose_config("train", ["experiment=jpgnet_dgnet_edge_inpaint", *TINY, *TINY_G1_G2, *NO_VGG, "logger=none",
-                                   f"model.net.edge_weights={runs['jpgnet_dgnet_edge']}",
-                                   f"model.net.inpaint_weights={runs['jpgnet_dgnet_inpaint']}",
+                                   f"model.stage_weights.edge_weights={runs['jpgnet_dgnet_edge']}",
+                                   f"model.stage_weights.inpaint_weights={runs['jpgnet_dgnet_inpaint']}",
                                    "data.samples_per_epoch=8", "trainer.max_epochs=1"], tmp_path / "stage3")
     stage3 = hydra.utils.instantiate(cfg.model)
     assert json.loads((runs["jpgnet_dgnet_edge"] / "results.json").read_text())["checkpoint"] == "checkpoints/last.ckpt"

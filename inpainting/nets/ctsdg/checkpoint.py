@@ -17,10 +17,6 @@ from inpainting.utils.checkpoint_read import CheckpointError, load_state_dict_st
 ENTRIES = ("n_iter", "generator", "discriminator")
 
 
-def is_ctsdg_checkpoint(content: dict) -> bool:
-    return "generator" in content and "discriminator" in content and "n_iter" in content
-
-
 def load_ctsdg_checkpoint(path: str | os.PathLike, generator: nn.Module,
                           discriminator: nn.Module | None = None) -> int:
     """Load the generator (and, when given, the discriminator) of an official file; returns ``n_iter``."""
@@ -34,3 +30,8 @@ def load_ctsdg_checkpoint(path: str | os.PathLike, generator: nn.Module,
     if discriminator is not None:
         load_state_dict_strict(discriminator, content["discriminator"], f"{path} ['discriminator']")
     return int(content.get("n_iter", 0))
+
+
+def load_ctsdg_generator(generator: nn.Module, path: str | os.PathLike) -> int:
+    """The generator of an official file (what ``test.py`` reads); returns ``n_iter``."""
+    return load_ctsdg_checkpoint(path, generator)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from inpainting.cli.common import CONFIG_DIR
+from inpainting.cli.evaluate import evaluate
 from inpainting.cli.train import train
 from inpainting.nets.checkpoints import CheckpointError
 from tests.cli.helpers import TINY, compose_config
@@ -139,16 +140,17 @@ def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
                                        "data.samples_per_epoch=8", "trainer.max_epochs=1"], tmp_path / experiment)
         train(cfg)
         runs[experiment] = tmp_path / experiment
-    cfg = compose_config("train", ["experiment=jpgnet_dgnet_edge_inpaint", *TINY, *TINY_G1_G2, *NO_VGG, "logger=none",
-                                   f"model.stage_weights.edge_weights={runs['jpgnet_dgnet_edge']}",
-                                   f"model.stage_weights.inpaint_weights={runs['jpgnet_dgnet_inpaint']}",
-                                   "data.samples_per_epoch=8", "trainer.max_epochs=1"], tmp_path / "stage3")
+    stage3_overrides = ["experiment=jpgnet_dgnet_edge_inpaint", *TINY, *TINY_G1_G2, *NO_VGG, "logger=none",
+                        f"model.stage_weights.edge_weights={runs['jpgnet_dgnet_edge']}",
+                        f"model.stage_weights.inpaint_weights={runs['jpgnet_dgnet_inpaint']}", "data.samples_per_epoch=8"]
+    cfg = compose_config("train", [*stage3_overrides, "trainer.max_epochs=1"], tmp_path / "stage3")
     stage3 = hydra.utils.instantiate(cfg.model)
+    stage3.load_stage_files()  # what fitting from scratch does first
     assert json.loads((runs["jpgnet_dgnet_edge"] / "results.json").read_text())["checkpoint"] == "checkpoints/last.ckpt"
     g1_run = torch.load(runs["jpgnet_dgnet_edge"] / "checkpoints/last.ckpt", weights_only=True)["state_dict"]
     assert all(torch.equal(v, g1_run[f"net.edge_generator.{k}"]) for k, v in stage3.net.edge_generator.state_dict().items())
     assert not any(p.requires_grad for p in stage3.net.edge_generator.parameters())
-    train(cfg)
+    stage3_summary = train(cfg)
     trained = torch.load(tmp_path / "stage3/checkpoints/last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
     official = {}
     for which in ("edge", "inpaint"):
@@ -174,6 +176,15 @@ def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
     assert torch.equal(first["pred"], second["pred"]) and torch.equal(first["edges"], second["edges"])
     with pytest.raises(CheckpointError, match=r"last.ckpt: Lightning checkpoint without 'net.inpaint_generator.\*'"):  # G1's run has no G2
         alone(runs["jpgnet_dgnet_edge"], runs["jpgnet_dgnet_edge"])
+
+    # the stage-1/2 runs move away: evaluating and resuming stage 3 need only its own run folder
+    for run in runs.values():
+        run.rename(run.with_name(run.name + "_moved"))
+    scores = evaluate(compose_config("eval", [*TINY, f"ckpt_path={tmp_path / 'stage3'}"], tmp_path / "eval"))
+    assert scores["metrics"]["test/psnr"] == pytest.approx(stage3_summary["metrics"]["test/psnr"], abs=1e-6)
+    resumed = train(compose_config("train", [*stage3_overrides, "trainer.max_epochs=2", "test=false",
+                                             f"ckpt_path={tmp_path / 'stage3'}"], tmp_path / "resumed"))
+    assert resumed["global_step"] == 2 * stage3_summary["global_step"] > 0
 def test_jpgnet_rows_score_with_jpgnet_protocol_and_misf_rows_with_misf(tmp_path):
 
     from inpainting.models.base import InpaintingModule

@@ -150,9 +150,10 @@ def test_flow_and_joint_experiments_train_one_batch(experiment, tmp_path, vgg_fi
     assert summary["global_step"] == 2 and guarded == [0]
 
 
-def test_joint_stage_without_structure_weights_fails_clearly(tmp_path):
+def test_joint_stage_without_structure_weights_fails_clearly(tmp_path, vgg_file):
     cfg = compose_config("train", ["experiment=structureflow_joint", *TINY_SF, *_tiny_nets(), "model.net.structure=image",
-                                   "data.structures=null", "debug=fdr"], tmp_path / "run")
+                                   "data.structures=null", f"model.loss.vgg_weights_path={vgg_file}", "debug=fdr"],
+                         tmp_path / "run")
     with pytest.raises(ValueError, match="model.stage_weights.structure_weights"):
         train(cfg)
 

@@ -85,6 +85,24 @@ def test_init_from_takes_an_official_checkpoint(tmp_path):
         assert all(torch.equal(v, theirs.state_dict()[k]) for k, v in ours.state_dict().items())
 
 
+def test_stage_weights_load_the_generator_alone_and_exclude_pretrained(tmp_path):
+    import hydra
+
+    cfg = compose_config("train", ["experiment=ctsdg", *TINY, *SMALL], tmp_path / "run")
+    trained, fresh = hydra.utils.instantiate(cfg.model), hydra.utils.instantiate(cfg.model)
+    path = tmp_path / "300000.pt"
+    torch.save({"n_iter": 300000, "generator": trained.net.generator.state_dict(),
+                "discriminator": trained.discriminator.state_dict()}, path)
+    fresh.stage_weights = {"weights": str(path)}
+    discriminator = {k: v.clone() for k, v in fresh.discriminator.state_dict().items()}
+    fresh.load_stage_files()
+    assert all(torch.equal(v, trained.net.generator.state_dict()[k]) for k, v in fresh.net.generator.state_dict().items())
+    assert all(torch.equal(v, discriminator[k]) for k, v in fresh.discriminator.state_dict().items())
+    fresh.pretrained = str(path)
+    with pytest.raises(ValueError, match="model.pretrained .* and model.stage_weights.weights .* both given"):
+        fresh.load_stage_files()
+
+
 def test_misf_table2_demo_row_runs_ctsdg_at_its_smallest_size(tmp_path, capsys):
     import shlex
 

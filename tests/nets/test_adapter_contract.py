@@ -51,6 +51,9 @@ def test_every_configured_network_honours_the_adapter_contract(tmp_path):
             f"{where}: derived inputs must be optional (computed when absent)"
         load = inspect.signature(cls.load_weights).parameters
         assert all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY, p.VAR_KEYWORD) for n, p in load.items() if n != "self")
+        # no constructor reads a file: the files are the module's stage_weights, read by load_weights
+        assert not [n for n in inspect.signature(cls.__init__).parameters if n.endswith("weights")], \
+            f"{where}: {target} takes weight files in its constructor"
 
 
 def test_an_adapter_without_meta_is_refused_when_defined():

@@ -6,6 +6,7 @@ import hydra
 import pytest
 import torch
 
+from inpainting.api import load_run_module
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.cli.evaluate import evaluate
 from inpainting.cli.train import train
@@ -180,6 +181,8 @@ def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
     # the stage-1/2 runs move away: evaluating and resuming stage 3 need only its own run folder
     for run in runs.values():
         run.rename(run.with_name(run.name + "_moved"))
+    rebuilt, _ = load_run_module(tmp_path / "stage3", "cpu")  # what inpaint-predict, export and load_model do
+    assert torch.equal(rebuilt.net.edge_generator.encoder[1].weight_orig, trained["net.edge_generator.encoder.1.weight_orig"])
     scores = evaluate(compose_config("eval", [*TINY, f"ckpt_path={tmp_path / 'stage3'}"], tmp_path / "eval"))
     assert scores["metrics"]["test/psnr"] == pytest.approx(stage3_summary["metrics"]["test/psnr"], abs=1e-6)
     resumed = train(compose_config("train", [*stage3_overrides, "trainer.max_epochs=2", "test=false",

@@ -2,10 +2,15 @@
 without a checkpoint; never by a constructor, a resume, a test of a checkpoint or a warm start (``init_from``)."""
 import pathlib
 
+import hydra
 import pytest
 import torch
+from omegaconf import OmegaConf
 
+from inpainting.api import load_run_module
 from inpainting.nets import MISFGenerator
+from inpainting.utils.resources import compose
+from inpainting.utils.run_folder import RunFolder
 from tests.models.helpers import adam, images_and_masks, loader, misf_module, trainer
 
 
@@ -72,3 +77,36 @@ def test_no_file_keeps_the_initialisation_and_a_wrong_keyword_names_the_key(tmp_
     wrong = _frozen_misf(stage_weights={"edge_weights": str(tmp_path / "g.pth")})
     with pytest.raises(ValueError, match=r"model\.stage_weights\.edge_weights is not a file of this MISFInpainter"):
         trainer().fit(wrong, train_dataloaders=loader(image, mask, batches=1))
+
+
+def test_a_run_folder_written_when_adapters_took_weight_files_still_rebuilds(tmp_path):
+    """Before ``stage_weights``, a run's config held the files in its net node (``model.net.weights``): such a run
+    folder is rebuilt with them as stage files (never read: its checkpoint holds the network)."""
+    model = compose("train", ["model=misf", "model.net.generator.width=0.125"]).model
+    config = OmegaConf.to_container(model, resolve=True)
+    config["net"]["weights"] = str(tmp_path / "gone" / "InpaintingModel_gen.pth")
+    del config["stage_weights"]
+    run = tmp_path / "old_run"
+    (run / "checkpoints").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create({"model": config}), run / "config_resolved.yaml")
+    trained = hydra.utils.instantiate(model)
+    torch.save({"state_dict": trained.state_dict()}, run / "checkpoints" / "last.ckpt")
+    rebuilt, _ = load_run_module(run, "cpu")
+    assert rebuilt.stage_weights == {"weights": config["net"]["weights"]}
+    assert all(torch.equal(v, trained.state_dict()[k]) for k, v in rebuilt.state_dict().items())
+
+
+def test_a_resume_may_move_the_stage_files_but_not_change_the_model(tmp_path):
+    model = compose("train", ["model=misf", "model.net.generator.width=0.125"]).model
+    old = OmegaConf.to_container(model, resolve=True)
+    old["net"]["weights"] = "/old/place/InpaintingModel_gen.pth"  # an older run: the file in its net node
+    del old["stage_weights"]
+    (tmp_path / "run").mkdir()
+    OmegaConf.save(OmegaConf.create({"model": old}), tmp_path / "run" / "config_resolved.yaml")
+    run = RunFolder(tmp_path / "run")
+    moved = compose("train", ["model=misf", "model.net.generator.width=0.125",
+                              "model.stage_weights.weights=/new/place/InpaintingModel_gen.pth"]).model
+    run.check_resume(moved, "last.ckpt")
+    wider = compose("train", ["model=misf", "model.net.generator.width=0.25"]).model
+    with pytest.raises(ValueError, match=r"model.net.generator.width: 0.125 -> 0.25"):
+        run.check_resume(wider, "last.ckpt")

@@ -72,7 +72,8 @@ def test_finetune_experiment_freezes_batch_norm(tmp_path):
     assert module.discriminator.training
 
 
-def test_init_from_takes_an_official_checkpoint(tmp_path):
+def _official_file_of_another_module(tmp_path):
+    """(a module, a fresh one, an official ``{'n_iter', 'generator', 'discriminator'}`` file of the first)."""
     import hydra
 
     cfg = compose_config("train", ["experiment=ctsdg", *TINY, *SMALL], tmp_path / "run")
@@ -80,19 +81,18 @@ def test_init_from_takes_an_official_checkpoint(tmp_path):
     path = tmp_path / "300000.pt"
     torch.save({"n_iter": 300000, "generator": trained.net.generator.state_dict(),
                 "discriminator": trained.discriminator.state_dict()}, path)
+    return trained, fresh, path
+
+
+def test_init_from_takes_an_official_checkpoint(tmp_path):
+    trained, fresh, path = _official_file_of_another_module(tmp_path)
     fresh.load_weights(str(path))
     for ours, theirs in ((fresh.net.generator, trained.net.generator), (fresh.discriminator, trained.discriminator)):
         assert all(torch.equal(v, theirs.state_dict()[k]) for k, v in ours.state_dict().items())
 
 
 def test_stage_weights_load_the_generator_alone_and_exclude_pretrained(tmp_path):
-    import hydra
-
-    cfg = compose_config("train", ["experiment=ctsdg", *TINY, *SMALL], tmp_path / "run")
-    trained, fresh = hydra.utils.instantiate(cfg.model), hydra.utils.instantiate(cfg.model)
-    path = tmp_path / "300000.pt"
-    torch.save({"n_iter": 300000, "generator": trained.net.generator.state_dict(),
-                "discriminator": trained.discriminator.state_dict()}, path)
+    trained, fresh, path = _official_file_of_another_module(tmp_path)
     fresh.stage_weights = {"weights": str(path)}
     discriminator = {k: v.clone() for k, v in fresh.discriminator.state_dict().items()}
     fresh.load_stage_files()

@@ -3,7 +3,8 @@
 Seven families, each ``nets/<family>/`` with its network (the authors' key names), checkpoint loader and
 adapter to the framework's conventions (image in [0,1], mask 1 = hole): ``misf``, ``jpgnet`` (PFUNet,
 UAFNet), ``edgeconnect``, ``rfrnet``, ``pconv``, ``structureflow``, ``ctsdg``. Shared parts: ``blocks``,
-``checkpoints`` (our runs or the authors' files; the strict readers are ``inpainting.utils.checkpoint_read``), ``discriminator`` (the PatchGAN), ``partialconv``, ``meta`` (``NetMeta``); every adapter follows one contract
+``checkpoints`` (our runs or the authors' files; the strict readers are ``inpainting.utils.checkpoint_read``),
+``discriminator`` (the PatchGAN), ``partialconv``, ``meta`` (``NetMeta``); every adapter follows one contract
 (:class:`~inpainting.nets.adapter.Adapter`) and the registry knows the families with released weights.
 """
 from inpainting.nets.adapter import Adapter, load_released, released_families

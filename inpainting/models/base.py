@@ -5,10 +5,16 @@ Subclasses provide ``forward(image, mask) -> dict`` (at least ``pred``: the raw 
 Validation metrics follow the papers' protocol (``inpainting.eval.metrics``): they score the composite
 ``pred*mask + image*(1-mask)`` per image and per hole-ratio bin. ``test_step`` only returns the
 prediction; the ``TestReport`` callback (``inpainting.callbacks.report``) scores and writes the test tables.
+
+Stage files (``stage_weights``: a trained earlier stage, the authors' file, a warm start) are read once, by the
+network's own ``load_stage_weights``, when the trainer starts fitting or testing WITHOUT a checkpoint. A checkpoint
+of the module holds every network, so building a model from a run's config reads no file, and resuming, evaluating
+or predicting with a run never needs its stage files (docs/recipes.md#stage-files).
 """
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any, Callable, Sequence
 
 import lightning as L
@@ -22,6 +28,7 @@ from inpainting.data.derived import derived_of, net_inputs, with_derived
 from inpainting.eval.engine import batch_bins
 from inpainting.eval.metrics import BinnedInpaintingMetrics, check_finite, check_protocol, flat_metrics
 from inpainting.models.schedules import lightning_scheduler, optimizer_steps_per_epoch
+from inpainting.utils.checkpoint_read import load_state_dict_strict, read_checkpoint
 from inpainting.utils.composite import composite
 
 # our datamodule leaves on_before_batch_transfer to the module (which knows the network's derived inputs)
@@ -55,6 +62,9 @@ class InpaintingModule(L.LightningModule):
         optimizer, scheduler: ``_partial_`` factories.
         method_name: the row name in the test tables.
         bin_edges: hole-ratio bins of the validation metrics (``${data.bin_edges}``).
+        stage_weights: ``{keyword: path}`` for ``net.load_weights`` (keywords of the adapter's ``weight_files``, e.g.
+            ``weights``, ``edge_weights``): a run folder (the checkpoint it hands on), our run's ``.ckpt`` or the
+            authors' file; read when a run starts without a checkpoint (see the module docstring).
     """
 
     def __init__(
@@ -65,9 +75,12 @@ class InpaintingModule(L.LightningModule):
         method_name: str = "model",
         bin_edges: Sequence[float] = PAPER_BIN_EDGES,
         protocol: str = "misf",  # misf | jpgnet: how validation scores L1 (eval.metrics)
+        stage_weights: Mapping[str, Any] | None = None,
     ):
         super().__init__()
         self.net = net
+        self.stage_weights = _plain(dict(stage_weights or {}))
+        self._stages_loaded = False
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.method_name = method_name
@@ -84,6 +97,27 @@ class InpaintingModule(L.LightningModule):
     def with_derived(self, batch: dict) -> dict:
         """The batch with its derived inputs: as it is when it came through ``on_before_batch_transfer``."""
         return with_derived(batch, derived_of(self.net))
+
+    # -- stage files: read once, when a run starts without a checkpoint ------------------------------
+    def load_stage_files(self) -> None:
+        """Read ``stage_weights`` into ``net`` (given files only: none given keeps its initialisation). A module of
+        several stages, or one whose stages must be given, overrides it."""
+        if self.stage_weights:
+            self.net.load_stage_weights(self.stage_weights)
+
+    def _load_stage_files_unless_restored(self) -> None:
+        if not self._stages_loaded and self.trainer.ckpt_path is None:
+            self.load_stage_files()
+        self._stages_loaded = True
+
+    def on_fit_start(self) -> None:
+        self._load_stage_files_unless_restored()
+
+    def on_test_start(self) -> None:
+        self._load_stage_files_unless_restored()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._stages_loaded = True  # the checkpoint holds every network
 
     # -- derived inputs: computed on the CPU, into the batch (no host round trip in a step) ----------------
     def setup(self, stage: str) -> None:
@@ -167,13 +201,13 @@ class InpaintingModule(L.LightningModule):
 
         Weights that do not fit this model (another model, another width: ``init_from``, a run whose
         config and checkpoint disagree) are a CheckpointError naming the file, what it holds and every
-        missing, unexpected or differently shaped tensor this model expects."""
-        from inpainting.nets.checkpoints import load_state_dict_strict, read_checkpoint
-
+        missing, unexpected or differently shaped tensor this model expects. The checkpoint holds every network:
+        the stage files are not read afterwards."""
         state = read_checkpoint(path)
         if "state_dict" not in state:
             raise ValueError(f"{path}: not a Lightning checkpoint (no 'state_dict'); use the model's official loader")
         load_state_dict_strict(self, state["state_dict"], f"{path} (it holds {held_model(path)})")
+        self._stages_loaded = True
 
     # -- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self):

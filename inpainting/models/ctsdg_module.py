@@ -14,8 +14,9 @@ D and losses use them). Iterations,
 
 Fine-tuning (``finetune=True``): the generator's BatchNorm layers stay in eval mode (official
 ``freeze_ec_bn``; see :class:`~inpainting.nets.ctsdg.network.Generator` for its scope); the learning
-rates are the config's (official 5e-5 for G, x0.1 for D). ``load_weights`` (``init_from``) also takes an
-official ``{'n_iter', 'generator', 'discriminator'}`` file, loading both networks strictly.
+rates are the config's (official 5e-5 for G, x0.1 for D). ``load_weights`` (``init_from``, ``pretrained``) also
+takes an official ``{'n_iter', 'generator', 'discriminator'}`` file, loading both networks strictly (the adapter's
+and the discriminator's own ``load_weights``).
 """
 from __future__ import annotations
 
@@ -24,13 +25,17 @@ import pathlib
 import torch
 
 from inpainting.models.gan_module import GANInpaintingModule
-from inpainting.nets.checkpoints import handed_on_checkpoint, read_checkpoint
-from inpainting.nets.ctsdg.checkpoint import is_ctsdg_checkpoint, load_ctsdg_checkpoint
+from inpainting.utils.checkpoint_read import handed_on_checkpoint, read_checkpoint
 
 
 class CTSDGModule(GANInpaintingModule):
     """CTSDG's step order on :class:`GANInpaintingModule` (whose arguments it takes); ``finetune``: the
-    official --finetune, BatchNorm frozen (``net.generator.freeze_bn_scope`` says which)."""
+    official --finetune, BatchNorm frozen (``net.generator.freeze_bn_scope`` says which).
+
+    ``pretrained``: where the fine-tuning stage starts (the first stage's run folder, its ``.ckpt`` or an official
+    ``<iter>.pt``: generator and discriminator); ``stage_weights.weights``: the generator alone (as
+    :class:`~inpainting.models.base.InpaintingModule`'s). Either is read only when a run starts without a checkpoint.
+    """
 
     def __init__(self, *args, finetune: bool = False, pretrained: str | None = None, method_name: str = "CTSDG", **kwargs):
         super().__init__(*args, method_name=method_name, **kwargs)
@@ -38,12 +43,14 @@ class CTSDGModule(GANInpaintingModule):
         self.net.generator.freeze_ec_bn = finetune
         self.pretrained = pretrained
 
-    def on_fit_start(self) -> None:
-        """The fine-tuning stage starts from ``pretrained`` (the first stage's run folder, its ``.ckpt`` or an
-        official ``<iter>.pt``: both networks), read only when fitting starts without a checkpoint."""
-        super().on_fit_start()
-        if self.pretrained and self.trainer.ckpt_path is None:
+    def load_stage_files(self) -> None:
+        if self.pretrained and self.stage_weights.get("weights"):
+            raise ValueError("CTSDG: model.pretrained (generator and discriminator) and model.stage_weights.weights "
+                             "(the generator) both given: set one")
+        if self.pretrained:
             self.load_weights(self.pretrained)
+        else:
+            super().load_stage_files()
 
     def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         g_opt, d_opt = self.optimizers()
@@ -76,7 +83,9 @@ class CTSDGModule(GANInpaintingModule):
         CTSDG file (both networks, strict)."""
         if pathlib.Path(path).is_dir():
             path = handed_on_checkpoint(path)
-        if is_ctsdg_checkpoint(read_checkpoint(path)):
-            load_ctsdg_checkpoint(path, self.net.generator, self.discriminator)
-        else:
+        if "state_dict" in read_checkpoint(path):
             super().load_weights(path)
+        else:
+            self.net.load_weights(weights=path)
+            self.discriminator.load_weights(path)
+            self._stages_loaded = True

@@ -133,6 +133,7 @@ class GANInpaintingModule(InpaintingModule):
         checkpoint["iteration"] = self.iteration
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
         self.iteration = int(checkpoint.get("iteration", 0))
 
     # -- optimisation ---------------------------------------------------------------------------

@@ -1,14 +1,12 @@
 """JPGNet's LightningModules: the fusion stage (UAFNet training or the naive fusion) and a DGNet alone.
 
 Both receive their stages built (composition): any DGNet adapter, the PFUNet adapter, UAFNet. The
-frozen stages' weight files (``stage_weights``) are read only when a run starts without a checkpoint:
-fitting from scratch, or testing what has no training (the naive fusion, a DGNet alone). A checkpoint of
-these modules holds every stage, so resuming, ``inpaint-eval`` and ``inpaint-predict`` of a run never
-need the stage files. See docs/jpgnet.md.
+frozen stages' weight files (``stage_weights``) are read only when a run starts without a checkpoint
+(:class:`~inpainting.models.base.InpaintingModule`): fitting from scratch, or testing what has no training (the
+naive fusion, a DGNet alone). A checkpoint of these modules holds every stage, so resuming, ``inpaint-eval`` and
+``inpaint-predict`` of a run never need the stage files. See docs/jpgnet.md.
 """
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -16,38 +14,13 @@ from torch import nn
 from inpainting.models.base import InpaintingModule
 from inpainting.models.supervised_module import log_training_loss
 from inpainting.nets.jpgnet import JPGNet, PFUNet, SmartFusion
-from inpainting.nets.jpgnet.adapter import load_stage
 from inpainting.utils.composite import composite
 
 _NOT_HPARAMS = ["pfunet", "dgnet", "fusion", "loss", "optimizer", "scheduler"]
 LOSS_REGIONS = ("raw", "composite")
 
 
-class _StageFiles:
-    """Reads ``stage_weights`` once, when the trainer starts fitting or testing without a checkpoint."""
-
-    stage_weights: dict
-    _stages_loaded: bool = False
-
-    def load_stage_files(self) -> None:
-        raise NotImplementedError
-
-    def _load_unless_restored(self) -> None:
-        if not self._stages_loaded and self.trainer.ckpt_path is None:
-            self.load_stage_files()
-        self._stages_loaded = True
-
-    def on_fit_start(self) -> None:
-        self._load_unless_restored()
-
-    def on_test_start(self) -> None:
-        self._load_unless_restored()
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        self._stages_loaded = True  # the checkpoint holds the stages
-
-
-class JPGNetModule(_StageFiles, InpaintingModule):
+class JPGNetModule(InpaintingModule):
     """JPGNet: frozen ``dgnet`` and ``pfunet``, then UAFNet (``fusion``, trained with ``loss`` = L1 - 0.2*SSIM on
     its raw output) or the naive fusion (``fusion`` = None, no loss: evaluation only; ``threshold`` 0 is
     the official binary fusion).
@@ -74,13 +47,13 @@ class JPGNetModule(_StageFiles, InpaintingModule):
         loss: nn.Module | None = None,
         optimizer=None,
         scheduler=None,
-        stage_weights: Mapping | None = None,
         train_pfunet: bool = False,
         loss_on: str = "raw",
         method_name: str = "JPGNet",
         **kwargs,
     ):
-        """``kwargs``: :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``, ``protocol``)."""
+        """``kwargs``: :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``, ``protocol``,
+        ``stage_weights``)."""
         super().__init__(JPGNet(pfunet, dgnet, fusion, threshold, train_pfunet), optimizer=optimizer,
                          scheduler=scheduler, method_name=method_name, **kwargs)
         if (loss is None) != (fusion is None):
@@ -89,10 +62,10 @@ class JPGNetModule(_StageFiles, InpaintingModule):
             raise ValueError(f"unknown loss_on {loss_on!r}; choose one of {LOSS_REGIONS}")
         self.loss = loss
         self.loss_on = loss_on
-        self.stage_weights = dict(stage_weights or {})
         self.save_hyperparameters(ignore=_NOT_HPARAMS, logger=False)
 
     def load_stage_files(self) -> None:
+        """Both frozen stages' files, required (every learned stage)."""
         self.net.load_stage_weights(self.stage_weights)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
@@ -111,16 +84,18 @@ class JPGNetModule(_StageFiles, InpaintingModule):
         return self.loss(composite(pred, image, mask) if self.loss_on == "composite" else pred, image)
 
 
-class DGNetModule(_StageFiles, InpaintingModule):
+class DGNetModule(InpaintingModule):
     """A DGNet on its own, evaluation only (JPGNet Table 2's DGNet rows, e.g. EdgeConnect G1 -> G2).
 
-    ``stage_weights``: ``{"dgnet": path or {keyword: path}}`` as for :class:`JPGNetModule`.
+    ``stage_weights``: ``{"dgnet": path or {keyword: path}}`` as for :class:`JPGNetModule` (the same
+    ``model/dgnet`` configs); a learned DGNet needs all its files.
     """
 
-    def __init__(self, dgnet: nn.Module, stage_weights: Mapping | None = None, method_name: str = "DGNet", **kwargs):
+    def __init__(self, dgnet: nn.Module, method_name: str = "DGNet", **kwargs):
         super().__init__(dgnet, method_name=method_name, **kwargs)
-        self.stage_weights = dict(stage_weights or {})
+        if set(self.stage_weights) - {"dgnet"}:
+            raise ValueError(f"unknown stage_weights entries {sorted(set(self.stage_weights) - {'dgnet'})}; expected dgnet")
         self.save_hyperparameters(ignore=["dgnet"], logger=False)
 
     def load_stage_files(self) -> None:
-        load_stage(self.net, "dgnet", self.stage_weights.get("dgnet"))
+        self.net.load_stage_weights(self.stage_weights.get("dgnet"), "model.stage_weights.dgnet", required=True)

@@ -47,11 +47,12 @@ class StructureFlowModule(GANInpaintingModule):
             net.structure_generator.requires_grad_(False)
             net.structure_generator.eval()
 
-    def setup(self, stage: str) -> None:
-        if stage == "fit" and self.stage == "joint" and "structure_generator" not in self.net.loaded:
-            raise ValueError("the joint StructureFlow stage trains Gt on a frozen, trained Gs: set "
-                             "model.net.structure_weights to the structure stage's .ckpt or latest_net_s_gen.pth")
-        super().setup(stage)
+    def load_stage_files(self) -> None:
+        if self.stage == "joint" and not self.stage_weights.get("structure_weights"):
+            raise ValueError("the joint StructureFlow stage runs Gt on a frozen, trained Gs: set "
+                             "model.stage_weights.structure_weights to the structure stage's run folder, its .ckpt "
+                             "or latest_net_s_gen.pth")
+        super().load_stage_files()
 
     def train(self, mode: bool = True):
         super().train(mode)

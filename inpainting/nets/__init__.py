@@ -3,18 +3,13 @@
 Seven families, each ``nets/<family>/`` with its network (the authors' key names), checkpoint loader and
 adapter to the framework's conventions (image in [0,1], mask 1 = hole): ``misf``, ``jpgnet`` (PFUNet,
 UAFNet), ``edgeconnect``, ``rfrnet``, ``pconv``, ``structureflow``, ``ctsdg``. Shared parts: ``blocks``,
-``checkpoints`` (file formats), ``discriminator`` (the PatchGAN), ``partialconv``, ``meta`` (``NetMeta``); every adapter follows one contract
+``checkpoints`` (our runs or the authors' files; the strict readers are ``inpainting.utils.checkpoint_read``),
+``discriminator`` (the PatchGAN), ``partialconv``, ``meta`` (``NetMeta``); every adapter follows one contract
 (:class:`~inpainting.nets.adapter.Adapter`); the families with released weights each have an entry in
 ``conf/released/`` (:mod:`inpainting.utils.released` loads them).
 """
 from inpainting.nets.adapter import Adapter
 from inpainting.nets.blocks import init_normal_
-from inpainting.nets.checkpoints import (
-    CheckpointError,
-    load_entry,
-    load_state_dict_strict,
-    read_checkpoint,
-)
 from inpainting.nets.ctsdg import CTSDGInpainter, load_ctsdg_checkpoint
 from inpainting.nets.discriminator import PatchDiscriminator
 from inpainting.nets.edgeconnect import (
@@ -40,6 +35,12 @@ from inpainting.nets.misf import MISFGenerator, expand_feature_kernels, load_mis
 from inpainting.nets.pconv import PConvInpainter, PConvUNet, load_pconv_unet
 from inpainting.nets.rfrnet import RFRNet, RFRNetInpainter, load_rfrnet_checkpoint
 from inpainting.nets.structureflow import StructureFlowInpainter, load_structureflow_network
+from inpainting.utils.checkpoint_read import (
+    CheckpointError,
+    load_entry,
+    load_state_dict_strict,
+    read_checkpoint,
+)
 
 __all__ = [
     "Adapter",
@@ -59,7 +60,6 @@ __all__ = [
     "load_jpgnet_kpn",
     "load_misf_discriminator",
     "load_misf_generator",
-    "load_entry",
     "load_pconv_unet",
     "load_rfrnet_checkpoint",
     "load_state_dict_strict",

@@ -73,8 +73,9 @@ def shell_word(arg: str) -> str:
 
 
 def stage_overrides(row: Row, checkpoints: Mapping[str, str]) -> list[str]:
-    """``needs`` as overrides: ``<key>: <row id>`` sets ``model.stage_weights.<key>``, or the key itself when
-    it is a full ``model.*`` key (a stage file the model takes directly, e.g. ``model.net.structure_weights``)."""
+    """``needs`` as overrides: ``<key>: <row id>`` sets ``model.stage_weights.<key>`` (e.g. ``weights``,
+    ``structure_weights``, ``dgnet.edge_weights``) to the checkpoint that row tested, or the key itself when it
+    is a full ``model.*`` key (CTSDG's ``model.pretrained``: generator and discriminator)."""
     return [f"{key if key.startswith('model.') else f'model.stage_weights.{key}'}={quoted(checkpoints[dep])}"
             for key, dep in sorted(row.needs.items())]
 

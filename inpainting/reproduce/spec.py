@@ -2,7 +2,7 @@
 
 A row maps one row of a paper table (named as the paper prints it; any text) to an ``experiment=``
 config, or is ``pending`` with the reason, or is the ``Input`` row of another row's job (``input_of``).
-``needs`` wires stage rows: ``{<stage_weights key or full model.* key>: <row id>}``; a dependent row loads
+``needs`` wires stage rows: ``{<key under model.stage_weights, or a full model.* key>: <row id>}``; a dependent row loads
 the checkpoint its stage row reported. Top-level keys this module does not use (e.g. ``claims``) are left
 to their readers; a row key it does not know is an error (a typo would otherwise change nothing silently).
 """

@@ -19,7 +19,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from inpainting.utils.runs import UntrustedConfigError
 
 # where a run folder's targets may be defined: the target's path AND the resolved object's module
-# (so `inpainting.nets.checkpoints.torch.load`, an attribute of an allowed module, is refused)
+# (so `inpainting.nets.adapter.torch.load`, an attribute of an allowed module, is refused)
 RUN_CONFIG_ALLOWED_MODULES = (
     "inpainting.nets", "inpainting.models", "inpainting.losses", "inpainting.ops", "inpainting.data",
     "torch.optim", "torch.nn",

@@ -9,7 +9,7 @@ instantiated goes through ``instantiate.resolved_run_node`` (only allow-listed t
 ``inpaint-eval`` (model, data, protocol, comparison rows), ``inpaint-train`` (the resume check),
 ``inpaint-predict`` / ``inpaint-export`` / ``load_model`` / the web demo (``api.load_run_module``) and
 ``reproduce`` (each job's status and results) read runs through it. Which file a folder stands for is
-``runs.resolve_checkpoint``'s (best or last) and ``nets.checkpoints.handed_on_checkpoint``'s (the one its
+``runs.resolve_checkpoint``'s (best or last) and ``checkpoint_read.handed_on_checkpoint``'s (the one its
 test scored, as ``handoff_checkpoint`` chose).
 """
 from __future__ import annotations
@@ -27,6 +27,24 @@ from inpainting.utils.runs import RESOLVED_CONFIG, STATUS_FILE, read_run_config
 
 HYDRA_CONFIG = ".hydra/config.yaml"
 ABSENT = "<absent>"
+# the stage files a run's adapter took as constructor arguments before they became the module's ``stage_weights``
+# (docs/recipes.md#stage-files): a run folder written then still rebuilds, its files moved to model.stage_weights
+LEGACY_NET_WEIGHT_KEYS = ("weights", "edge_weights", "inpaint_weights", "structure_weights", "flow_weights")
+
+
+def _stage_weights_of_legacy_net(model: DictConfig) -> DictConfig:
+    """``model`` with the weight files of an older run's ``net`` node moved to ``stage_weights`` (see
+    ``LEGACY_NET_WEIGHT_KEYS``); a model without them unchanged."""
+    net = model.get("net")
+    legacy = [key for key in LEGACY_NET_WEIGHT_KEYS if isinstance(net, DictConfig) and key in net]
+    if not legacy:
+        return model
+    model = model.copy()
+    with open_dict(model):
+        model.stage_weights = {**{key: model.net[key] for key in legacy}, **(model.get("stage_weights") or {})}
+        for key in legacy:
+            del model.net[key]
+    return model
 
 
 class RunFolder:
@@ -59,7 +77,7 @@ class RunFolder:
         """The run's ``model`` node with every target allow-listed; None when the config has none."""
         if "model" not in self.config:
             return None
-        return resolved_run_node(self.config.model, "model", self.config_path)
+        return _stage_weights_of_legacy_net(resolved_run_node(self.config.model, "model", self.config_path))
 
     def data_config(self, cfg: DictConfig, data_overrides: list[str] = ()) -> DictConfig | None:
         """The run's ``data`` node placed in ``cfg`` (this command's composed config), with
@@ -93,11 +111,13 @@ class RunFolder:
 
     def check_resume(self, model_cfg: DictConfig, ckpt: str | pathlib.Path) -> None:
         """Raise ValueError showing every difference when ``model_cfg`` is not this run's model (an
-        override that changes the model on resume); the schedule (``SCHEDULE_KEYS``) may change."""
+        override that changes the model on resume); the schedule (``SCHEDULE_KEYS``) and the stage files
+        (``STAGE_FILE_KEYS``) may change."""
         if "model" not in self.config:
             return
-        differences = [d for d in config_differences(self.config.model, model_cfg, "model")
-                       if not d.startswith(tuple(f"model.{k}" for k in SCHEDULE_KEYS))]
+        may_change = tuple(f"model.{k}" for k in (*SCHEDULE_KEYS, *STAGE_FILE_KEYS))
+        differences = [d for d in config_differences(_stage_weights_of_legacy_net(self.config.model), model_cfg, "model")
+                       if not d.startswith(may_change)]
         if differences:
             raise ValueError(f"resuming {ckpt} with another model than its run's ({self.config_path}):\n  "
                              + "\n  ".join(differences) + "\nResume without model overrides, or start a new run "
@@ -124,6 +144,8 @@ class RunFolder:
 
 # schedule keys a resumed run may change (e.g. training longer re-derives a decay over the new length)
 SCHEDULE_KEYS = ("optimizer", "d_optimizer", "scheduler", "max_iterations")
+# the files a run starts from, which a resumed run never reads (its checkpoint holds every network): they may move
+STAGE_FILE_KEYS = ("stage_weights", "pretrained")
 
 
 def config_differences(before: Any, after: Any, key: str) -> list[str]:

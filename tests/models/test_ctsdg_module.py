@@ -72,7 +72,8 @@ def test_finetune_experiment_freezes_batch_norm(tmp_path):
     assert module.discriminator.training
 
 
-def test_init_from_takes_an_official_checkpoint(tmp_path):
+def _official_file_of_another_module(tmp_path):
+    """(a module, a fresh one, an official ``{'n_iter', 'generator', 'discriminator'}`` file of the first)."""
     import hydra
 
     cfg = compose_config("train", ["experiment=ctsdg", *TINY, *SMALL], tmp_path / "run")
@@ -80,9 +81,26 @@ def test_init_from_takes_an_official_checkpoint(tmp_path):
     path = tmp_path / "300000.pt"
     torch.save({"n_iter": 300000, "generator": trained.net.generator.state_dict(),
                 "discriminator": trained.discriminator.state_dict()}, path)
+    return trained, fresh, path
+
+
+def test_init_from_takes_an_official_checkpoint(tmp_path):
+    trained, fresh, path = _official_file_of_another_module(tmp_path)
     fresh.load_weights(str(path))
     for ours, theirs in ((fresh.net.generator, trained.net.generator), (fresh.discriminator, trained.discriminator)):
         assert all(torch.equal(v, theirs.state_dict()[k]) for k, v in ours.state_dict().items())
+
+
+def test_stage_weights_load_the_generator_alone_and_exclude_pretrained(tmp_path):
+    trained, fresh, path = _official_file_of_another_module(tmp_path)
+    fresh.stage_weights = {"weights": str(path)}
+    discriminator = {k: v.clone() for k, v in fresh.discriminator.state_dict().items()}
+    fresh.load_stage_files()
+    assert all(torch.equal(v, trained.net.generator.state_dict()[k]) for k, v in fresh.net.generator.state_dict().items())
+    assert all(torch.equal(v, discriminator[k]) for k, v in fresh.discriminator.state_dict().items())
+    fresh.pretrained = str(path)
+    with pytest.raises(ValueError, match="model.pretrained .* and model.stage_weights.weights .* both given"):
+        fresh.load_stage_files()
 
 
 def test_misf_table2_demo_row_runs_ctsdg_at_its_smallest_size(tmp_path, capsys):

@@ -6,7 +6,9 @@ import hydra
 import pytest
 import torch
 
+from inpainting.api import load_run_module
 from inpainting.cli.common import CONFIG_DIR
+from inpainting.cli.evaluate import evaluate
 from inpainting.cli.train import train
 from inpainting.nets.checkpoints import CheckpointError
 from tests.cli.helpers import TINY, compose_config
@@ -24,8 +26,8 @@ SMALL = {
     "misf_img_filter": (["model.net.kpn.width=0.125"], 1),   # MISF Table 3's Img-Filter is PFUNet
     "jpgnet_dgnet_edge": (["model.net.edge_generator.residual_blocks=1"], 2),
     "jpgnet_dgnet_inpaint": (["model.net.inpaint_generator.residual_blocks=1", *NO_VGG], 2),
-    "jpgnet_dgnet_edge_inpaint": ([*TINY_G1_G2, *NO_VGG, "model.net.edge_weights={edge}",
-                                   "model.net.inpaint_weights={inpaint}"], 2),
+    "jpgnet_dgnet_edge_inpaint": ([*TINY_G1_G2, *NO_VGG, "model.stage_weights.edge_weights={edge}",
+                                   "model.stage_weights.inpaint_weights={inpaint}"], 2),
     "jpgnet_uafnet": ([*TINY_PFUNET, *TINY_DGNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}",
                        "model.stage_weights.dgnet.edge_weights={edge}", "model.stage_weights.dgnet.inpaint_weights={inpaint}"], 1),
     "jpgnet_telea": ([*TINY_PFUNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}"], 1),
@@ -139,16 +141,17 @@ def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
                                        "data.samples_per_epoch=8", "trainer.max_epochs=1"], tmp_path / experiment)
         train(cfg)
         runs[experiment] = tmp_path / experiment
-    cfg = compose_config("train", ["experiment=jpgnet_dgnet_edge_inpaint", *TINY, *TINY_G1_G2, *NO_VGG, "logger=none",
-                                   f"model.net.edge_weights={runs['jpgnet_dgnet_edge']}",
-                                   f"model.net.inpaint_weights={runs['jpgnet_dgnet_inpaint']}",
-                                   "data.samples_per_epoch=8", "trainer.max_epochs=1"], tmp_path / "stage3")
+    stage3_overrides = ["experiment=jpgnet_dgnet_edge_inpaint", *TINY, *TINY_G1_G2, *NO_VGG, "logger=none",
+                        f"model.stage_weights.edge_weights={runs['jpgnet_dgnet_edge']}",
+                        f"model.stage_weights.inpaint_weights={runs['jpgnet_dgnet_inpaint']}", "data.samples_per_epoch=8"]
+    cfg = compose_config("train", [*stage3_overrides, "trainer.max_epochs=1"], tmp_path / "stage3")
     stage3 = hydra.utils.instantiate(cfg.model)
+    stage3.load_stage_files()  # what fitting from scratch does first
     assert json.loads((runs["jpgnet_dgnet_edge"] / "results.json").read_text())["checkpoint"] == "checkpoints/last.ckpt"
     g1_run = torch.load(runs["jpgnet_dgnet_edge"] / "checkpoints/last.ckpt", weights_only=True)["state_dict"]
     assert all(torch.equal(v, g1_run[f"net.edge_generator.{k}"]) for k, v in stage3.net.edge_generator.state_dict().items())
     assert not any(p.requires_grad for p in stage3.net.edge_generator.parameters())
-    train(cfg)
+    stage3_summary = train(cfg)
     trained = torch.load(tmp_path / "stage3/checkpoints/last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
     official = {}
     for which in ("edge", "inpaint"):
@@ -174,6 +177,17 @@ def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
     assert torch.equal(first["pred"], second["pred"]) and torch.equal(first["edges"], second["edges"])
     with pytest.raises(CheckpointError, match=r"last.ckpt: Lightning checkpoint without 'net.inpaint_generator.\*'"):  # G1's run has no G2
         alone(runs["jpgnet_dgnet_edge"], runs["jpgnet_dgnet_edge"])
+
+    # the stage-1/2 runs move away: evaluating and resuming stage 3 need only its own run folder
+    for run in runs.values():
+        run.rename(run.with_name(run.name + "_moved"))
+    rebuilt, _ = load_run_module(tmp_path / "stage3", "cpu")  # what inpaint-predict, export and load_model do
+    assert torch.equal(rebuilt.net.edge_generator.encoder[1].weight_orig, trained["net.edge_generator.encoder.1.weight_orig"])
+    scores = evaluate(compose_config("eval", [*TINY, f"ckpt_path={tmp_path / 'stage3'}"], tmp_path / "eval"))
+    assert scores["metrics"]["test/psnr"] == pytest.approx(stage3_summary["metrics"]["test/psnr"], abs=1e-6)
+    resumed = train(compose_config("train", [*stage3_overrides, "trainer.max_epochs=2", "test=false",
+                                             f"ckpt_path={tmp_path / 'stage3'}"], tmp_path / "resumed"))
+    assert resumed["global_step"] == 2 * stage3_summary["global_step"] > 0
 def test_jpgnet_rows_score_with_jpgnet_protocol_and_misf_rows_with_misf(tmp_path):
 
     from inpainting.models.base import InpaintingModule

@@ -125,7 +125,8 @@ def test_pfunet_weights_from_run_folder_lightning_ckpt_and_official_file(tmp_pat
     torch.save(lightning, tmp_path / "pfunet_run.ckpt")
     torch.save(source.state_dict(), tmp_path / "pfunet_official.pth")
     for path in (tmp_path / "run", tmp_path / "pfunet_run.ckpt", tmp_path / "pfunet_official.pth"):
-        target = PFUNet(pfunet(width=0.125), weights=str(path))
+        target = PFUNet(pfunet(width=0.125))
+        target.load_weights(weights=str(path))
         for key, value in source.state_dict().items():
             assert torch.equal(target.kpn.state_dict()[key], value), (path, key)
     with pytest.raises(CheckpointError, match="net.kpn."):

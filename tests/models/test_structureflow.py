@@ -67,14 +67,14 @@ def test_adapter_loads_official_files_as_a_dgnet(tmp_path):
     gs, gt = StructureGenerator(**SMALL), FlowGenerator(**SMALL)
     torch.save(gs.state_dict(), tmp_path / "latest_net_s_gen.pth")
     torch.save(gt.state_dict(), tmp_path / "latest_net_f_gen.pth")
-    net = StructureFlowInpainter(StructureGenerator(**SMALL), FlowGenerator(**SMALL),
-                                 structure_weights=str(tmp_path / "latest_net_s_gen.pth"),
-                                 flow_weights=str(tmp_path / "latest_net_f_gen.pth"))
+    net = StructureFlowInpainter(StructureGenerator(**SMALL), FlowGenerator(**SMALL))
+    net.load_stage_weights({"structure_weights": str(tmp_path / "latest_net_s_gen.pth"),
+                            "flow_weights": str(tmp_path / "latest_net_f_gen.pth")}, required=True)
     assert torch.equal(net.flow_generator.conv_column.up_sample[1][0].conv.weight,
                        gt.conv_column.up_sample[1][0].conv.weight)
     assert net.meta.size_multiple == 16 and net.meta.mask_polarity == "hole"
     with pytest.raises(Exception, match="missing keys"):
-        StructureFlowInpainter(StructureGenerator(**SMALL), structure_weights=str(tmp_path / "latest_net_f_gen.pth"))
+        StructureFlowInpainter(StructureGenerator(**SMALL)).load_weights(structure_weights=str(tmp_path / "latest_net_f_gen.pth"))
 
 
 def test_sampling_correctness_prefers_the_right_flow(vgg_file):
@@ -141,7 +141,7 @@ def test_flow_and_joint_experiments_train_one_batch(experiment, tmp_path, vgg_fi
     if experiment == "structureflow_joint":
         torch.manual_seed(0)
         torch.save(StructureGenerator(**SMALL).state_dict(), tmp_path / "latest_net_s_gen.pth")
-        overrides.append(f"model.net.structure_weights={tmp_path / 'latest_net_s_gen.pth'}")
+        overrides.append(f"model.stage_weights.structure_weights={tmp_path / 'latest_net_s_gen.pth'}")
     else:
         nets = [o for o in nets if "structure_generator" not in o]
     cfg = compose_config("train", [f"experiment={experiment}", *TINY_SF, *nets, *overrides, "debug=fdr"], tmp_path / "run")
@@ -150,10 +150,11 @@ def test_flow_and_joint_experiments_train_one_batch(experiment, tmp_path, vgg_fi
     assert summary["global_step"] == 2 and guarded == [0]
 
 
-def test_joint_stage_without_structure_weights_fails_clearly(tmp_path):
+def test_joint_stage_without_structure_weights_fails_clearly(tmp_path, vgg_file):
     cfg = compose_config("train", ["experiment=structureflow_joint", *TINY_SF, *_tiny_nets(), "model.net.structure=image",
-                                   "data.structures=null", "debug=fdr"], tmp_path / "run")
-    with pytest.raises(ValueError, match="model.net.structure_weights"):
+                                   "data.structures=null", f"model.loss.vgg_weights_path={vgg_file}", "debug=fdr"],
+                         tmp_path / "run")
+    with pytest.raises(ValueError, match="model.stage_weights.structure_weights"):
         train(cfg)
 
 

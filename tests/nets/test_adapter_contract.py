@@ -11,7 +11,6 @@ from inpainting.nets.classical import ClassicalInpainter
 from inpainting.nets.ctsdg import CTSDGInpainter, Generator
 from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator
 from inpainting.nets.jpgnet import JPGNet, PFUNet, pfunet
-from inpainting.nets.jpgnet.adapter import load_stage
 from inpainting.nets.meta import NetMeta
 from inpainting.nets.misf import MISFGenerator, MISFInpainter
 from inpainting.nets.pconv import PConvInpainter, PConvUNet
@@ -53,6 +52,9 @@ def test_every_configured_network_honours_the_adapter_contract(tmp_path):
             f"{where}: derived inputs must be optional (computed when absent)"
         load = inspect.signature(cls.load_weights).parameters
         assert all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY, p.VAR_KEYWORD) for n, p in load.items() if n != "self")
+        # no constructor reads a file: the files are the module's stage_weights, read by load_weights
+        assert not [n for n in inspect.signature(cls.__init__).parameters if n.endswith("weights")], \
+            f"{where}: {target} takes weight files in its constructor"
 
 
 def test_an_adapter_without_meta_is_refused_when_defined():
@@ -75,38 +77,41 @@ LEARNED_DGNETS = {  # small widths: only the contract is exercised
 @pytest.mark.parametrize("family", sorted(LEARNED_DGNETS))
 def test_a_learned_dgnet_without_files_is_an_error_naming_the_key(family):
     dgnet = LEARNED_DGNETS[family]()
-    with pytest.raises(ValueError, match=r"model\.stage_weights\.dgnet"):
-        load_stage(dgnet, "dgnet", None)
+    with pytest.raises(ValueError, match=r"model\.stage_weights\.dgnet unset"):
+        dgnet.load_stage_weights(None, "model.stage_weights.dgnet", required=True)
+    dgnet.load_stage_weights({k: None for k in dgnet.weight_files})  # a training stage without a warm start: nothing read
     jpgnet = JPGNet(PFUNet(pfunet(width=0.125)), dgnet)
     with pytest.raises(ValueError, match=r"\['dgnet'\]: set model\.stage_weights\.dgnet"):
         jpgnet.load_stage_weights({"pfunet": "unused.pth"})  # checked before any file is read
     keys = {k: None for k in dgnet.weight_files}
     first = dgnet.weight_files[0]
     with pytest.raises(ValueError, match=rf"model\.stage_weights\.dgnet\.{first} unset"):
-        load_stage(dgnet, "dgnet", {**keys, **({dgnet.weight_files[-1]: "x.pth"} if len(keys) > 1 else {"other": "x.pth"})})
+        dgnet.load_stage_weights({**keys, **({dgnet.weight_files[-1]: "x.pth"} if len(keys) > 1 else {"other": "x.pth"})},
+                                 "model.stage_weights.dgnet", required=True)
 
 
 def test_edgeconnect_dgnet_needs_both_generators_and_names_the_missing_one():
     dgnet = LEARNED_DGNETS["EdgeConnect"]()
     assert dgnet.weight_files == ("edge_weights", "inpaint_weights")
     with pytest.raises(ValueError, match=r"model\.stage_weights\.dgnet\.inpaint_weights unset"):
-        load_stage(dgnet, "dgnet", {"edge_weights": "G1.pth", "inpaint_weights": None})
+        dgnet.load_stage_weights({"edge_weights": "G1.pth", "inpaint_weights": None}, "model.stage_weights.dgnet", required=True)
     with pytest.raises(ValueError, match=r"needs one file per keyword \['edge_weights', 'inpaint_weights'\]"):
-        load_stage(dgnet, "dgnet", "both.pth")
+        dgnet.load_stage_weights("both.pth", "model.stage_weights.dgnet")
 
 
 @pytest.mark.parametrize("method", ["telea", "navier_stokes", "biharmonic"])
 def test_a_classical_dgnet_needs_no_files_and_takes_none(method):
     dgnet = ClassicalInpainter(method)
     assert dgnet.weight_files == ()
-    load_stage(dgnet, "dgnet", None)
+    dgnet.load_stage_weights(None, "model.stage_weights.dgnet", required=True)
     with pytest.raises(ValueError, match="has no weights"):
-        load_stage(dgnet, "dgnet", "x.pth")
+        dgnet.load_stage_weights("x.pth", "model.stage_weights.dgnet")
 
 
 def test_a_stage_that_is_no_adapter_is_refused():
+    jpgnet = JPGNet(PFUNet(pfunet(width=0.125)), torch.nn.Identity())
     with pytest.raises(TypeError, match="not an inpainting.nets.adapter.Adapter"):
-        load_stage(torch.nn.Identity(), "dgnet", None)
+        jpgnet.load_stage_weights({"pfunet": "unused.pth"})
 
 
 def _adapter_classes() -> set[type]:

@@ -217,4 +217,4 @@ def test_official_checkpoint_loads_strictly_and_lists_bad_keys(tmp_path):
         load_ctsdg_checkpoint(path, Generator(width=8), Discriminator())
     assert load_ctsdg_checkpoint(path, Generator(width=8)) == 0  # test.py reads the generator only
     with pytest.raises(CheckpointError, match=r"shape mismatch"):
-        CTSDGInpainter(Generator(width=16), weights=path)
+        CTSDGInpainter(Generator(width=16)).load_weights(weights=path)

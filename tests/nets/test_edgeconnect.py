@@ -15,7 +15,7 @@ from inpainting.nets import (
     load_edgeconnect_generator,
     rgb_to_gray,
 )
-from inpainting.nets.checkpoints import load_state_dict_strict
+from inpainting.utils.checkpoint_read import load_state_dict_strict
 from tests.conftest import shared_path
 from tests.nets.official_weights import official_state_dict
 
@@ -160,10 +160,10 @@ def test_checkpoint_loading_and_errors(tmp_path):
     with pytest.raises(CheckpointError, match=r"(?s)shape mismatch.*encoder.1.weight: file \(64, 4, 7, 7\)"):
         load_edgeconnect_generator(EdgeGenerator(residual_blocks=1, spectral_norm=False), path)
     with pytest.raises(FileNotFoundError, match="EdgeModel_gen.pth"):
-        EdgeConnect(EdgeGenerator(residual_blocks=1), InpaintGenerator(residual_blocks=1),
-                    edge_weights=tmp_path / "EdgeModel_gen.pth", inpaint_weights=path)
+        EdgeConnect(EdgeGenerator(residual_blocks=1), InpaintGenerator(residual_blocks=1)).load_weights(
+            edge_weights=tmp_path / "EdgeModel_gen.pth", inpaint_weights=path)
     with pytest.raises(ValueError, match="edge_weights=.*has no edge generator"):
-        EdgeConnect(inpaint_generator=InpaintGenerator(residual_blocks=1), stage="inpaint", edge_weights=path)
+        EdgeConnect(inpaint_generator=InpaintGenerator(residual_blocks=1), stage="inpaint").load_weights(edge_weights=path)
     torch.save({"weights": g2.state_dict()}, tmp_path / "odd.pth")
     with pytest.raises(CheckpointError, match="odd.pth.*'generator'"):
         load_edgeconnect_generator(g2, tmp_path / "odd.pth")

@@ -50,7 +50,8 @@ def test_bare_state_dict_loads_strictly(tmp_path):
     torch.manual_seed(0)
     source = PConvUNet(levels=4)
     torch.save(source.state_dict(), tmp_path / "pconv.pth")
-    adapter = PConvInpainter(PConvUNet(levels=4), weights=str(tmp_path / "pconv.pth"))
+    adapter = PConvInpainter(PConvUNet(levels=4))
+    adapter.load_weights(weights=str(tmp_path / "pconv.pth"))
     assert all(torch.equal(v, source.state_dict()[k]) for k, v in adapter.generator.state_dict().items())
     deeper = PConvUNet(levels=5).state_dict()  # same shapes up to level 4, plus level 5
     deeper.pop("dec_1.conv.bias")

@@ -117,11 +117,10 @@ def test_parameter_count_and_authors_layout_loads_strictly(tmp_path):
     path = tmp_path / "g_40000.pth"
     optimizer = torch.optim.Adam(source.parameters(), lr=2e-4)
     torch.save({"n_iter": 40000, "generator": state, "optimizer_G": optimizer.state_dict()}, path)
-    # as JPGNet builds a frozen DGNet: the model config's net node with the weight file as constructor argument
-    node = OmegaConf.load(CONFIG_DIR / "model" / "rfrnet.yaml").net
-    node.weights = str(path)
-    adapter = hydra.utils.instantiate(node).eval().requires_grad_(False)
+    # as JPGNet uses a frozen DGNet: the model config's net node built (no file read), then its stage file loaded
+    adapter = hydra.utils.instantiate(OmegaConf.load(CONFIG_DIR / "model" / "rfrnet.yaml").net).eval().requires_grad_(False)
     assert isinstance(adapter, RFRNetInpainter)
+    adapter.load_stage_weights({"weights": str(path)}, "model.stage_weights.dgnet", required=True)
     assert all(torch.equal(v, state[k]) for k, v in adapter.generator.state_dict().items())
     with torch.no_grad():
         assert adapter(torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))["pred"].shape == (1, 3, 32, 32)

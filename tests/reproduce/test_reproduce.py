@@ -296,7 +296,7 @@ def test_released_scale_names_missing_files_and_rows_without_weights(tmp_path):
     (tmp_path / "places2_InpaintingModel_gen.pth").write_bytes(b"")
     todo, _ = run.released_rows(spec.rows, "Places2", tmp_path)
     assert [r.name for r in todo] == ["MISF"]
-    assert f"model.net.weights={tmp_path / 'places2_InpaintingModel_gen.pth'}" in todo[0].overrides
+    assert f"model.stage_weights.weights={tmp_path / 'places2_InpaintingModel_gen.pth'}" in todo[0].overrides
 
 
 def test_released_weights_are_tested_beside_the_paper(tmp_path):

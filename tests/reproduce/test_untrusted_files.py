@@ -49,7 +49,7 @@ TORCH_LOAD = {"_target_": "torch.load", "f": "PAYLOAD", "weights_only": False}
     ("model._target_", TORCH_LOAD),
     # an allowed package's module attribute that is torch.load itself: the object is checked, not the prefix
     ("model.net._target_", {"_target_": "inpainting.models.filter_module.FilterInpaintingModule",
-                            "net": {**TORCH_LOAD, "_target_": "inpainting.nets.checkpoints.torch.load"}}),
+                            "net": {**TORCH_LOAD, "_target_": "inpainting.nets.adapter.torch.load"}}),
     ("model.optimizer._target_", {"_target_": "inpainting.models.filter_module.FilterInpaintingModule",
                                   "optimizer": {"_target_": "builtins.exec", "_partial_": True}}),
 ], ids=["torch.load", "through-an-allowed-module", "builtin"])

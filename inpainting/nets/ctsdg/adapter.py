@@ -27,12 +27,10 @@ and ``gray`` that the discriminator and the losses use.
 """
 from __future__ import annotations
 
-import os
-
 import torch
 
-from inpainting.nets.adapter import Adapter
-from inpainting.nets.ctsdg.checkpoint import load_ctsdg_checkpoint
+from inpainting.nets.adapter import GeneratorAdapter
+from inpainting.nets.ctsdg.checkpoint import load_ctsdg_generator
 from inpainting.nets.ctsdg.network import META, Generator
 from inpainting.nets.edgeconnect import canny_edges, rgb_to_gray
 
@@ -72,36 +70,32 @@ class StructureInputs:
         return {"edge": edge, "gray": gray}
 
 
-class CTSDGInpainter(Adapter):
+class CTSDGInpainter(GeneratorAdapter):
     """The CTSDG generator behind the framework's ``forward(image, mask) -> dict``.
+
+    ``load_weights(weights=...)``: an official ``{'n_iter', 'generator', 'discriminator'}`` file (its generator,
+    as ``test.py`` reads it), one of our runs' ``.ckpt`` or its run folder, strictly, e.g. to evaluate it or to use
+    it as JPGNet's frozen DGNet.
 
     Args:
         generator: the :class:`~inpainting.nets.ctsdg.network.Generator` (default: the official one).
-        weights: an official ``{'n_iter', 'generator', 'discriminator'}`` file; its generator is loaded
-            strictly (as ``test.py`` does), e.g. to evaluate it or to use it as JPGNet's frozen DGNet.
         structure_from: ``"wrap"`` (faithful) or ``"image"`` (corrected); see the module docstring.
         sigma: Canny's Gaussian sigma (official ``--sigma 2``).
         edges_from_known_only: False (faithful) or True; see the module docstring.
     """
 
     meta = META
-    weight_files = ("weights",)
+    file_loader = staticmethod(load_ctsdg_generator)
 
-    def __init__(self, generator: Generator | None = None, weights: str | os.PathLike | None = None,
-                 structure_from: str = "wrap", sigma: float = 2.0, edges_from_known_only: bool = False):
-        super().__init__()
+    def __init__(self, generator: Generator | None = None, structure_from: str = "wrap", sigma: float = 2.0,
+                 edges_from_known_only: bool = False):
+        super().__init__(generator if generator is not None else Generator())
         if structure_from not in STRUCTURE_SOURCES:
             raise ValueError(f"structure_from must be one of {STRUCTURE_SOURCES}, got {structure_from!r}")
-        self.generator = generator if generator is not None else Generator()
         self.structure_from = structure_from
         self.sigma = sigma
         self.edges_from_known_only = edges_from_known_only
         self.derived = StructureInputs(structure_from, sigma, edges_from_known_only)
-        if weights:
-            self.load_weights(weights)
-
-    def load_weights(self, weights: str | os.PathLike) -> None:
-        load_ctsdg_checkpoint(weights, self.generator)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, edge: torch.Tensor | None = None,
                 gray: torch.Tensor | None = None) -> dict[str, torch.Tensor]:

@@ -2,7 +2,7 @@
 
 ``trainer.py`` writes it every 10,000 iterations as ``<save_dir>/<iter:06d>.pt``; ``test.py`` reads
 ``['generator']`` only. Both state dicts are loaded strictly: a mismatch raises a
-:class:`~inpainting.nets.checkpoints.CheckpointError` that names the file and lists the missing and
+:class:`~inpainting.utils.checkpoint_read.CheckpointError` that names the file and lists the missing and
 unexpected keys. The discriminator's state dict holds each branch's first layer twice
 (``conv1.0.*`` and its alias ``features.0.*``), as the official module registers it twice.
 """
@@ -12,13 +12,9 @@ import os
 
 from torch import nn
 
-from inpainting.nets.checkpoints import CheckpointError, load_state_dict_strict, read_checkpoint
+from inpainting.utils.checkpoint_read import CheckpointError, load_state_dict_strict, read_checkpoint
 
 ENTRIES = ("n_iter", "generator", "discriminator")
-
-
-def is_ctsdg_checkpoint(content: dict) -> bool:
-    return "generator" in content and "discriminator" in content and "n_iter" in content
 
 
 def load_ctsdg_checkpoint(path: str | os.PathLike, generator: nn.Module,
@@ -34,3 +30,8 @@ def load_ctsdg_checkpoint(path: str | os.PathLike, generator: nn.Module,
     if discriminator is not None:
         load_state_dict_strict(discriminator, content["discriminator"], f"{path} ['discriminator']")
     return int(content.get("n_iter", 0))
+
+
+def load_ctsdg_generator(generator: nn.Module, path: str | os.PathLike) -> int:
+    """The generator of an official file (what ``test.py`` reads); returns ``n_iter``."""
+    return load_ctsdg_checkpoint(path, generator)

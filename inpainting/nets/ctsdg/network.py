@@ -10,6 +10,8 @@ files load strictly. Conventions inside these modules are the authors' (docs/cts
 """
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -18,6 +20,7 @@ from inpainting.nets.blocks import init_normal_
 from inpainting.nets.discriminator import PatchDiscriminator
 from inpainting.nets.meta import NetMeta
 from inpainting.nets.partialconv import PartialConv2d
+from inpainting.utils.checkpoint_read import load_entry
 
 LEVELS = 7  # stride-2 partial-conv levels: H and W must be multiples of 2**7
 # (kernel size) of each encoder level; every level halves the resolution
@@ -313,6 +316,10 @@ class Discriminator(nn.Module):
     def forward(self, image: torch.Tensor, gray: torch.Tensor, real_edge: torch.Tensor | None = None):
         logits, detected_edge = self.logits(image, gray, real_edge)
         return torch.sigmoid(logits), detected_edge
+
+    def load_weights(self, path: str | os.PathLike) -> None:
+        """The ``discriminator`` entry of an official ``{'n_iter', 'generator', 'discriminator'}`` file, strictly."""
+        load_entry(self, path, "discriminator")
 
 
 META = NetMeta(

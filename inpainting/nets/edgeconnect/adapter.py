@@ -43,11 +43,12 @@ class EdgeConnect(Adapter):
         edge_generator, inpaint_generator: G1 and G2 (the stage decides which are required).
         stage: ``edge``, ``inpaint`` or ``edge_inpaint`` (see the module doc).
         sigma: Canny's Gaussian sigma (official 2).
-        edge_weights, inpaint_weights: G1 / G2 weights loaded now: the authors' ``EdgeModel_gen.pth`` /
-            ``InpaintingModel_gen.pth``, one of our runs' ``.ckpt``, or a run folder (the checkpoint it hands on).
         sn_updates_in_frozen_edge_generator: stage 3 only. True (faithful: the official MODEL 3 keeps G1 in
             train mode) lets G1's spectral-norm power iteration update its ``weight_u``/``weight_v`` while
             training, though G1 is never optimised; False keeps G1 in eval mode.
+
+    ``load_weights(edge_weights=..., inpaint_weights=...)``: G1 / G2 from the authors' ``EdgeModel_gen.pth`` /
+    ``InpaintingModel_gen.pth``, one of our runs' ``.ckpt``, or a run folder (the checkpoint it hands on).
 
     Outputs: ``edge``: ``pred`` (the edge map as 3 channels, for panels), ``edges`` (G1's probabilities),
     ``canny`` (the full image's edges, the batch's: G1's target) and ``gray``; the others: ``pred`` (G2's raw output)
@@ -62,8 +63,6 @@ class EdgeConnect(Adapter):
         inpaint_generator: InpaintGenerator | None = None,
         stage: str = "edge_inpaint",
         sigma: float = 2.0,
-        edge_weights: str | os.PathLike | None = None,
-        inpaint_weights: str | os.PathLike | None = None,
         sn_updates_in_frozen_edge_generator: bool = True,
     ):
         super().__init__()
@@ -84,7 +83,6 @@ class EdgeConnect(Adapter):
         self.derived = EdgeInputs(sigma, stage)
         if stage == "edge_inpaint":
             edge_generator.requires_grad_(False)  # stage 3 trains G2 only
-        self.load_weights(edge_weights, inpaint_weights)
 
     def load_weights(self, edge_weights: str | os.PathLike | None = None, inpaint_weights: str | os.PathLike | None = None) -> None:
         """Load G1 and/or G2 (see the class doc); a file for a generator this stage lacks is an error."""

@@ -10,7 +10,8 @@ import os
 
 from torch import nn
 
-from inpainting.nets.checkpoints import _entry, load_run_or_official, load_state_dict_strict, read_checkpoint
+from inpainting.nets.checkpoints import load_run_or_official
+from inpainting.utils.checkpoint_read import checkpoint_entry, load_state_dict_strict, read_checkpoint
 
 RUN_PREFIX = {"edge": "net.edge_generator.", "inpaint": "net.inpaint_generator."}
 
@@ -18,7 +19,7 @@ RUN_PREFIX = {"edge": "net.edge_generator.", "inpaint": "net.inpaint_generator."
 def load_edgeconnect_generator(generator: nn.Module, path: str | os.PathLike) -> int:
     """Load an EdgeConnect ``{'iteration', 'generator'}`` file (edge or inpainting G); returns the iteration."""
     content = read_checkpoint(path)
-    load_state_dict_strict(generator, _entry(content, "generator", str(path)), str(path))
+    load_state_dict_strict(generator, checkpoint_entry(content, "generator", str(path)), str(path))
     return int(content.get("iteration", 0))
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from inpainting.nets.adapter import Adapter, check_weight_files
+from inpainting.nets.adapter import Adapter, StageFiles, files_given
 from inpainting.nets.jpgnet.checkpoint import load_pfunet
 from inpainting.nets.jpgnet.network import KPN, META, SmartFusion, naive_fusion, uncertainty_map
 from inpainting.utils.composite import composite
@@ -26,20 +26,18 @@ class PFUNet(Adapter):
     (docs/authors-code.md#jpgnet-pipeline).
 
     Returns ``pred``, the predicted ``kernels`` and the ``uncertainty`` map derived from them.
-    ``weights``: the authors' PFUNet file, one of our ``jpgnet_pfunet`` runs' ``.ckpt`` or its run folder.
+    ``load_weights(weights=...)``: the authors' PFUNet file, one of our ``jpgnet_pfunet`` runs' ``.ckpt`` or its run
+    folder.
     """
 
     meta = META
     weight_files = ("weights",)
 
-    def __init__(self, kpn: KPN, uncertainty: str = "avg", uncertainty_normalize: str = "batch",
-                 weights: str | os.PathLike | None = None):
+    def __init__(self, kpn: KPN, uncertainty: str = "avg", uncertainty_normalize: str = "batch"):
         super().__init__()
         self.kpn = kpn
         self.uncertainty_reduce = uncertainty
         self.uncertainty_normalize = uncertainty_normalize
-        if weights is not None:
-            self.load_weights(weights)
 
     def load_weights(self, weights: str | os.PathLike) -> None:
         load_pfunet(self.kpn, weights)
@@ -96,17 +94,21 @@ class JPGNet(nn.Module):
             stage.eval()
         return self
 
-    def load_stage_weights(self, weights: Mapping[str, str | Mapping | None]) -> None:
-        """``{"pfunet": files, "dgnet": files}``, each loaded by :func:`load_stage`."""
+    def load_stage_weights(self, weights: Mapping[str, StageFiles], key: str = "model.stage_weights") -> None:
+        """``{"pfunet": files, "dgnet": files}``, each read by its stage's
+        :meth:`~inpainting.nets.adapter.Adapter.load_stage_weights`: a learned frozen stage needs all its files
+        (PFUNet none when it trains here from scratch); errors name ``<key>.<stage>[.<keyword>]``."""
         unknown = set(weights) - {"pfunet", "dgnet"}
         if unknown:
             raise ValueError(f"unknown stage_weights entries {sorted(unknown)}; expected pfunet, dgnet")
-        names = ["dgnet"] if self.train_pfunet and not _given(weights.get("pfunet")) else ["pfunet", "dgnet"]
-        missing = [name for name in names if needs_weight_files(getattr(self, name)) and not _given(weights.get(name))]
-        if missing:  # every missing stage in one message
-            raise ValueError(_missing_message(missing))
+        names = ["dgnet"] if self.train_pfunet and not files_given(weights.get("pfunet")) else ["pfunet", "dgnet"]
+        missing = [name for name in names if needs_weight_files(getattr(self, name)) and not files_given(weights.get(name))]
+        if missing:  # every missing stage in one message, before any file is read
+            raise ValueError(f"JPGNet: no weights for the frozen stage(s) {missing}: set "
+                             + ", ".join(f"{key}.{name}" for name in missing)
+                             + " (a run folder, our run's .ckpt or the authors' file; see docs/jpgnet.md)")
         for name in names:
-            load_stage(getattr(self, name), name, weights.get(name))
+            getattr(self, name).load_stage_weights(weights.get(name), f"{key}.{name}", required=True)
 
     def stages(self, image: torch.Tensor, mask: torch.Tensor, **dgnet_inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.no_grad():
@@ -134,40 +136,3 @@ class JPGNet(nn.Module):
         else:
             out["pred"], out["fusion_kernels"] = self.fusion(out["res1"], out["res2"], out["kernels"])
         return out
-
-
-def _given(files: str | Mapping | None) -> bool:
-    if isinstance(files, Mapping):
-        return any(v for v in files.values())
-    return bool(files)
-
-
-def _missing_message(names: list[str]) -> str:
-    return (f"JPGNet: no weights for the frozen stage(s) {names}: set "
-            + ", ".join(f"model.stage_weights.{name}" for name in names)
-            + " (a run folder, our run's .ckpt or the authors' file; see docs/jpgnet.md)")
-
-
-def load_stage(stage: Adapter, name: str, files: str | Mapping | None) -> None:
-    """Load a frozen stage's files: a path (for a stage of one file) or ``{keyword: path}`` (its ``weight_files``,
-    e.g. EdgeConnect's ``edge_weights`` and ``inpaint_weights``), by ``stage.load_weights``.
-
-    A stage that needs files and gets none, or misses one, or gets files it cannot take, is an error naming
-    ``model.stage_weights.<name>[.<keyword>]``.
-    """
-    if not needs_weight_files(stage):
-        if _given(files):
-            raise ValueError(f"model.stage_weights.{name} given, but {type(stage).__name__} has no weights")
-        return
-    if not _given(files):
-        raise ValueError(_missing_message([name]))
-    if not isinstance(files, Mapping):
-        if len(stage.weight_files) != 1:
-            raise ValueError(f"model.stage_weights.{name}: {type(stage).__name__} needs one file per keyword "
-                             f"{list(stage.weight_files)}, set model.stage_weights.{name}.<keyword>")
-        files = {stage.weight_files[0]: files}
-    try:
-        files = check_weight_files(stage, files, f"model.stage_weights.{name}")
-    except ValueError as error:
-        raise ValueError(f"JPGNet: {error}") from None
-    stage.load_weights(**files)

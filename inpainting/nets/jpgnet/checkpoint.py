@@ -8,7 +8,8 @@ import os
 
 from torch import nn
 
-from inpainting.nets.checkpoints import load_run_or_official, load_state_dict_strict, read_checkpoint
+from inpainting.nets.checkpoints import load_run_or_official
+from inpainting.utils.checkpoint_read import load_state_dict_strict, read_checkpoint
 
 PFUNET_RUN_PREFIX = "net.kpn."
 

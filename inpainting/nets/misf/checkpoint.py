@@ -11,7 +11,7 @@ import os
 
 from torch import nn
 
-from inpainting.nets.checkpoints import load_entry
+from inpainting.utils.checkpoint_read import load_entry
 
 
 def load_misf_generator(generator: nn.Module, path: str | os.PathLike) -> int:

@@ -7,7 +7,7 @@ import os
 
 from torch import nn
 
-from inpainting.nets.checkpoints import load_state_dict_strict, read_checkpoint
+from inpainting.utils.checkpoint_read import load_state_dict_strict, read_checkpoint
 
 
 def load_pconv_unet(generator: nn.Module, path: str | os.PathLike) -> nn.Module:

@@ -3,32 +3,22 @@ from __future__ import annotations
 
 import torch
 
-from inpainting.nets.adapter import Adapter
-from inpainting.nets.checkpoints import load_run_or_official
+from inpainting.nets.adapter import GeneratorAdapter
 from inpainting.nets.rfrnet.checkpoint import load_rfrnet_checkpoint
-from inpainting.nets.rfrnet.network import META, RFRNet
+from inpainting.nets.rfrnet.network import META
 
 
-class RFRNetInpainter(Adapter):
+class RFRNetInpainter(GeneratorAdapter):
     """Feeds RFRNet as ``RFRNetModel`` does: ``RFRNet(I * V, V3)`` with ``V = 1 - mask`` repeated to 3 channels.
 
     Returns ``pred``: the raw output (no activation, not clamped, not composited; JPGNet composites
-    it as ``O * hole + I * valid``). ``weights``: an official ``{'n_iter', 'generator', 'optimizer_G'}``
-    file loaded strictly, e.g. to use RFRNet as JPGNet's frozen DGNet.
+    it as ``O * hole + I * valid``). ``load_weights(weights=...)``: an official ``{'n_iter', 'generator',
+    'optimizer_G'}`` file, one of our ``rfrnet`` runs' ``.ckpt`` or its run folder (the checkpoint it hands on),
+    strictly, e.g. to use RFRNet as JPGNet's frozen DGNet.
     """
 
     meta = META
-    weight_files = ("weights",)
-
-    def __init__(self, generator: RFRNet, weights: str | None = None):
-        super().__init__()
-        self.generator = generator
-        if weights:
-            self.load_weights(weights)
-
-    def load_weights(self, weights: str) -> None:
-        """The authors' file, one of our ``rfrnet`` runs' ``.ckpt`` or its run folder (the checkpoint it hands on)."""
-        load_run_or_official(self.generator, weights, "net.generator.", load_rfrnet_checkpoint)
+    file_loader = staticmethod(load_rfrnet_checkpoint)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         valid = (1 - mask).expand(-1, 3, -1, -1)

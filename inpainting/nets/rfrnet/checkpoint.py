@@ -11,7 +11,7 @@ import os
 
 from torch import nn
 
-from inpainting.nets.checkpoints import CheckpointError, load_state_dict_strict, read_checkpoint
+from inpainting.utils.checkpoint_read import CheckpointError, load_state_dict_strict, read_checkpoint
 
 
 def load_rfrnet_checkpoint(generator: nn.Module, path: str | os.PathLike) -> int:

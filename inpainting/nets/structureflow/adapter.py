@@ -46,9 +46,9 @@ class StructureFlowInpainter(Adapter):
 
     Args:
         structure_generator, flow_generator: Gs and Gt (either may be None for a training stage).
-        structure_weights, flow_weights: the authors' ``latest_net_s_gen.pth`` / ``latest_net_f_gen.pth``
-            (or a Lightning checkpoint of our structure / flow stage run), loaded strictly.
         structure: where ``S`` comes from: ``"image"`` or ``"rtv"`` (see the module docstring).
+    ``load_weights(structure_weights=..., flow_weights=...)``: the authors' ``latest_net_s_gen.pth`` /
+    ``latest_net_f_gen.pth``, a ``.ckpt`` of our structure / flow / joint stage run or its run folder, strictly.
     ``forward(image, mask, structure=None)`` returns ``pred`` (Gt's raw output, or Gs's without Gt) in
     [0,1], ``structure_pred`` (Gs's, [0,1]) and ``flow`` (Gt's, in pixels of the H/4 grid).
     """
@@ -56,8 +56,7 @@ class StructureFlowInpainter(Adapter):
     meta = META
 
     def __init__(self, structure_generator: StructureGenerator | None = None,
-                 flow_generator: FlowGenerator | None = None, structure_weights: str | None = None,
-                 flow_weights: str | None = None, structure: str = "image"):
+                 flow_generator: FlowGenerator | None = None, structure: str = "image"):
         super().__init__()
         if structure not in STRUCTURE_SOURCES:
             raise ValueError(f"structure must be one of {STRUCTURE_SOURCES}, got {structure!r}")
@@ -66,8 +65,6 @@ class StructureFlowInpainter(Adapter):
         self.structure_generator = structure_generator
         self.flow_generator = flow_generator
         self.structure = structure
-        self.loaded: dict[str, str] = {}  # generator -> the file its weights came from
-        self.load_weights(structure_weights, flow_weights)
 
     def load_weights(self, structure_weights: str | None = None, flow_weights: str | None = None) -> None:
         """Gs's and Gt's files (as JPGNet's DGNet: ``model.stage_weights.dgnet.{structure,flow}_weights``)."""
@@ -76,7 +73,6 @@ class StructureFlowInpainter(Adapter):
                 if getattr(self, name) is None:
                     raise ValueError(f"{name} weights given ({path}) but no {name} configured")
                 _load(getattr(self, name), path, LIGHTNING_PREFIX[name])
-                self.loaded[name] = str(path)
 
     @property
     def weight_files(self) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import os
 
 from torch import nn
 
-from inpainting.nets.checkpoints import load_state_dict_strict, read_checkpoint
+from inpainting.utils.checkpoint_read import load_state_dict_strict, read_checkpoint
 
 STRUCTURE_GENERATOR_FILE = "latest_net_s_gen.pth"
 FLOW_GENERATOR_FILE = "latest_net_f_gen.pth"

@@ -30,20 +30,26 @@ ABSENT = "<absent>"
 # the stage files a run's adapter took as constructor arguments before they became the module's ``stage_weights``
 # (docs/recipes.md#stage-files): a run folder written then still rebuilds, its files moved to model.stage_weights
 LEGACY_NET_WEIGHT_KEYS = ("weights", "edge_weights", "inpaint_weights", "structure_weights", "flow_weights")
+# module arguments renamed since (old name -> new name), so that older run folders rebuild and resume
+RENAMED_MODEL_KEYS = {"metric_protocol": "protocol"}
 
 
-def _stage_weights_of_legacy_net(model: DictConfig) -> DictConfig:
-    """``model`` with the weight files of an older run's ``net`` node moved to ``stage_weights`` (see
-    ``LEGACY_NET_WEIGHT_KEYS``); a model without them unchanged."""
+def current_model_keys(model: DictConfig) -> DictConfig:
+    """An older run's ``model`` node in today's keys: the weight files of its ``net`` node moved to
+    ``stage_weights`` (``LEGACY_NET_WEIGHT_KEYS``), renamed arguments renamed; a current node unchanged."""
     net = model.get("net")
     legacy = [key for key in LEGACY_NET_WEIGHT_KEYS if isinstance(net, DictConfig) and key in net]
-    if not legacy:
+    renamed = [key for key in RENAMED_MODEL_KEYS if key in model]
+    if not legacy and not renamed:
         return model
     model = model.copy()
     with open_dict(model):
-        model.stage_weights = {**{key: model.net[key] for key in legacy}, **(model.get("stage_weights") or {})}
+        if legacy:
+            model.stage_weights = {**{key: model.net[key] for key in legacy}, **(model.get("stage_weights") or {})}
         for key in legacy:
             del model.net[key]
+        for old in renamed:
+            model[RENAMED_MODEL_KEYS[old]] = model.pop(old)
     return model
 
 
@@ -77,7 +83,7 @@ class RunFolder:
         """The run's ``model`` node with every target allow-listed; None when the config has none."""
         if "model" not in self.config:
             return None
-        return _stage_weights_of_legacy_net(resolved_run_node(self.config.model, "model", self.config_path))
+        return current_model_keys(resolved_run_node(self.config.model, "model", self.config_path))
 
     def data_config(self, cfg: DictConfig, data_overrides: list[str] = ()) -> DictConfig | None:
         """The run's ``data`` node placed in ``cfg`` (this command's composed config), with
@@ -116,7 +122,7 @@ class RunFolder:
         if "model" not in self.config:
             return
         may_change = tuple(f"model.{k}" for k in (*SCHEDULE_KEYS, *STAGE_FILE_KEYS))
-        differences = [d for d in config_differences(_stage_weights_of_legacy_net(self.config.model), model_cfg, "model")
+        differences = [d for d in config_differences(current_model_keys(self.config.model), model_cfg, "model")
                        if not d.startswith(may_change)]
         if differences:
             raise ValueError(f"resuming {ckpt} with another model than its run's ({self.config_path}):\n  "

@@ -86,6 +86,7 @@ def test_a_run_folder_written_when_adapters_took_weight_files_still_rebuilds(tmp
     config = OmegaConf.to_container(model, resolve=True)
     config["net"]["weights"] = str(tmp_path / "gone" / "InpaintingModel_gen.pth")
     del config["stage_weights"]
+    config["metric_protocol"] = config.pop("protocol")  # the argument's name then
     run = tmp_path / "old_run"
     (run / "checkpoints").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create({"model": config}), run / "config_resolved.yaml")
@@ -93,6 +94,7 @@ def test_a_run_folder_written_when_adapters_took_weight_files_still_rebuilds(tmp
     torch.save({"state_dict": trained.state_dict()}, run / "checkpoints" / "last.ckpt")
     rebuilt, _ = load_run_module(run, "cpu")
     assert rebuilt.stage_weights == {"weights": config["net"]["weights"]}
+    assert rebuilt.hparams.protocol == config["metric_protocol"]
     assert all(torch.equal(v, trained.state_dict()[k]) for k, v in rebuilt.state_dict().items())
 
 
@@ -101,6 +103,7 @@ def test_a_resume_may_move_the_stage_files_but_not_change_the_model(tmp_path):
     old = OmegaConf.to_container(model, resolve=True)
     old["net"]["weights"] = "/old/place/InpaintingModel_gen.pth"  # an older run: the file in its net node
     del old["stage_weights"]
+    old["metric_protocol"] = old.pop("protocol")
     (tmp_path / "run").mkdir()
     OmegaConf.save(OmegaConf.create({"model": old}), tmp_path / "run" / "config_resolved.yaml")
     run = RunFolder(tmp_path / "run")

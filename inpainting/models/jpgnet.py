@@ -8,15 +8,16 @@ naive fusion, a DGNet alone). A checkpoint of these modules holds every stage, s
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from inpainting.models.base import InpaintingModule
 from inpainting.models.supervised_module import log_training_loss
-from inpainting.nets.jpgnet import JPGNet, PFUNet, SmartFusion
 from inpainting.utils.composite import composite
 
-_NOT_HPARAMS = ["pfunet", "dgnet", "fusion", "loss", "optimizer", "scheduler"]
+_NOT_HPARAMS = ["network", "pfunet", "dgnet", "fusion", "loss", "optimizer", "scheduler"]
 LOSS_REGIONS = ("raw", "composite")
 
 
@@ -26,6 +27,8 @@ class JPGNetModule(InpaintingModule):
     the official binary fusion).
 
     Args:
+        network: ``(pfunet, dgnet, fusion, threshold, train_pfunet) -> network``, the JPGNet network the stages
+            are composed into (``inpainting.nets.jpgnet.JPGNet``, given by the config as a ``_partial_``).
         stage_weights: ``{"pfunet": path, "dgnet": path or {keyword: path}}``, the stages' ``load_weights``
             arguments; a path may be a run folder (the checkpoint it hands on, the one its own row reports).
         train_pfunet: False (faithful: PFUNet is trained first, on its own, and frozen here). True trains
@@ -33,16 +36,17 @@ class JPGNetModule(InpaintingModule):
             the step's loss; UAFNet's inputs stay detached, so neither loss reaches the other net): one
             run instead of two, what ``make demo`` does.
         loss_on: ``"raw"`` (faithful, docs/authors-code.md#jpgnet-training: the loss scores the raw output over the
-        whole image, so     the known pixels, which the metrics never score, pull the kernels towards the identity) or
+            whole image, so the known pixels, which the metrics never score, pull the kernels towards the identity) or
             ``"composite"`` (the loss scores ``pred * mask + image * (1 - mask)``: only the holes train the nets).
     Only parameters that require grad (UAFNet's, and PFUNet's with ``train_pfunet``) reach the optimizer.
     """
 
     def __init__(
         self,
-        pfunet: PFUNet,
+        network: Callable[..., nn.Module],
+        pfunet: nn.Module,
         dgnet: nn.Module,
-        fusion: SmartFusion | None = None,
+        fusion: nn.Module | None = None,
         threshold: float | None = None,
         loss: nn.Module | None = None,
         optimizer=None,
@@ -54,7 +58,7 @@ class JPGNetModule(InpaintingModule):
     ):
         """``kwargs``: :class:`~inpainting.models.base.InpaintingModule`'s (``bin_edges``, ``protocol``,
         ``stage_weights``)."""
-        super().__init__(JPGNet(pfunet, dgnet, fusion, threshold, train_pfunet), optimizer=optimizer,
+        super().__init__(network(pfunet, dgnet, fusion, threshold, train_pfunet), optimizer=optimizer,
                          scheduler=scheduler, method_name=method_name, **kwargs)
         if (loss is None) != (fusion is None):
             raise ValueError("JPGNet: UAFNet (model.fusion) needs a loss; the naive fusion (model.fusion=null) takes none")

@@ -30,17 +30,22 @@ ABSENT = "<absent>"
 # the stage files a run's adapter took as constructor arguments before they became the module's ``stage_weights``
 # (docs/recipes.md#stage-files): a run folder written then still rebuilds, its files moved to model.stage_weights
 LEGACY_NET_WEIGHT_KEYS = ("weights", "edge_weights", "inpaint_weights", "structure_weights", "flow_weights")
-# module arguments renamed since (old name -> new name), so that older run folders rebuild and resume
+# module arguments renamed since (old name -> new name), and arguments added since per module (with the value
+# every older run had implicitly), so that older run folders rebuild and resume
 RENAMED_MODEL_KEYS = {"metric_protocol": "protocol"}
+ADDED_MODEL_KEYS = {"inpainting.models.jpgnet.JPGNetModule": {
+    "network": {"_target_": "inpainting.nets.jpgnet.JPGNet", "_partial_": True}}}
 
 
 def current_model_keys(model: DictConfig) -> DictConfig:
     """An older run's ``model`` node in today's keys: the weight files of its ``net`` node moved to
-    ``stage_weights`` (``LEGACY_NET_WEIGHT_KEYS``), renamed arguments renamed; a current node unchanged."""
+    ``stage_weights`` (``LEGACY_NET_WEIGHT_KEYS``), renamed arguments renamed, added ones added; a current node
+    unchanged."""
     net = model.get("net")
     legacy = [key for key in LEGACY_NET_WEIGHT_KEYS if isinstance(net, DictConfig) and key in net]
     renamed = [key for key in RENAMED_MODEL_KEYS if key in model]
-    if not legacy and not renamed:
+    added = {k: v for k, v in ADDED_MODEL_KEYS.get(model.get("_target_"), {}).items() if k not in model}
+    if not legacy and not renamed and not added:
         return model
     model = model.copy()
     with open_dict(model):
@@ -50,6 +55,7 @@ def current_model_keys(model: DictConfig) -> DictConfig:
             del model.net[key]
         for old in renamed:
             model[RENAMED_MODEL_KEYS[old]] = model.pop(old)
+        model.update(added)
     return model
 
 

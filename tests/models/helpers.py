@@ -19,7 +19,7 @@ from inpainting.nets import (
     SmartFusion,
     pfunet,
 )
-from inpainting.nets.jpgnet import PFUNet
+from inpainting.nets.jpgnet import JPGNet, PFUNet
 from inpainting.nets.misf import MISFInpainter
 
 SIZE = 32
@@ -95,13 +95,13 @@ def tiny_stages() -> tuple[PFUNet, EdgeConnect]:
 
 def uafnet_module(**kwargs) -> JPGNetModule:
     pfu, dgnet = tiny_stages()
-    return JPGNetModule(pfu, dgnet, SmartFusion(width=0.125), loss=L1SSIMLoss(0.2),
+    return JPGNetModule(JPGNet, pfu, dgnet, SmartFusion(width=0.125), loss=L1SSIMLoss(0.2),
                         optimizer=adam(2e-4, (0.5, 0.999)), **kwargs)
 
 
 def naive_fusion_module(threshold: float | None = None, **kwargs) -> JPGNetModule:
     pfu, dgnet = tiny_stages()
-    return JPGNetModule(pfu, dgnet, threshold=threshold, **kwargs)
+    return JPGNetModule(JPGNet, pfu, dgnet, threshold=threshold, **kwargs)
 
 
 def write_stage_files(folder) -> dict[str, str]:

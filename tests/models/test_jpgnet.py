@@ -10,7 +10,7 @@ from inpainting.losses import L1SSIMLoss
 from inpainting.models.jpgnet import JPGNetModule
 from inpainting.nets import CheckpointError, SmartFusion, pfunet, uncertainty_map
 from inpainting.nets.classical import ClassicalInpainter
-from inpainting.nets.jpgnet import PFUNet, load_pfunet
+from inpainting.nets.jpgnet import JPGNet, PFUNet, load_pfunet
 from inpainting.utils.composite import composite
 from tests.models.helpers import (
     adam,
@@ -111,7 +111,7 @@ def test_naive_fusion_cannot_be_trained():
     with pytest.raises(RuntimeError, match="train=false"):
         module.training_step({"image": image, "mask": mask}, 0)
     with pytest.raises(ValueError, match="needs a loss"):
-        JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), fusion=SmartFusion(width=0.125))
+        JPGNetModule(JPGNet, PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), fusion=SmartFusion(width=0.125))
 
 
 def test_pfunet_weights_from_run_folder_lightning_ckpt_and_official_file(tmp_path):
@@ -135,7 +135,7 @@ def test_pfunet_weights_from_run_folder_lightning_ckpt_and_official_file(tmp_pat
 
 def test_a_classical_dgnet_plugs_in_without_weights(tmp_path):
     torch.manual_seed(0)
-    module = JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), SmartFusion(width=0.125),
+    module = JPGNetModule(JPGNet, PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), SmartFusion(width=0.125),
                           loss=L1SSIMLoss(0.2), optimizer=adam(2e-4, (0.5, 0.999)),
                           stage_weights={"pfunet": write_stage_files(tmp_path)["pfunet"]})
     image, mask = images_and_masks()
@@ -148,7 +148,7 @@ def test_a_classical_dgnet_plugs_in_without_weights(tmp_path):
 
 def test_train_pfunet_trains_both_kpns_in_one_run_without_stage_files():
     torch.manual_seed(0)
-    module = JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), SmartFusion(width=0.125, init="res1"),
+    module = JPGNetModule(JPGNet, PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), SmartFusion(width=0.125, init="res1"),
                           loss=L1SSIMLoss(0.2), optimizer=adam(2e-4, (0.5, 0.999)), train_pfunet=True)
     pfunet_before = _state(module.net.pfunet)
     image, mask = images_and_masks()
@@ -159,13 +159,13 @@ def test_train_pfunet_trains_both_kpns_in_one_run_without_stage_files():
     assert trained == {id(p) for p in [*module.net.pfunet.parameters(), *module.net.fusion.parameters()]}
     assert module(image, mask)["pfunet_pred"].requires_grad
     with pytest.raises(ValueError, match="train_pfunet needs UAFNet"):
-        JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), train_pfunet=True)
+        JPGNetModule(JPGNet, PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), train_pfunet=True)
 
 
 def _telea_jpgnet(**kwargs) -> JPGNetModule:
     torch.manual_seed(0)
     fusion = SmartFusion(width=0.125, init="res1", kernel_norm="softmax", padding="replicate", train_mixing=False)
-    return JPGNetModule(PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), fusion, loss=L1SSIMLoss(0.2),
+    return JPGNetModule(JPGNet, PFUNet(pfunet(width=0.125)), ClassicalInpainter("telea"), fusion, loss=L1SSIMLoss(0.2),
                         optimizer=adam(1e-3, (0.5, 0.999)), train_pfunet=True, **kwargs)
 
 

@@ -113,3 +113,20 @@ def test_a_resume_may_move_the_stage_files_but_not_change_the_model(tmp_path):
     wider = compose("train", ["model=misf", "model.net.generator.width=0.25"]).model
     with pytest.raises(ValueError, match=r"model.net.generator.width: 0.125 -> 0.25"):
         run.check_resume(wider, "last.ckpt")
+
+
+def test_a_jpgnet_run_folder_written_before_its_network_factory_still_rebuilds(tmp_path):
+    """JPGNet runs written before ``model.network`` (the network the stages compose into) came from the config."""
+    overrides = ["model=jpgnet_uafnet", "model/dgnet=telea", "model.pfunet.kpn.width=0.125", "model.fusion.width=0.125"]
+    model = compose("train", overrides).model
+    config = OmegaConf.to_container(model, resolve=True)
+    del config["network"]
+    run = tmp_path / "old_jpgnet_run"
+    (run / "checkpoints").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create({"model": config}), run / "config_resolved.yaml")
+    trained = hydra.utils.instantiate(model)
+    torch.save({"state_dict": trained.state_dict()}, run / "checkpoints" / "last.ckpt")
+    rebuilt, _ = load_run_module(run, "cpu")
+    assert type(rebuilt.net) is type(trained.net)
+    assert all(torch.equal(v, trained.state_dict()[k]) for k, v in rebuilt.state_dict().items())
+    RunFolder(run).check_resume(model, "last.ckpt")  # the added argument is no model change

@@ -42,6 +42,7 @@ def test_generator_matches_official(fixture, tmp_path):
 
 
 def test_discriminator_keys_count_and_loading(tmp_path):
+    torch.manual_seed(0)  # the raw-score check below needs a negative score: not left to the tests run before
     d = PatchDiscriminator()
     assert _n_params(d) == 2_763_776
     keys = d.state_dict()

@@ -61,7 +61,7 @@ def no_host_copies():
 
 def guard_training_steps(monkeypatch) -> list:
     """Make ``InpaintingModule`` training batches run under :func:`no_host_copies` (from the batch's start to its
-    end: forward, backward, optimiser steps); returns the list of guarded batch indices. ``monkeypatch`` restores
+    end: forward, backward, optimizer steps); returns the list of guarded batch indices. ``monkeypatch`` restores
     the tensor methods at the test's end even when a step fails inside the guard."""
     from inpainting.models.base import InpaintingModule
 

@@ -19,7 +19,7 @@ from torch import nn
 from inpainting.losses._validation import loss_weights
 from inpainting.losses.adversarial import AdversarialLoss
 from inpainting.losses.feature_losses import PerceptualLoss, StyleLoss
-from inpainting.losses.reconstruction import HoleNormalisedL1Loss
+from inpainting.losses.reconstruction import HoleNormalizedL1Loss
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,18 @@ class InpaintingGeneratorLoss(nn.Module):
     Args:
         weights: :class:`InpaintingLossWeights`, or a mapping by its field names (``loss_weights``).
         gan_kind: ``"nsgan"`` (MISF), ``"lsgan"`` or ``"hinge"``; see :mod:`inpainting.losses.adversarial`.
-        normalise_l1_by_hole_ratio: divide the L1 by the batch hole ratio (MISF, quirk M8).
-        vgg_imagenet_norm: ImageNet-normalise the VGG input (default False, quirk M10).
+        normalize_l1_by_hole_ratio: divide the L1 by the batch hole ratio (MISF, quirk M8).
+        vgg_imagenet_norm: ImageNet-normalize the VGG input (default False, quirk M10).
         vgg_weights_path: torchvision's VGG19 file (see ``VGG19Features``); perceptual and style build one each.
     """
 
     def __init__(self, weights: InpaintingLossWeights | Mapping[str, float] = InpaintingLossWeights(),
-                 gan_kind: str = "nsgan", normalise_l1_by_hole_ratio: bool = True,
+                 gan_kind: str = "nsgan", normalize_l1_by_hole_ratio: bool = True,
                  vgg_imagenet_norm: bool = False, vgg_weights_path: str | Path | None = None):
         super().__init__()
         self.weights = weights = loss_weights(InpaintingLossWeights, weights)
         self.adversarial = AdversarialLoss(gan_kind)
-        self.l1 = HoleNormalisedL1Loss(normalise_l1_by_hole_ratio)
+        self.l1 = HoleNormalizedL1Loss(normalize_l1_by_hole_ratio)
         vgg_args = dict(imagenet_norm=vgg_imagenet_norm, weights_path=vgg_weights_path)
         self.perceptual = PerceptualLoss(**vgg_args) if weights.perceptual else None
         self.style = StyleLoss(**vgg_args) if weights.style else None

@@ -5,7 +5,7 @@ edges and probabilities in [0, 1]; ``nn.L1Loss``/``nn.BCELoss`` means over all e
 
 Generator, ``total = 60 hole + 10 valid + 0.1 perceptual + 250 style + 0.1 adversarial + 1 intermediate``:
 
-* hole ``L1((1-M) O, (1-M) I)``, valid ``L1(M O, M I)`` (not normalised by the hole ratio);
+* hole ``L1((1-M) O, (1-M) I)``, valid ``L1(M O, M I)`` (not normalized by the hole ratio);
 * perceptual: sum over VGG16 pool1-3 of ``L1(phi(O), phi(I)) + L1(phi(C), phi(I))``, C the composite;
 * style: the same with Gram matrices ``f f^T / (C H W)``;
 * adversarial: ``BCE(D(O), 1)`` over both branches' scores + ``BCE(edge detector(O), Canny(I))``;

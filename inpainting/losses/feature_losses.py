@@ -34,11 +34,11 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 
 
 class _VGGFeatureLoss(nn.Module):
-    """Holds the VGG (own or shared) and the optional ImageNet normalisation of its input.
+    """Holds the VGG (own or shared) and the optional ImageNet normalization of its input.
 
     Args:
         vgg: a :class:`VGG19Features` to share; default: build this loss's own (faithful).
-        imagenet_norm: ImageNet mean/std normalisation before VGG (default False, as MISF).
+        imagenet_norm: ImageNet mean/std normalization before VGG (default False, as MISF).
         weights_path: passed to :class:`VGG19Features` when building one.
     """
 

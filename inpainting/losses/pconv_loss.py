@@ -12,7 +12,7 @@ with O the raw output, I the ground truth, C = O*hole + I*valid the composite, M
   the absolute differences ``C[i, j+1] - C[i, j]`` and ``C[i+1, j] - C[i, j]`` summed over the pixels
   (i, j) of the 1-pixel dilation of the hole, divided by the number of elements of C.
 
-The VGG sees raw [0,1] images by default (RFRNet); ``vgg_imagenet_norm=True`` normalises them with the
+The VGG sees raw [0,1] images by default (RFRNet); ``vgg_imagenet_norm=True`` normalizes them with the
 ImageNet mean/std first, as NVIDIA's released VGG16 loss (``models/loss.py``) does. Terms with weight 0
 are not computed; with perceptual and style at 0 no VGG16 is built.
 """
@@ -64,7 +64,7 @@ class PConvLoss(nn.Module):
     Args:
         weights: :class:`PConvLossWeights`, or a mapping by its field names (``loss_weights``).
         tv_region: ``"hole"`` (RFRNet) or ``"dilated_hole"`` (PConv paper); see the module docstring.
-        vgg_imagenet_norm: ImageNet-normalise the VGG16 input (NVIDIA's loss) or not (RFRNet).
+        vgg_imagenet_norm: ImageNet-normalize the VGG16 input (NVIDIA's loss) or not (RFRNet).
         vgg_weights_path: torchvision's VGG16 file (see :class:`VGG16PoolFeatures`).
     """
 

@@ -3,9 +3,9 @@
 The SSIM here reproduces the one JPGNet trains with (``pytorch_ssim.SSIM()``), which is *not* the
 metric SSIM of the evaluation protocol (that one is skimage's 7x7 uniform window on uint8 images):
 
-* an 11x11 Gaussian window, sigma 1.5: the 1-D taps rounded to float32 and normalised to sum 1 in
+* an 11x11 Gaussian window, sigma 1.5: the 1-D taps rounded to float32 and normalized to sum 1 in
   float32, then their float32 outer product, exactly as ``pytorch_ssim.create_window`` builds it (a
-  float64 normalisation differs by up to 7.5e-9 per entry and a training step would not be bitwise
+  float64 normalization differs by up to 7.5e-9 per entry and a training step would not be bitwise
   the official one); the window is then cast to the images' dtype (``type_as``);
 * local statistics by a per-channel (depthwise) convolution with **zero padding 5**, so the border
   means are pulled towards 0; this border behaviour is part of the training signal and is kept;
@@ -28,7 +28,7 @@ C2 = 0.03**2
 
 def gaussian_window(channels: int, window_size: int = WINDOW_SIZE, sigma: float = SIGMA,
                     dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
-    """Depthwise conv weight (channels, 1, S, S) holding the normalised 2-D Gaussian window.
+    """Depthwise conv weight (channels, 1, S, S) holding the normalized 2-D Gaussian window.
 
     Built in float32 whatever ``dtype`` is (as the official code), then cast to ``dtype``.
     """

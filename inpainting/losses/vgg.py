@@ -2,7 +2,7 @@
 
 The network is torchvision's ``vgg19().features`` (same module indices, so its weight file loads
 as is), cut after each ReLU and named ``relu<block>_<conv>``. A forward pass stops at the deepest
-layer asked for. Its input is used as given: any normalisation is the caller's choice (MISF feeds
+layer asked for. Its input is used as given: any normalization is the caller's choice (MISF feeds
 raw [0, 1] images, quirk M10).
 
 Weights: torchvision's ImageNet file ``vgg19-dcbfe0f7.pth``, read from ``weights_path`` when given,

@@ -209,7 +209,7 @@ class InpaintingModule(L.LightningModule):
         load_state_dict_strict(self, state["state_dict"], f"{path} (it holds {held_model(path)})")
         self._stages_loaded = True
 
-    # -- optimisation -------------------------------------------------------------------------
+    # -- optimization -------------------------------------------------------------------------
     def configure_optimizers(self):
         if self.optimizer_factory is None:
             raise ValueError(f"{type(self).__name__} has no optimizer configured (model.optimizer)")

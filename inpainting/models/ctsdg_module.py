@@ -52,7 +52,7 @@ class CTSDGModule(GANInpaintingModule):
         else:
             super().load_stage_files()
 
-    def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    def optimization_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         g_opt, d_opt = self.optimizers()
         batch = self.with_derived(batch)
         image, mask = batch["image"], batch["mask"]

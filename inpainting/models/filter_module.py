@@ -1,6 +1,6 @@
 """Image-level predictive filtering models (PFUNet / MISF "Img-Filter" idea) trained with L1 - 0.2*SSIM.
 
-Automatic optimisation: one optimizer step per batch, so ``global_step`` counts batches.
+Automatic optimization: one optimizer step per batch, so ``global_step`` counts batches.
 """
 from __future__ import annotations
 

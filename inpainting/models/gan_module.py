@@ -1,8 +1,8 @@
 """Adversarial training of MISF and EdgeConnect generators against a PatchGAN (docs/authors-code.md#misf-training).
 
-Manual optimisation, one *iteration* per batch, in the official order:
+Manual optimization, one *iteration* per batch, in the official order:
 
-1. zero both optimisers' gradients;
+1. zero both optimizers' gradients;
 2. forward: ``O = G(I, M)``, then ``D(I)``, ``D(O.detach())`` (D loss) and ``D(O)`` (G adversarial term);
 3. G loss backward, G step;
 4. D loss backward, D step.
@@ -89,7 +89,7 @@ class GANInpaintingModule(InpaintingModule):
         g_loss, parts = self.loss(pred, image, mask, g_scores)
         return g_loss, d_loss, parts
 
-    def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    def optimization_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """One G step and one D step in the official order; returns ``(g_loss, d_loss, parts)`` to log.
 
         A family whose authors order the steps differently (CTSDG, StructureFlow) overrides this method only.
@@ -107,7 +107,7 @@ class GANInpaintingModule(InpaintingModule):
         return g_loss, d_loss, parts
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
-        g_loss, d_loss, parts = self.optimisation_step(batch)
+        g_loss, d_loss, parts = self.optimization_step(batch)
         self.iteration += 1
 
         batch_size = batch["image"].shape[0]
@@ -136,7 +136,7 @@ class GANInpaintingModule(InpaintingModule):
         super().on_load_checkpoint(checkpoint)
         self.iteration = int(checkpoint.get("iteration", 0))
 
-    # -- optimisation ---------------------------------------------------------------------------
+    # -- optimization ---------------------------------------------------------------------------
     def configure_optimizers(self):
         if self.optimizer_factory is None or self.d_optimizer_factory is None:
             raise ValueError(f"{type(self).__name__} needs model.optimizer (G) and model.d_optimizer (D)")

@@ -68,7 +68,7 @@ class StructureFlowModule(GANInpaintingModule):
                              "`inpaint-rtv <the same overrides>`; or set model.net.structure=image")
         return self.net.official(batch["image"], batch["mask"], structure)
 
-    def optimisation_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    def optimization_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """StructureFlow's order: the D step first, then G's loss against the updated D and the G step."""
         g_opt, d_opt = self.optimizers()
         g_opt.zero_grad()

@@ -1,7 +1,7 @@
 """A generator trained alone, without a discriminator: PFUNet (``FilterInpaintingModule``) and PConv/RFRNet
 (``ReconstructionInpaintingModule``).
 
-Automatic optimisation: one optimizer step per batch, so ``global_step`` counts batches. The loss is
+Automatic optimization: one optimizer step per batch, so ``global_step`` counts batches. The loss is
 computed on the raw network output; a subclass says what the network sees (``training_prediction``) and
 how its loss is called (``training_loss``).
 """

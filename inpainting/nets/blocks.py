@@ -30,7 +30,7 @@ def upsample2(x: torch.Tensor) -> torch.Tensor:
 class ConvReLUTriple(nn.Module):
     """Three [3x3 conv, zero padding 1, bias] + ReLU layers; the official "Basic" block.
 
-    No normalisation and no attention (the official ``channel_att``/``spatial_att`` are off), so the
+    No normalization and no attention (the official ``channel_att``/``spatial_att`` are off), so the
     only parameters are ``conv1.{0,2,4}.{weight,bias}``.
     """
 

@@ -8,7 +8,7 @@ and per channel (depthwise, no cross-channel mixing):
 ``Xpad`` is X padded by ``r * (K // 2)`` and ``r`` is the dilation. ``padding="zeros"`` is the official
 code's; ``"replicate"`` repeats the edge pixels, so a kernel whose taps sum to one keeps a flat region flat
 up to the border (zeros darken border pixels in proportion to the weight their kernel puts outside).
-Kernels are used as given: no softmax, no normalisation, no bias.
+Kernels are used as given: no softmax, no normalization, no bias.
 
 Two implementations give the same values:
 - ``"unfold"``: the reference, ``F.unfold`` then a product; it materialises a K*K-times copy of X.
@@ -79,7 +79,7 @@ def filter_unfold(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dila
 
 
 def accumulation_dtype(*tensors: torch.Tensor) -> torch.dtype:
-    """float32 for half and bfloat16 inputs (the sums of K*K products of raw, unnormalised kernels overflow float16
+    """float32 for half and bfloat16 inputs (the sums of K*K products of raw, unnormalized kernels overflow float16
     and lose bits in bfloat16), the inputs' own type otherwise (float64 stays float64)."""
     dtype = tensors[0].dtype
     for tensor in tensors[1:]:

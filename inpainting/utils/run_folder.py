@@ -30,9 +30,11 @@ ABSENT = "<absent>"
 # the stage files a run's adapter took as constructor arguments before they became the module's ``stage_weights``
 # (docs/recipes.md#stage-files): a run folder written then still rebuilds, its files moved to model.stage_weights
 LEGACY_NET_WEIGHT_KEYS = ("weights", "edge_weights", "inpaint_weights", "structure_weights", "flow_weights")
-# module arguments renamed since (old name -> new name), and arguments added since per module (with the value
-# every older run had implicitly), so that older run folders rebuild and resume
-RENAMED_MODEL_KEYS = {"metric_protocol": "protocol"}
+# module arguments renamed since (old name -> new name; dotted: a key of a nested node, e.g. the loss's), and
+# arguments added since per module (with the value every older run had implicitly), so that older run folders
+# rebuild and resume
+RENAMED_MODEL_KEYS = {"metric_protocol": "protocol",
+                      "loss.normalise_l1_by_hole_ratio": "loss.normalize_l1_by_hole_ratio"}
 ADDED_MODEL_KEYS = {"inpainting.models.jpgnet.JPGNetModule": {
     "network": {"_target_": "inpainting.nets.jpgnet.JPGNet", "_partial_": True}}}
 
@@ -43,7 +45,7 @@ def current_model_keys(model: DictConfig) -> DictConfig:
     unchanged."""
     net = model.get("net")
     legacy = [key for key in LEGACY_NET_WEIGHT_KEYS if isinstance(net, DictConfig) and key in net]
-    renamed = [key for key in RENAMED_MODEL_KEYS if key in model]
+    renamed = [key for key in RENAMED_MODEL_KEYS if OmegaConf.select(model, key, default=ABSENT) != ABSENT]
     added = {k: v for k, v in ADDED_MODEL_KEYS.get(model.get("_target_"), {}).items() if k not in model}
     if not legacy and not renamed and not added:
         return model
@@ -54,7 +56,9 @@ def current_model_keys(model: DictConfig) -> DictConfig:
         for key in legacy:
             del model.net[key]
         for old in renamed:
-            model[RENAMED_MODEL_KEYS[old]] = model.pop(old)
+            parent, _, leaf = old.rpartition(".")
+            value = (OmegaConf.select(model, parent) if parent else model).pop(leaf)
+            OmegaConf.update(model, RENAMED_MODEL_KEYS[old], value, merge=False, force_add=True)
         model.update(added)
     return model
 

@@ -16,7 +16,7 @@ DEBUGS = sorted(p.stem for p in (CONFIG_DIR / "debug").glob("*.yaml"))
 
 
 def test_config_groups_are_found():
-    assert "demo" in EXPERIMENTS and "img_filter" in MODELS and "cpu" in TRAINERS
+    assert "demo" in EXPERIMENTS and "pfunet" in MODELS and "cpu" in TRAINERS
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)

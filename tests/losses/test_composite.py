@@ -3,7 +3,7 @@ import torch
 
 from inpainting.losses import (
     AdversarialLoss,
-    HoleNormalisedL1Loss,
+    HoleNormalizedL1Loss,
     InpaintingGeneratorLoss,
     InpaintingLossWeights,
     PerceptualLoss,
@@ -33,7 +33,7 @@ def test_zero_vgg_weights_build_no_vgg_and_need_no_weight_file(tmp_path, monkeyp
     assert loss.perceptual is None and loss.style is None
     total, parts = loss(output, target, mask, fake)
     assert set(parts) == {"adversarial", "l1"}
-    expected = 0.1 * AdversarialLoss("nsgan").generator_loss(fake) + HoleNormalisedL1Loss()(output, target, mask)
+    expected = 0.1 * AdversarialLoss("nsgan").generator_loss(fake) + HoleNormalizedL1Loss()(output, target, mask)
     torch.testing.assert_close(total, expected)
     with pytest.raises(FileNotFoundError, match="vgg19-dcbfe0f7.pth"):
         InpaintingGeneratorLoss()  # default weights need the file
@@ -47,7 +47,7 @@ def test_full_loss_is_the_weighted_sum_of_its_terms(standin, vgg, batch):
     total, parts = loss(pred, target, mask, fake)
     expected = {
         "adversarial": AdversarialLoss("nsgan").generator_loss(fake),
-        "l1": HoleNormalisedL1Loss()(output, target, mask),
+        "l1": HoleNormalizedL1Loss()(output, target, mask),
         "perceptual": PerceptualLoss(vgg=vgg)(output, target),
         "style": StyleLoss(vgg=vgg)(output, target, mask),
     }
@@ -66,7 +66,7 @@ def test_vgg_per_loss_by_default(standin):
 
 def test_switches_reach_the_terms(batch):
     output, target, mask, fake = batch
-    loss = InpaintingGeneratorLoss({"perceptual": 0, "style": 0}, gan_kind="hinge", normalise_l1_by_hole_ratio=False)
+    loss = InpaintingGeneratorLoss({"perceptual": 0, "style": 0}, gan_kind="hinge", normalize_l1_by_hole_ratio=False)
     _, parts = loss(output, target, mask, fake)
     torch.testing.assert_close(parts["adversarial"], -fake.mean())
     torch.testing.assert_close(parts["l1"], (output - target).abs().mean())

@@ -10,7 +10,7 @@ from inpainting.losses.ssim import L1SSIMLoss, gaussian_window, ssim
 
 def pytorch_ssim_window() -> torch.Tensor:
     """The 11x11 window as ``pytorch_ssim.create_window`` makes it: float32 taps from Python floats,
-    float32 normalisation, float32 outer product (written here from its formula)."""
+    float32 normalization, float32 outer product (written here from its formula)."""
     taps = torch.tensor([math.exp(-((x - 11 // 2) ** 2) / float(2 * 1.5**2)) for x in range(11)], dtype=torch.float32)
     taps = taps / taps.sum()
     return taps[:, None] * taps[None, :]
@@ -50,7 +50,7 @@ def test_window_is_bitwise_the_official_float32_window():
         assert torch.equal(window[channel, 0], expected)
     # float64 images get the float32 window cast up (pytorch_ssim's type_as), not a float64 window
     assert torch.equal(gaussian_window(1, dtype=torch.float64)[0, 0], expected.double())
-    # the check can fail: a float64 normalisation gives different entries
+    # the check can fail: a float64 normalization gives different entries
     taps = torch.tensor([math.exp(-((x - 5) ** 2) / 4.5) for x in range(11)], dtype=torch.float64)
     taps = taps / taps.sum()
     assert not torch.equal(torch.outer(taps, taps).float(), expected)

@@ -125,8 +125,8 @@ def test_imagenet_norm_switch(vgg, standin, images):
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     normed = PerceptualLoss(vgg=vgg, imagenet_norm=True)(output, target)
-    raw_on_normalised = PerceptualLoss(vgg=vgg)((output - mean) / std, (target - mean) / std)
-    torch.testing.assert_close(normed, raw_on_normalised)
+    raw_on_normalized = PerceptualLoss(vgg=vgg)((output - mean) / std, (target - mean) / std)
+    torch.testing.assert_close(normed, raw_on_normalized)
     assert not torch.allclose(normed, PerceptualLoss(vgg=vgg)(output, target))
 
 

@@ -100,7 +100,7 @@ def test_edge_stage_trains_on_the_batch_canny_target(monkeypatch):
 
 
 def test_datamodule_workers_compute_the_derived_inputs(tmp_path):
-    cfg = compose_config("train", ["experiment=jpgnet_dgnet_edge_inpaint", *TINY, "data.num_workers=1"], tmp_path)
+    cfg = compose_config("train", ["experiment=edgeconnect_edge_inpaint", *TINY, "data.num_workers=1"], tmp_path)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
     net = _edgeconnect("edge_inpaint")

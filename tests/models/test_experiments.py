@@ -24,9 +24,9 @@ SMALL = {
     "misf": (["model.net.generator.width=0.25", "+model.net.generator.residual_blocks=1", *NO_VGG], 2),
     "jpgnet_pfunet": (["model.net.kpn.width=0.125"], 1),
     "misf_img_filter": (["model.net.kpn.width=0.125"], 1),   # MISF Table 3's Img-Filter is PFUNet
-    "jpgnet_dgnet_edge": (["model.net.edge_generator.residual_blocks=1"], 2),
-    "jpgnet_dgnet_inpaint": (["model.net.inpaint_generator.residual_blocks=1", *NO_VGG], 2),
-    "jpgnet_dgnet_edge_inpaint": ([*TINY_G1_G2, *NO_VGG, "model.stage_weights.edge_weights={edge}",
+    "edgeconnect_edge": (["model.net.edge_generator.residual_blocks=1"], 2),
+    "edgeconnect_inpaint": (["model.net.inpaint_generator.residual_blocks=1", *NO_VGG], 2),
+    "edgeconnect_edge_inpaint": ([*TINY_G1_G2, *NO_VGG, "model.stage_weights.edge_weights={edge}",
                                    "model.stage_weights.inpaint_weights={inpaint}"], 2),
     "jpgnet_uafnet": ([*TINY_PFUNET, *TINY_DGNET, "model.fusion.width=0.125", "model.stage_weights.pfunet={pfunet}",
                        "model.stage_weights.dgnet.edge_weights={edge}", "model.stage_weights.dgnet.inpaint_weights={inpaint}"], 1),
@@ -44,7 +44,7 @@ SMALL = {
                                      "model.stage_weights.dgnet.flow_weights={flow}"], 1),
 }
 EXPERIMENTS = sorted(p.stem for p in CONFIG_DIR.glob("experiment/*.yaml") if p.stem.startswith(("misf", "jpgnet_")))
-EVAL_ONLY = {"jpgnet_naive_fusion", "jpgnet_edgeconnect", "jpgnet_naive_fusion_rfrnet", "jpgnet_naive_fusion_structureflow"}  # train: false, tested below
+EVAL_ONLY = {"jpgnet_naive_fusion", "edgeconnect", "jpgnet_naive_fusion_rfrnet", "jpgnet_naive_fusion_structureflow"}  # train: false, tested below
 TINY_STAGES = [*TINY_PFUNET, *TINY_DGNET, "model.stage_weights.pfunet={pfunet}",
                "model.stage_weights.dgnet.edge_weights={edge}", "model.stage_weights.dgnet.inpaint_weights={inpaint}"]
 TINY_EDGECONNECT = [*TINY_DGNET, "model.stage_weights.dgnet.edge_weights={edge}",
@@ -113,7 +113,7 @@ def test_uafnet_trains_then_tests_from_its_checkpoint(tmp_path):
 
 
 def test_edgeconnect_experiment_tests_without_training(tmp_path):
-    cfg = compose_config("train", ["experiment=jpgnet_edgeconnect", *TINY, *_with_files(TINY_EDGECONNECT, tmp_path / "stages"),
+    cfg = compose_config("train", ["experiment=edgeconnect", *TINY, *_with_files(TINY_EDGECONNECT, tmp_path / "stages"),
                                    "logger=none"], tmp_path / "run")
     assert cfg.model.dgnet.sigma == 2.0 and cfg.model.dgnet.stage == "edge_inpaint"
     summary = train(cfg)
@@ -125,7 +125,7 @@ def test_edgeconnect_experiment_tests_without_training(tmp_path):
 
 
 def test_edgeconnect_experiment_without_stage_weights_fails_clearly(tmp_path):
-    cfg = compose_config("train", ["experiment=jpgnet_edgeconnect", *TINY, *TINY_DGNET], tmp_path / "run")
+    cfg = compose_config("train", ["experiment=edgeconnect", *TINY, *TINY_DGNET], tmp_path / "run")
     with pytest.raises(ValueError, match=r"model.stage_weights.dgnet\b") as error:
         train(cfg)
     assert "pfunet" not in str(error.value)
@@ -136,19 +136,19 @@ def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
     as the authors keep it) -> EdgeConnect alone from
     stage 3's run folder, equal to the same weights given as official files."""
     runs = {}
-    for experiment in ("jpgnet_dgnet_edge", "jpgnet_dgnet_inpaint"):
+    for experiment in ("edgeconnect_edge", "edgeconnect_inpaint"):
         cfg = compose_config("train", [f"experiment={experiment}", *TINY, *SMALL[experiment][0], "logger=none",
                                        "data.samples_per_epoch=8", "trainer.max_epochs=1"], tmp_path / experiment)
         train(cfg)
         runs[experiment] = tmp_path / experiment
-    stage3_overrides = ["experiment=jpgnet_dgnet_edge_inpaint", *TINY, *TINY_G1_G2, *NO_VGG, "logger=none",
-                        f"model.stage_weights.edge_weights={runs['jpgnet_dgnet_edge']}",
-                        f"model.stage_weights.inpaint_weights={runs['jpgnet_dgnet_inpaint']}", "data.samples_per_epoch=8"]
+    stage3_overrides = ["experiment=edgeconnect_edge_inpaint", *TINY, *TINY_G1_G2, *NO_VGG, "logger=none",
+                        f"model.stage_weights.edge_weights={runs['edgeconnect_edge']}",
+                        f"model.stage_weights.inpaint_weights={runs['edgeconnect_inpaint']}", "data.samples_per_epoch=8"]
     cfg = compose_config("train", [*stage3_overrides, "trainer.max_epochs=1"], tmp_path / "stage3")
     stage3 = hydra.utils.instantiate(cfg.model)
     stage3.load_stage_files()  # what fitting from scratch does first
-    assert json.loads((runs["jpgnet_dgnet_edge"] / "results.json").read_text())["checkpoint"] == "checkpoints/last.ckpt"
-    g1_run = torch.load(runs["jpgnet_dgnet_edge"] / "checkpoints/last.ckpt", weights_only=True)["state_dict"]
+    assert json.loads((runs["edgeconnect_edge"] / "results.json").read_text())["checkpoint"] == "checkpoints/last.ckpt"
+    g1_run = torch.load(runs["edgeconnect_edge"] / "checkpoints/last.ckpt", weights_only=True)["state_dict"]
     assert all(torch.equal(v, g1_run[f"net.edge_generator.{k}"]) for k, v in stage3.net.edge_generator.state_dict().items())
     assert not any(p.requires_grad for p in stage3.net.edge_generator.parameters())
     stage3_summary = train(cfg)
@@ -161,7 +161,7 @@ def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
                    official[which])
 
     def alone(edge, inpaint):
-        cfg = compose_config("train", ["experiment=jpgnet_edgeconnect", *TINY, *TINY_DGNET,
+        cfg = compose_config("train", ["experiment=edgeconnect", *TINY, *TINY_DGNET,
                                        f"model.stage_weights.dgnet.edge_weights={edge}",
                                        f"model.stage_weights.dgnet.inpaint_weights={inpaint}"], tmp_path / "alone")
         module = hydra.utils.instantiate(cfg.model)
@@ -176,7 +176,7 @@ def test_edgeconnect_stages_chain_through_run_folders(tmp_path):
         first, second = from_run(image, mask), from_files(image, mask)
     assert torch.equal(first["pred"], second["pred"]) and torch.equal(first["edges"], second["edges"])
     with pytest.raises(CheckpointError, match=r"last.ckpt: Lightning checkpoint without 'net.inpaint_generator.\*'"):  # G1's run has no G2
-        alone(runs["jpgnet_dgnet_edge"], runs["jpgnet_dgnet_edge"])
+        alone(runs["edgeconnect_edge"], runs["edgeconnect_edge"])
 
     # the stage-1/2 runs move away: evaluating and resuming stage 3 need only its own run folder
     for run in runs.values():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from inpainting.losses import hole_normalised_l1
+from inpainting.losses import hole_normalized_l1
 from tests.models.helpers import edge_module, images_and_masks, loader, misf_module, trainer
 
 
@@ -78,10 +78,10 @@ def test_few_steps_lower_the_l1_loss():
     # gave 0.84x here and 0.91x on another), so the 0.75x bound leaves room for any CPU or thread count
     image, mask = images_and_masks()
     with torch.no_grad():
-        before = hole_normalised_l1(module(image, mask)["pred"], image, mask)
+        before = hole_normalized_l1(module(image, mask)["pred"], image, mask)
     trainer(max_epochs=1).fit(module, train_dataloaders=loader(image, mask, batches=24))
     with torch.no_grad():
-        after = hole_normalised_l1(module(image, mask)["pred"], image, mask)
+        after = hole_normalized_l1(module(image, mask)["pred"], image, mask)
     assert after < 0.75 * before
 
 

@@ -1,5 +1,5 @@
 """JPGNet's UAFNet row trains and tests with batch 1, unshuffled, as the official fusion trainer: its
-uncertainty map is min-max normalised over the whole batch, so the batch size changes UAFNet's input."""
+uncertainty map is min-max normalized over the whole batch, so the batch size changes UAFNet's input."""
 import hydra
 import torch
 
@@ -18,7 +18,7 @@ def test_uafnet_row_uses_batch_one_in_list_order(tmp_path):
     assert [index for _, index in shuffled.train_dataloader().sampler] != list(range(len(keys)))
 
 
-def test_per_image_normalisation_switch_makes_uafnet_independent_of_the_batch():
+def test_per_image_normalization_switch_makes_uafnet_independent_of_the_batch():
     torch.manual_seed(0)
     res1, res2 = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
     kernels = torch.randn(2, 27, 16, 16) * torch.tensor([1.0, 5.0]).view(2, 1, 1, 1)

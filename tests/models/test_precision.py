@@ -24,8 +24,8 @@ FAMILIES = {
     "pfunet": ("jpgnet_pfunet", []),
     "uafnet": ("jpgnet_uafnet", []),
     "uafnet_telea": ("jpgnet_telea", []),
-    "edgeconnect_g1": ("jpgnet_dgnet_edge", []),
-    "edgeconnect_g2": ("jpgnet_dgnet_inpaint", []),
+    "edgeconnect_g1": ("edgeconnect_edge", []),
+    "edgeconnect_g2": ("edgeconnect_inpaint", []),
     "ctsdg": ("ctsdg", [*CTSDG_SMALL, *CTSDG_NO_VGG]),
     "structureflow": ("structureflow_structure", [
         *TINY_SF[len(TINY):], "model.net.structure=image", "data.structures=null",

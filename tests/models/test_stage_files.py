@@ -115,6 +115,23 @@ def test_a_resume_may_move_the_stage_files_but_not_change_the_model(tmp_path):
         run.check_resume(wider, "last.ckpt")
 
 
+def test_a_run_folder_with_the_loss_switch_under_its_earlier_spelling_rebuilds_and_resumes(tmp_path):
+    """``model.loss.normalise_l1_by_hole_ratio`` (the key's name before the American spelling) is read as
+    ``normalize_l1_by_hole_ratio`` with its value: resuming with that value is no model change, another value is."""
+    overrides = ["model=misf", "model.net.generator.width=0.125"]
+    old = OmegaConf.to_container(compose("train", overrides).model, resolve=True)
+    del old["loss"]["normalize_l1_by_hole_ratio"]
+    old["loss"]["normalise_l1_by_hole_ratio"] = False
+    (tmp_path / "run").mkdir()
+    OmegaConf.save(OmegaConf.create({"model": old}), tmp_path / "run" / "config_resolved.yaml")
+    run = RunFolder(tmp_path / "run")
+    loss = run.model_config().loss
+    assert loss.normalize_l1_by_hole_ratio is False and "normalise_l1_by_hole_ratio" not in loss
+    run.check_resume(compose("train", [*overrides, "model.loss.normalize_l1_by_hole_ratio=false"]).model, "last.ckpt")
+    with pytest.raises(ValueError, match=r"model.loss.normalize_l1_by_hole_ratio: False -> True"):
+        run.check_resume(compose("train", overrides).model, "last.ckpt")
+
+
 def test_a_jpgnet_run_folder_written_before_its_network_factory_still_rebuilds(tmp_path):
     """JPGNet runs written before ``model.network`` (the network the stages compose into) came from the config."""
     overrides = ["model=jpgnet_uafnet", "model/dgnet=telea", "model.pfunet.kpn.width=0.125", "model.fusion.width=0.125"]

@@ -64,7 +64,7 @@ def test_legacy_spectral_norm_layout_loads(tmp_path):
     source = EdgeGenerator(residual_blocks=1).eval()
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
-        expected = source(x)  # the forward sets each `weight` to the normalised W/sigma
+        expected = source(x)  # the forward sets each `weight` to the normalized W/sigma
     legacy = {k: v for k, v in source.state_dict().items() if not k.endswith("weight_v")}
     for name, module in source.named_modules():
         if hasattr(module, "weight_orig"):

@@ -147,7 +147,7 @@ def test_structure_inputs_match_official_and_corrected_paths(fixture):
 
 
 def test_wrap_maps_bytes_as_the_official_cast():
-    image = torch.tensor([0.0, 0.25, 0.5, 1.0]).view(1, 4, 1, 1)  # normalised: -1, -0.5, 0, 1
+    image = torch.tensor([0.0, 0.25, 0.5, 1.0]).view(1, 4, 1, 1)  # normalized: -1, -0.5, 0, 1
     assert torch.equal(wrapped_bytes(image).flatten() * 255, torch.tensor([1.0, 129.0, 0.0, 255.0]))
 
 

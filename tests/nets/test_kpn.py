@@ -111,7 +111,7 @@ def test_uncertainty_variants():
         image = uncertainty_map(k, reduce=reduce, normalize="image")
         for i in range(2):
             assert image[i].min() == 0 and torch.isclose(image[i].max(), torch.tensor(1.0))
-    # batch normalisation couples samples, per-image does not
+    # batch normalization couples samples, per-image does not
     assert not torch.allclose(uncertainty_map(k[:1]), uncertainty_map(k)[:1])
     assert torch.allclose(uncertainty_map(k[:1], normalize="image"), uncertainty_map(k, normalize="image")[:1])
     assert torch.equal(uncertainty_map(torch.ones(1, 27, 4, 4)), torch.zeros(1, 1, 4, 4))

@@ -24,7 +24,7 @@ def nets():
 
 
 def _replayed(network, keys, tmp_path, name):
-    """The recipe's weights (spectral-norm u and v unit-normalised, README-part2 rule 3), loaded from a file."""
+    """The recipe's weights (spectral-norm u and v unit-normalized, README-part2 rule 3), loaded from a file."""
     state = official_state_dict(keys)
     for key, value in state.items():
         if key.endswith(("weight_u", "weight_v")):

@@ -34,7 +34,7 @@ def naive_filter(x: torch.Tensor, kernels: torch.Tensor, kernel_size: int, dilat
 def random_inputs(b, c, h, w, kernel_size, dtype=torch.float64, seed=0):
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(b, c, h, w, generator=gen, dtype=dtype)
-    # raw kernels: signed and unnormalised, as the networks predict them
+    # raw kernels: signed and unnormalized, as the networks predict them
     kernels = torch.randn(b, c * kernel_size**2, h, w, generator=gen, dtype=dtype)
     return x, kernels
 
@@ -61,7 +61,7 @@ def test_matches_naive_loop(impl, padding, kernel_size, dilation):
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
-def test_replicate_padding_keeps_a_flat_image_flat_under_normalised_kernels(impl):
+def test_replicate_padding_keeps_a_flat_image_flat_under_normalized_kernels(impl):
     """Kernels whose taps sum to one: replicate keeps a constant image exactly; zeros darken its border."""
     x = torch.full((1, 3, 6, 7), 0.7, dtype=torch.float64)
     kernels = torch.softmax(torch.randn(1, 3, 9, 6, 7, dtype=torch.float64), 2).view(1, 27, 6, 7)

@@ -76,8 +76,8 @@ def test_rows_are_the_papers_rows_in_its_order():
 def test_jpgnet_rows_run_after_their_stages_and_selection_pulls_in_dependencies():
     spec = rp.load_spec("jpgnet_table3")
     order = [[r.experiment for r in phase] for phase in rp.phases(spec.rows)]
-    assert set(order[0]) >= {"jpgnet_pfunet", "jpgnet_dgnet_edge", "jpgnet_dgnet_inpaint"}
-    assert "jpgnet_dgnet_edge_inpaint" in order[1] and "jpgnet_uafnet" in order[2]  # stage 3 after G1 and G2
+    assert set(order[0]) >= {"jpgnet_pfunet", "edgeconnect_edge", "edgeconnect_inpaint"}
+    assert "edgeconnect_edge_inpaint" in order[1] and "jpgnet_uafnet" in order[2]  # stage 3 after G1 and G2
     picked = {r.id for r in rp.select_rows(spec.rows, ["JPGNet-EdgeConnect-S.F."])}
     assert picked == {"pfunet", "dgnet_edge", "dgnet_inpaint", "dgnet_edge_inpaint", "JPGNet-EdgeConnect-S.F."}
 
@@ -90,9 +90,9 @@ def _dry_run_commands(out: str) -> list[list[str]]:
 def test_dry_run_prints_one_composable_inpaint_train_command_per_job(tmp_path, capsys):
     rp.reproduce("jpgnet_table2", "demo", rows=["EdgeConnect"], dry_run=True, estimate=False, runs_dir=str(tmp_path / "runs"))
     commands = _dry_run_commands(capsys.readouterr().out)
-    assert [c[1] for c in commands] == ["experiment=jpgnet_dgnet_edge", "experiment=jpgnet_dgnet_inpaint",
-                                        "experiment=jpgnet_dgnet_edge_inpaint",  # stage 3: G2 on G1's edges
-                                        "experiment=jpgnet_edgeconnect"]  # stages first, one job each
+    assert [c[1] for c in commands] == ["experiment=edgeconnect_edge", "experiment=edgeconnect_inpaint",
+                                        "experiment=edgeconnect_edge_inpaint",  # stage 3: G2 on G1's edges
+                                        "experiment=edgeconnect"]  # stages first, one job each
     last = commands[-1]
     assert last[0] == "inpaint-train" and "scale=demo" in last and "reproduce.row=EdgeConnect" in last
     stage_weights = dict(arg.split("=", 1) for arg in last if arg.startswith("model.stage_weights."))

@@ -9,7 +9,7 @@ At the boundary the adapter does what the authors' data loader and ``test.py`` d
 
 Two quirks of the official inputs are switches whose defaults are the authors' behaviour:
 
-``structure_from="wrap"`` (faithful). ``utils/canny.image_to_edge`` converts the already-normalised
+``structure_from="wrap"`` (faithful). ``utils/canny.image_to_edge`` converts the already-normalized
 [-1, 1] tensor to PIL: ``mul(255).byte()`` wraps negative values around (-1 -> 1, -0.5 -> 129,
 0 -> 0, 1 -> 255), so the released models were trained and tested with gray levels and edges of a
 non-monotonically remapped image. This path reproduces that byte conversion as x86 casts it
@@ -38,9 +38,9 @@ STRUCTURE_SOURCES = ("wrap", "image")
 
 
 def wrapped_bytes(image: torch.Tensor) -> torch.Tensor:
-    """The official ``ToPILImage`` of the normalised tensor, as [0, 1] values: ``(trunc(255 x) mod 256) / 255``."""
-    normalised = (image - 0.5) / 0.5
-    return torch.remainder(torch.trunc(normalised * 255), 256) / 255
+    """The official ``ToPILImage`` of the normalized tensor, as [0, 1] values: ``(trunc(255 x) mod 256) / 255``."""
+    normalized = (image - 0.5) / 0.5
+    return torch.remainder(torch.trunc(normalized * 255), 256) / 255
 
 
 def structure_inputs(image: torch.Tensor, structure_from: str = "wrap", sigma: float = 2.0,

@@ -120,7 +120,7 @@ class RAL(nn.Module):
     """Region affinity learning: contextual patch attention of a feature map on itself.
 
     The foreground is down-sampled by ``rate`` (bilinear, align_corners=True); each position is scored
-    against all of its 3x3 patches (cosine with the normalised patches, softmax scale 10, clamped at
+    against all of its 3x3 patches (cosine with the normalized patches, softmax scale 10, clamped at
     1e-8), and the ``2*rate`` background patches are pasted back with a transposed conv (/4).
     The official code loops over the batch; here every sample is one group of a grouped conv, which
     computes the same sums in one call.

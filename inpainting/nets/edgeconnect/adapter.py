@@ -45,7 +45,7 @@ class EdgeConnect(Adapter):
         sigma: Canny's Gaussian sigma (official 2).
         sn_updates_in_frozen_edge_generator: stage 3 only. True (faithful: the official MODEL 3 keeps G1 in
             train mode) lets G1's spectral-norm power iteration update its ``weight_u``/``weight_v`` while
-            training, though G1 is never optimised; False keeps G1 in eval mode.
+            training, though G1 is never optimized; False keeps G1 in eval mode.
 
     ``load_weights(edge_weights=..., inpaint_weights=...)``: G1 / G2 from the authors' ``EdgeModel_gen.pth`` /
     ``InpaintingModel_gen.pth``, one of our runs' ``.ckpt``, or a run folder (the checkpoint it hands on).

@@ -14,7 +14,7 @@ unused ``conv_fusion`` so that released PFUNet files load strictly).
 **Uncertainty.** JPGNet's uncertainty map, computed from PFUNet's predicted kernels.
 
 The kernels (B, C*9, H, W) are viewed as (B, C, 9, H, W): one 3x3 kernel per colour channel and pixel.
-Each kernel is reduced to a scalar, the C scalars are averaged, and the map is min-max normalised.
+Each kernel is reduced to a scalar, the C scalars are averaged, and the map is min-max normalized.
 
 Reductions (JPGNet Fig. 4 compares ways of pooling the kernels; these are our definitions):
 - ``"avg"``: mean of the 9 taps (official ``get_uncertainty``; overall = mean of all C*9 channels).
@@ -22,7 +22,7 @@ Reductions (JPGNet Fig. 4 compares ways of pooling the kernels; these are our de
 - ``"l1"``:  L1 norm of the kernel, sum of |tap|.
 - ``"l2"``:  L2 norm of the kernel, sqrt(sum of tap^2).
 
-Normalisation: ``"batch"`` (official) uses the min and max of the whole batch tensor, so a sample's
+Normalization: ``"batch"`` (official) uses the min and max of the whole batch tensor, so a sample's
 map depends on its batch-mates; ``"image"`` uses each sample's own min and max. Any H, W is accepted
 (the official code hard-codes 256x256, quirk J2; at 256 the result is identical).
 
@@ -212,7 +212,7 @@ def min_max_normalize(x: torch.Tensor, normalize: str = "batch") -> torch.Tensor
         dims = tuple(range(1, x.dim()))
         lo, hi = x.amin(dims, keepdim=True), x.amax(dims, keepdim=True)
     else:
-        raise ValueError(f"unknown uncertainty normalisation {normalize!r}; choose one of {NORMALIZATIONS}")
+        raise ValueError(f"unknown uncertainty normalization {normalize!r}; choose one of {NORMALIZATIONS}")
     span = hi - lo
     return (x - lo) / torch.where(span > 0, span, torch.ones_like(span))
 
@@ -231,7 +231,7 @@ def uncertainty_map(
     if kernels.dim() != 4 or kernels.shape[1] % taps:
         raise ValueError(f"kernels must be (B, C*{taps}, H, W); got {tuple(kernels.shape)}")
     if normalize not in NORMALIZATIONS:
-        raise ValueError(f"unknown uncertainty normalisation {normalize!r}; choose one of {NORMALIZATIONS}")
+        raise ValueError(f"unknown uncertainty normalization {normalize!r}; choose one of {NORMALIZATIONS}")
     b, ck, h, w = kernels.shape
     per_colour = _reduce_taps(kernels.view(b, ck // taps, taps, h, w), reduce)
     return min_max_normalize(per_colour.mean(1, keepdim=True), normalize)

@@ -66,7 +66,7 @@ class KnowledgeConsistentAttention(nn.Module):
     """Per-position (1x1 patch) attention whose scores are blended with the previous recurrence's.
 
     For every position p of ``foreground`` (B,C,H,W) and every key position k, the score is
-    ``<f_p, n_k>`` with ``n_k = (f_k + 1e-7) / ||f_k + 1e-7||`` (only the keys are normalised, as
+    ``<f_p, n_k>`` with ``n_k = (f_k + 1e-7) / ||f_k + 1e-7||`` (only the keys are normalized, as
     officially), summed over the 3x3 neighbourhood of p (zero padded), soft-maxed over k, then
     ``out_p = sum_k score[k, p] n_k``. From the second recurrence on, the soft-maxed scores become
     ``(prev * m_prev + cur * r) / (m_prev + r)`` with ``r = |ratio| + 1e-7`` and ``m_prev`` the previous

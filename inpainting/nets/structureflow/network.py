@@ -10,7 +10,7 @@
   with a (C,1,1) affine) samples its H/4 features with the flow through the Gaussian sampler twice
   (16 taps, sigma 4 and 4 taps, sigma 2) and decodes; returns ``(tanh image, flow)``.
 * :class:`MultiDiscriminator` (two scales, the second on a 3x3/2 average-pooled input; spectral norm,
-  LeakyReLU 0.2, no normalisation, no sigmoid): returns the list ``[scores at 1/8, scores at 1/16]``.
+  LeakyReLU 0.2, no normalization, no sigmoid): returns the list ``[scores at 1/8, scores at 1/16]``.
 
 Sizes must be multiples of 16 (the flow column reaches H/16) and at least 64. ``dim`` and ``n_res`` are the official
 width and residual-block count; smaller values are for tests.
@@ -59,7 +59,7 @@ def _norm(kind: str, channels: int) -> nn.Module | None:
         return LayerNorm(channels)
     if kind == "none":
         return None
-    raise ValueError(f"unknown normalisation {kind!r}")
+    raise ValueError(f"unknown normalization {kind!r}")
 
 
 def _activation(kind: str) -> nn.Module | None:
@@ -67,7 +67,7 @@ def _activation(kind: str) -> nn.Module | None:
 
 
 class Conv2dBlock(nn.Module):
-    """pad -> conv (optionally spectral-normalised) -> norm -> activation (keys ``conv.*``, ``norm.*``)."""
+    """pad -> conv (optionally spectral-normalized) -> norm -> activation (keys ``conv.*``, ``norm.*``)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  norm: str = "none", activation: str = "relu", pad_type: str = "reflect", bias: bool = True,

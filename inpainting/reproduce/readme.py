@@ -16,7 +16,16 @@ import pathlib
 import re
 import sys
 
-from inpainting.eval.claims import HOLDS, REVERSED, UNRESOLVED, Comparison, claim_verdict, counts, read_comparisons_csv
+from inpainting.eval.claims import (
+    HOLDS,
+    MISSING,
+    REVERSED,
+    UNRESOLVED,
+    Comparison,
+    claim_verdict,
+    counts,
+    read_comparisons_csv,
+)
 from inpainting.eval.tables import METRIC_FORMATS
 from inpainting.utils.atomic import write_text
 
@@ -60,8 +69,11 @@ def claims_table(comparisons: list[Comparison], metric: str = METRIC) -> str:
                          f"{_cell(c.difference, decimals, True)} [{_cell(c.low, decimals, True)}, {_cell(c.high, decimals, True)}] "
                          f"{c.verdict}")
         tally = counts(c.verdict for c in mine)
+        scored = len(mine) - tally[MISSING]
+        unscored = sorted({c.metric for c in mine if c.verdict == MISSING})
         lines.append(f"| {better} − {worse} | {' | '.join(cells)} | **{claim_verdict(mine)}** ({tally[HOLDS]} held, "
-                     f"{tally[REVERSED]} reversed, {tally[UNRESOLVED]} not resolved of {len(mine)}) |")
+                     f"{tally[REVERSED]} reversed, {tally[UNRESOLVED]} not resolved of {scored}"
+                     + (f"; no scores of {', '.join(unscored)}" if unscored else "") + ") |")
     return "\n".join(lines)
 
 

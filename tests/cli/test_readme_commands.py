@@ -530,6 +530,36 @@ def reproduce_small(ws, command):
                      **{"<folder of photos>": str(ws.photo_folder(40))})
 
 
+@case("make reproduce TABLE=jpgnet_classical SCALE=small "
+      "ARGS=\"paths.photos_dir=<folder of photos> ++data.eval_masks.root=<testing_mask_dataset>\"", slow=True)
+def reproduce_classical(ws, command):
+    """ran on 40 photos and three NVIDIA-like masks (one per bin), tiny settings appended for every job (32x32,
+    1 epoch of 2 batches): the four JPGNet rows, the generators alone as context rows, and the claims."""
+    cwd = ws.folder(command)
+    nvidia_like_masks(cwd / "masks")
+    argv = console_argv(shlex.split(make_recipe(expand(command, **{"<folder of photos>": str(ws.photo_folder(40)),
+                                                                   "<testing_mask_dataset>": str(cwd / "masks")}))[-1]))
+    assert invoke([*argv, "data.image_size=32", "data.resize_short=40", "data.samples_per_epoch=16",
+                   "data.images_per_bin=2", "trainer.max_epochs=1"], cwd) == 0
+    (report,) = (cwd / "experiments/results").glob("*.md")
+    text = report.read_text()
+    for row in ("JPGNet-Telea", "JPGNet-Navier-Stokes", "JPGNet-Biharmonic", "JPGNet-PatchMatch",
+                "Telea", "Navier-Stokes", "Biharmonic", "PatchMatch"):
+        assert f"| {row} " in text, row
+    assert "### Claims" in text and "jpgnet_improves_patchmatch" in text
+
+
+@case("make readme-results")
+def readme_results(ws, command):
+    """dry run and ran: ``make -n`` shows the module; its ``--check`` finds the README equal to the committed
+    reports (``tests/reproduce/test_readme_results.py`` checks the rendering)."""
+    (recipe,) = [line for line in make_recipe(expand(command)) if "inpainting.reproduce.readme" in line]
+    assert recipe.split()[-2:] == ["-m", "inpainting.reproduce.readme"]
+    from inpainting.reproduce import readme
+
+    assert readme.main(["--check"]) == 0
+
+
 @case("make reproduce TABLE=misf_table3 SCALE=full ARGS=\"paths.data_dir=/datasets trainer=gpu\"",
       "make reproduce TABLE=misf_table3 SCALE=released WEIGHTS=<dir>", slow=True)
 def reproduce_needs_datasets(ws, command):

@@ -79,6 +79,16 @@ def test_no_file_keeps_the_initialisation_and_a_wrong_keyword_names_the_key(tmp_
         trainer().fit(wrong, train_dataloaders=loader(image, mask, batches=1))
 
 
+def _older_run(folder: pathlib.Path, model, config: dict) -> object:
+    """A run folder as an older version wrote it: ``config`` as its saved model node, ``model``'s weights as
+    its last checkpoint; returns the trained module."""
+    (folder / "checkpoints").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create({"model": config}), folder / "config_resolved.yaml")
+    trained = hydra.utils.instantiate(model)
+    torch.save({"state_dict": trained.state_dict()}, folder / "checkpoints" / "last.ckpt")
+    return trained
+
+
 def test_a_run_folder_written_when_adapters_took_weight_files_still_rebuilds(tmp_path):
     """Before ``stage_weights``, a run's config held the files in its net node (``model.net.weights``): such a run
     folder is rebuilt with them as stage files (never read: its checkpoint holds the network)."""
@@ -88,10 +98,7 @@ def test_a_run_folder_written_when_adapters_took_weight_files_still_rebuilds(tmp
     del config["stage_weights"]
     config["metric_protocol"] = config.pop("protocol")  # the argument's name then
     run = tmp_path / "old_run"
-    (run / "checkpoints").mkdir(parents=True)
-    OmegaConf.save(OmegaConf.create({"model": config}), run / "config_resolved.yaml")
-    trained = hydra.utils.instantiate(model)
-    torch.save({"state_dict": trained.state_dict()}, run / "checkpoints" / "last.ckpt")
+    trained = _older_run(run, model, config)
     rebuilt, _ = load_run_module(run, "cpu")
     assert rebuilt.stage_weights == {"weights": config["net"]["weights"]}
     assert rebuilt.hparams.protocol == config["metric_protocol"]
@@ -139,10 +146,7 @@ def test_a_jpgnet_run_folder_written_before_its_network_factory_still_rebuilds(t
     config = OmegaConf.to_container(model, resolve=True)
     del config["network"]
     run = tmp_path / "old_jpgnet_run"
-    (run / "checkpoints").mkdir(parents=True)
-    OmegaConf.save(OmegaConf.create({"model": config}), run / "config_resolved.yaml")
-    trained = hydra.utils.instantiate(model)
-    torch.save({"state_dict": trained.state_dict()}, run / "checkpoints" / "last.ckpt")
+    trained = _older_run(run, model, config)
     rebuilt, _ = load_run_module(run, "cpu")
     assert type(rebuilt.net) is type(trained.net)
     assert all(torch.equal(v, trained.state_dict()[k]) for k, v in rebuilt.state_dict().items())

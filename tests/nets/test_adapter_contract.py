@@ -8,14 +8,13 @@ import torch
 from inpainting.cli.common import CONFIG_DIR
 from inpainting.nets.adapter import Adapter
 from inpainting.nets.classical import ClassicalInpainter
-from inpainting.nets.ctsdg import CTSDGInpainter, Generator
+from inpainting.nets.ctsdg import CTSDGInpainter
 from inpainting.nets.edgeconnect import EdgeConnect, EdgeGenerator, InpaintGenerator
 from inpainting.nets.jpgnet import JPGNet, PFUNet, pfunet
 from inpainting.nets.meta import NetMeta
-from inpainting.nets.misf import MISFGenerator, MISFInpainter
-from inpainting.nets.pconv import PConvInpainter, PConvUNet
-from inpainting.nets.rfrnet import RFRNet, RFRNetInpainter
-from inpainting.nets.structureflow import StructureFlowInpainter, StructureGenerator
+from inpainting.nets.misf import MISFInpainter
+from inpainting.nets.rfrnet import RFRNetInpainter
+from inpainting.nets.structureflow import StructureFlowInpainter
 from inpainting.utils.instantiate import check_run_config_targets
 from inpainting.utils.released import load_released, released_families, released_network
 from tests.cli.helpers import compose_config
@@ -25,22 +24,25 @@ DGNETS = sorted(p.stem for p in (CONFIG_DIR / "model" / "dgnet").glob("*.yaml"))
 NET_KEYS = ("net", "dgnet", "pfunet")  # the model nodes that hold a network adapter
 
 
-def _net_targets(tmp_path) -> dict[str, str]:
-    """``{"<config>: model.<key>": target}`` of every network node of every model and DGNet config."""
-    composed = [(f"model={m}", compose_config("train", [f"model={m}"], tmp_path)) for m in MODELS]
-    composed += [(f"model/dgnet={d}", compose_config("train", ["model=jpgnet_uafnet", f"model/dgnet={d}"], tmp_path))
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory) -> dict[str, object]:
+    """``{"<config>: model.<key>": node}``: every network node of every model and DGNet config, composed at
+    ``scale=demo`` (narrow networks, cheap to build); a family added under ``conf/model`` is in it by itself."""
+    out = tmp_path_factory.mktemp("contract")
+    composed = [(f"model={m}", compose_config("train", [f"model={m}", "scale=demo"], out)) for m in MODELS]
+    composed += [(f"model/dgnet={d}", compose_config("train", ["model=jpgnet_uafnet", f"model/dgnet={d}", "scale=demo"], out))
                  for d in DGNETS]
-    targets = {}
+    nodes = {}
     for name, cfg in composed:
         check_run_config_targets(cfg.model, "model", name)  # a run folder of it can be evaluated (allow-list)
         for key in NET_KEYS:
             if cfg.model.get(key) is not None:
-                targets[f"{name}: model.{key}"] = cfg.model[key]._target_
-    return targets
+                nodes[f"{name}: model.{key}"] = cfg.model[key]
+    return nodes
 
 
-def test_every_configured_network_honours_the_adapter_contract(tmp_path):
-    targets = _net_targets(tmp_path)
+def test_every_configured_network_honours_the_adapter_contract(configured):
+    targets = {where: node._target_ for where, node in configured.items()}
     assert {"model=misf: model.net", "model/dgnet=telea: model.dgnet", "model=ctsdg: model.net"} <= set(targets)
     for where, target in targets.items():
         cls = hydra.utils.get_class(target)
@@ -64,34 +66,29 @@ def test_an_adapter_without_meta_is_refused_when_defined():
                 return {"pred": image}
 
 
-LEARNED_DGNETS = {  # small widths: only the contract is exercised
-    "MISF": lambda: MISFInpainter(MISFGenerator(width=0.125, residual_blocks=1)),
-    "CTSDG": lambda: CTSDGInpainter(Generator(width=8)),
-    "PConv": lambda: PConvInpainter(PConvUNet(levels=4)),
-    "RFRNet": lambda: RFRNetInpainter(RFRNet(iterations=1)),
-    "EdgeConnect": lambda: EdgeConnect(EdgeGenerator(residual_blocks=1), InpaintGenerator(residual_blocks=1)),
-    "StructureFlow": lambda: StructureFlowInpainter(StructureGenerator(dim=8, n_res=1)),
-}
-
-
-@pytest.mark.parametrize("family", sorted(LEARNED_DGNETS))
-def test_a_learned_dgnet_without_files_is_an_error_naming_the_key(family):
-    dgnet = LEARNED_DGNETS[family]()
-    with pytest.raises(ValueError, match=r"model\.stage_weights\.dgnet unset"):
-        dgnet.load_stage_weights(None, "model.stage_weights.dgnet", required=True)
-    dgnet.load_stage_weights({k: None for k in dgnet.weight_files})  # a training stage without a warm start: nothing read
-    jpgnet = JPGNet(PFUNet(pfunet(width=0.125)), dgnet)
-    with pytest.raises(ValueError, match=r"\['dgnet'\]: set model\.stage_weights\.dgnet"):
-        jpgnet.load_stage_weights({"pfunet": "unused.pth"})  # checked before any file is read
-    keys = {k: None for k in dgnet.weight_files}
-    first = dgnet.weight_files[0]
-    with pytest.raises(ValueError, match=rf"model\.stage_weights\.dgnet\.{first} unset"):
-        dgnet.load_stage_weights({**keys, **({dgnet.weight_files[-1]: "x.pth"} if len(keys) > 1 else {"other": "x.pth"})},
-                                 "model.stage_weights.dgnet", required=True)
+def test_every_learned_network_without_files_is_an_error_naming_the_key(configured):
+    """As JPGNet's DGNet (or any stage), a configured network with weight files refuses to run without them."""
+    built = {node._target_: hydra.utils.instantiate(node) for node in configured.values()}
+    learned = {target: net for target, net in built.items() if net.weight_files}
+    assert {"inpainting.nets.misf.MISFInpainter", "inpainting.nets.edgeconnect.EdgeConnect",
+            "inpainting.nets.ctsdg.CTSDGInpainter", "inpainting.nets.pconv.PConvInpainter",
+            "inpainting.nets.rfrnet.RFRNetInpainter", "inpainting.nets.structureflow.StructureFlowInpainter"} <= set(learned)
+    for target, dgnet in learned.items():
+        with pytest.raises(ValueError, match=r"model\.stage_weights\.dgnet unset"):
+            dgnet.load_stage_weights(None, "model.stage_weights.dgnet", required=True)
+        dgnet.load_stage_weights({k: None for k in dgnet.weight_files})  # a training stage without a warm start: nothing read
+        jpgnet = JPGNet(PFUNet(pfunet(width=0.125)), dgnet)
+        with pytest.raises(ValueError, match=r"\['dgnet'\]: set model\.stage_weights\.dgnet"):
+            jpgnet.load_stage_weights({"pfunet": "unused.pth"})  # checked before any file is read
+        keys = {k: None for k in dgnet.weight_files}
+        first = dgnet.weight_files[0]
+        with pytest.raises(ValueError, match=rf"model\.stage_weights\.dgnet\.{first} unset"):
+            dgnet.load_stage_weights({**keys, **({dgnet.weight_files[-1]: "x.pth"} if len(keys) > 1 else {"other": "x.pth"})},
+                                     "model.stage_weights.dgnet", required=True)
 
 
 def test_edgeconnect_dgnet_needs_both_generators_and_names_the_missing_one():
-    dgnet = LEARNED_DGNETS["EdgeConnect"]()
+    dgnet = EdgeConnect(EdgeGenerator(residual_blocks=1), InpaintGenerator(residual_blocks=1))
     assert dgnet.weight_files == ("edge_weights", "inpaint_weights")
     with pytest.raises(ValueError, match=r"model\.stage_weights\.dgnet\.inpaint_weights unset"):
         dgnet.load_stage_weights({"edge_weights": "G1.pth", "inpaint_weights": None}, "model.stage_weights.dgnet", required=True)

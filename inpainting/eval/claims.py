@@ -401,7 +401,9 @@ def summary_line(claims: Iterable[Claim], comparisons: Sequence[Comparison]) -> 
             f"{total[UNRESOLVED]} not resolved{f', {total[MISSING]} without scores' if total[MISSING] else ''}).")
 
 
-def _number(value: float | None, metric: str, signed: bool = True) -> str:
+def format_value(value: float | None, metric: str, signed: bool = True) -> str:
+    """A difference (signed) or its interval bound as the claims tables print it: one decimal more than the
+    metric's own for PSNR and FID; ``-`` for none."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     decimals = METRIC_FORMATS[metric].decimals + (1 if metric in ("psnr", "fid") else 0)
@@ -438,10 +440,10 @@ def markdown_section(claims: Sequence[Claim], comparisons: Sequence[Comparison],
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join(":--" if i < 3 else "--:" for i in range(len(header))) + "|"]
         unscored = sorted({c.metric for c in mine if c.verdict == MISSING})
         for c in (c for c in mine if c.verdict != MISSING):
-            ci = "-" if c.low is None else f"[{_number(c.low, c.metric)}, {_number(c.high, c.metric)}]"
-            cells = [f"{c.better} vs {c.worse}", c.metric, c.bin, str(c.n), _number(c.difference, c.metric), ci,
+            ci = "-" if c.low is None else f"[{format_value(c.low, c.metric)}, {format_value(c.high, c.metric)}]"
+            cells = [f"{c.better} vs {c.worse}", c.metric, c.bin, str(c.n), format_value(c.difference, c.metric), ci,
                      c.verdict + (f" ({c.note})" if c.note else "")]
-            lines.append("| " + " | ".join(cells + ([_number(c.paper_difference, c.metric)] if show_paper else [])) + " |")
+            lines.append("| " + " | ".join(cells + ([format_value(c.paper_difference, c.metric)] if show_paper else [])) + " |")
         tally = counts(c.verdict for c in mine)
         parts.append(f"**{claim.id}** ({claim.section}): {claim.text}. Verdict: **{claim_verdict(mine)}** "
                      f"({tally[HOLDS]} held, {tally[REVERSED]} reversed, {tally[UNRESOLVED]} not resolved"

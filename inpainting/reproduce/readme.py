@@ -24,6 +24,7 @@ from inpainting.eval.claims import (
     Comparison,
     claim_verdict,
     counts,
+    format_value,
     read_comparisons_csv,
 )
 from inpainting.eval.tables import METRIC_FORMATS
@@ -35,8 +36,8 @@ RUN_LINE = re.compile(r"^Ran .*$", re.M)
 METRIC = "psnr"  # the README shows one metric per table; the report has them all
 
 
-def _cell(value: float | None, decimals: int, signed: bool = False) -> str:
-    return "-" if value is None else f"{value:{'+' if signed else ''}.{decimals}f}"
+def _cell(value: float | None, decimals: int) -> str:
+    return "-" if value is None else f"{value:.{decimals}f}"
 
 
 def metric_table(rows: list[dict], metric: str = METRIC) -> str:
@@ -56,7 +57,6 @@ def claims_table(comparisons: list[Comparison], metric: str = METRIC) -> str:
     pair's verdict over every metric and bin of the claim."""
     pairs = list(dict.fromkeys((c.claim, c.better, c.worse) for c in comparisons))
     bins = list(dict.fromkeys(c.bin for c in comparisons if c.metric == metric))
-    decimals = METRIC_FORMATS[metric].decimals + 1
     lines = [f"| claim: better − worse | {' | '.join(bins)} | verdict (all metrics and bins) |",
              "|---|" + "---:|" * len(bins) + "---|"]
     for claim, better, worse in pairs:
@@ -66,7 +66,7 @@ def claims_table(comparisons: list[Comparison], metric: str = METRIC) -> str:
         for b in bins:
             c = by_bin.get(b)
             cells.append("-" if c is None or c.difference is None else
-                         f"{_cell(c.difference, decimals, True)} [{_cell(c.low, decimals, True)}, {_cell(c.high, decimals, True)}] "
+                         f"{format_value(c.difference, metric)} [{format_value(c.low, metric)}, {format_value(c.high, metric)}] "
                          f"{c.verdict}")
         tally = counts(c.verdict for c in mine)
         scored = len(mine) - tally[MISSING]

@@ -27,34 +27,26 @@ from inpainting.utils.runs import RESOLVED_CONFIG, STATUS_FILE, read_run_config
 
 HYDRA_CONFIG = ".hydra/config.yaml"
 ABSENT = "<absent>"
-# the stage files a run's adapter took as constructor arguments before they became the module's ``stage_weights``
-# (docs/recipes.md#stage-files): a run folder written then still rebuilds, its files moved to model.stage_weights
-LEGACY_NET_WEIGHT_KEYS = ("weights", "edge_weights", "inpaint_weights", "structure_weights", "flow_weights")
-# module arguments renamed since (old name -> new name; dotted: a key of a nested node, e.g. the loss's), and
-# arguments added since per module (with the value every older run had implicitly), so that older run folders
-# rebuild and resume
+# module arguments renamed or moved since (old key -> new key, dotted for a nested node), and arguments added since
+# per module (with the value every older run had implicitly), so that older run folders rebuild and resume; the
+# stage files an adapter took as constructor arguments are the module's ``stage_weights`` now (docs/recipes.md#stage-files)
 RENAMED_MODEL_KEYS = {"metric_protocol": "protocol",
-                      "loss.normalise_l1_by_hole_ratio": "loss.normalize_l1_by_hole_ratio"}
+                      "loss.normalise_l1_by_hole_ratio": "loss.normalize_l1_by_hole_ratio",
+                      **{f"net.{key}": f"stage_weights.{key}"
+                         for key in ("weights", "edge_weights", "inpaint_weights", "structure_weights", "flow_weights")}}
 ADDED_MODEL_KEYS = {"inpainting.models.jpgnet.JPGNetModule": {
     "network": {"_target_": "inpainting.nets.jpgnet.JPGNet", "_partial_": True}}}
 
 
 def current_model_keys(model: DictConfig) -> DictConfig:
-    """An older run's ``model`` node in today's keys: the weight files of its ``net`` node moved to
-    ``stage_weights`` (``LEGACY_NET_WEIGHT_KEYS``), renamed arguments renamed, added ones added; a current node
-    unchanged."""
-    net = model.get("net")
-    legacy = [key for key in LEGACY_NET_WEIGHT_KEYS if isinstance(net, DictConfig) and key in net]
+    """An older run's ``model`` node in today's keys (``RENAMED_MODEL_KEYS`` moved, ``ADDED_MODEL_KEYS`` added);
+    a current node unchanged."""
     renamed = [key for key in RENAMED_MODEL_KEYS if OmegaConf.select(model, key, default=ABSENT) != ABSENT]
     added = {k: v for k, v in ADDED_MODEL_KEYS.get(model.get("_target_"), {}).items() if k not in model}
-    if not legacy and not renamed and not added:
+    if not renamed and not added:
         return model
     model = model.copy()
     with open_dict(model):
-        if legacy:
-            model.stage_weights = {**{key: model.net[key] for key in legacy}, **(model.get("stage_weights") or {})}
-        for key in legacy:
-            del model.net[key]
         for old in renamed:
             parent, _, leaf = old.rpartition(".")
             value = (OmegaConf.select(model, parent) if parent else model).pop(leaf)
